@@ -1,0 +1,3 @@
+"""siptest: a SIP registration and dial tester that explains its results."""
+
+__version__ = "0.1.0"

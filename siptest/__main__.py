@@ -1,0 +1,3 @@
+from siptest.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""The `siptest` command line: one module per command, joined here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="siptest",
+    no_args_is_help=True,
+    add_completion=False,
+    help="SIP registration and dial tester that explains what went wrong and how to fix it.",
+)
+
+
+def _wire() -> None:
+    from siptest.cli import lab
+
+    app.add_typer(lab.app, name="lab")
+
+
+def main() -> None:
+    _wire()
+    app()
