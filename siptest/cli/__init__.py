@@ -13,8 +13,10 @@ app = typer.Typer(
 
 
 def _wire() -> None:
-    from siptest.cli import lab
+    from siptest.cli import explain, lab, register
 
+    app.command("register")(register.register)
+    app.command("explain")(explain.explain)
     app.add_typer(lab.app, name="lab")
 
 

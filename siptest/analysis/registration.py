@@ -1,0 +1,136 @@
+"""From a registration outcome to a check with a diagnosis. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from siptest.analysis.model import Check, Verdict
+from siptest.knowledge import Diagnosis, Knowledge, Situation
+from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
+
+
+def verdict_from(diagnosis: Diagnosis) -> Verdict:
+    return Verdict(
+        id=diagnosis.id,
+        category=diagnosis.category,
+        severity=diagnosis.severity,
+        title=diagnosis.title,
+        explanation=diagnosis.explanation,
+        fix=diagnosis.fix,
+        rfc=diagnosis.rfc,
+    )
+
+
+def situation_of(
+    response: Response,
+    *,
+    transport: str,
+    credentials_sent: bool = False,
+    provisional: tuple[int, ...] = (),
+    cancelled_by_us: bool = False,
+) -> Situation:
+    return Situation(
+        method=response.method,
+        code=response.code,
+        reason=response.reason,
+        origin=response.origin,
+        warning=response.warning,
+        server=response.server,
+        provisional=provisional,
+        credentials_sent=credentials_sent,
+        cancelled_by_us=cancelled_by_us,
+        local_cause=response.local_cause,
+        transport=transport,
+    )
+
+
+def account_facts(account: AccountSpec, timeout: float) -> dict[str, Any]:
+    """Values the knowledge texts may quote ({host}, {port}, ...)."""
+    default_port = 5061 if account.transport == "tls" else 5060
+    return {
+        "user": account.user,
+        "auth_user": account.auth_user,
+        "domain": account.domain,
+        "host": account.registrar,
+        "port": account.port or default_port,
+        "transport": account.transport.upper(),
+        "timeout": f"{timeout:g}",
+    }
+
+
+def analyse_registration(
+    outcome: RegistrationCompleted,
+    account: AccountSpec,
+    knowledge: Knowledge,
+    *,
+    timeout: float,
+    duration_ms: float,
+) -> Check:
+    response = outcome.response
+    facts = account_facts(account, timeout)
+    if response.retry_after is not None:
+        facts["retry_after"] = response.retry_after
+    if response.min_expires is not None:
+        facts["min_expires"] = response.min_expires
+    # A 401/407 to a request that already carried credentials is a rejection,
+    # not a challenge (RFC 3261 22.2/22.3).
+    rejected_after_credentials = response.code in (401, 407) and outcome.credentials_sent
+    situation = situation_of(
+        response, transport=account.transport, credentials_sent=rejected_after_credentials
+    )
+    diagnosis = knowledge.diagnose(situation, facts)
+    received, rport = via_address(response) if response.origin == "remote" else (None, None)
+    details: dict[str, Any] = {
+        "requests_sent": outcome.requests_sent,
+        "credentials_sent": outcome.credentials_sent,
+        "stopped_after_rejection": outcome.credentials_rejected,
+        "expires_requested": outcome.expires_requested,
+        "expires_granted": outcome.expires_granted,
+        "contact": outcome.contact,
+        "via_received": received,
+        "via_rport": rport,
+    }
+    if outcome.interval_retried is not None:
+        details["min_expires_applied"] = outcome.interval_retried
+    return Check(
+        kind="register",
+        ok=outcome.ok,
+        diagnosis=verdict_from(diagnosis),
+        target=account.aor,
+        transport=account.transport,
+        response=response,
+        duration_ms=round(duration_ms, 1),
+        details=details,
+    )
+
+
+def analyse_unregistration(
+    outcome: RegistrationCompleted, account: AccountSpec, duration_ms: float
+) -> Check:
+    """The clean-up: did our binding go away? Only a failure gets a diagnosis."""
+    response = outcome.response
+    ok = outcome.ok
+    verdict = None
+    if not ok:
+        verdict = Verdict(
+            id="cleanup.unregister_failed",
+            category="server",
+            severity="warning",
+            title="The registration could not be removed",
+            explanation=(
+                f"siptest asked the server to remove its test registration and got "
+                f"{response.code} {response.reason}. The test binding stays on the "
+                "server until it expires"
+                + (f" (at most {outcome.expires_requested} s)." if outcome.expires_requested else ".")
+            ),
+            fix="Nothing to change on your device; the binding expires by itself.",
+        )
+    return Check(
+        kind="unregister",
+        ok=ok,
+        diagnosis=verdict,
+        target=account.aor,
+        transport=account.transport,
+        response=response,
+        duration_ms=round(duration_ms, 1),
+    )

@@ -1,0 +1,102 @@
+"""The registration check as a library call: register, diagnose, clean up.
+
+`check_registration` is what `siptest register` runs; it prints nothing and
+returns the report and the redacted SIP exchange.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from siptest.analysis.model import Check, Report
+from siptest.analysis.preflight import check_account
+from siptest.analysis.registration import analyse_registration, analyse_unregistration
+from siptest.interruption import catching_signals
+from siptest.knowledge import Knowledge
+from siptest.ua.base import AccountSpec, TlsSettings, UserAgent, WireMessage
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    account: AccountSpec
+    timeout: float = 5.0
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    local_port: int = 0
+
+
+@dataclass(frozen=True)
+class RegistrationRun:
+    report: Report
+    messages: tuple[WireMessage, ...]
+    exit_status: int | None = None
+    """130/143 when a signal cut the run short."""
+
+
+AgentFactory = Callable[[RegistrationRequest], UserAgent]
+
+
+def _pjsua_agent(request: RegistrationRequest) -> UserAgent:
+    from siptest.ua.pjsua import AgentConfig, PjsuaAgent, source_address
+
+    account = request.account
+    return PjsuaAgent(
+        AgentConfig(
+            transport=account.transport,
+            timeout=request.timeout,
+            tls=request.tls,
+            local_port=request.local_port,
+            public_address=source_address(account.outbound_proxy or account.registrar),
+            secrets=(account.password,),
+        )
+    )
+
+
+def check_registration(
+    request: RegistrationRequest,
+    knowledge: Knowledge,
+    agent_factory: AgentFactory = _pjsua_agent,
+) -> RegistrationRun:
+    account = request.account
+    checks: list[Check] = check_account(
+        account.user, account.auth_user, account.password, knowledge.profile
+    )
+    agent = agent_factory(request)
+    with catching_signals(agent.interrupt) as interruption:
+        try:
+            started = time.monotonic()
+            outcome = agent.register(account)
+            elapsed = (time.monotonic() - started) * 1000
+            checks.append(
+                analyse_registration(
+                    outcome, account, knowledge, timeout=request.timeout, duration_ms=elapsed
+                )
+            )
+            if outcome.ok:
+                started = time.monotonic()
+                removal = agent.unregister()
+                if removal is not None:
+                    elapsed = (time.monotonic() - started) * 1000
+                    checks.append(analyse_unregistration(removal, account, elapsed))
+        finally:
+            agent.close()
+    report = Report(
+        checks=tuple(checks),
+        profile=knowledge.profile.name,
+        insecure=account.transport == "tls" and not request.tls.verify,
+        interrupted=interruption.happened,
+    )
+    return RegistrationRun(
+        report,
+        tuple(agent.messages),
+        int(interruption.exit_status) if interruption.happened else None,
+    )
+
+
+def trace_header(request: RegistrationRequest) -> str:
+    account = request.account
+    return f"register {account.aor} via {account.hostport} over {account.transport.upper()}"
+
+
+__all__ = ["RegistrationRequest", "RegistrationRun", "check_registration"]

@@ -1,0 +1,96 @@
+"""The plain-words report a person reads in a terminal."""
+
+from __future__ import annotations
+
+import textwrap
+
+from siptest.analysis.model import Check, Report
+from siptest.ua.base import Response
+
+_WIDTH = 88
+_ORIGIN = {
+    "remote": "sent by the server",
+    "local": "made up by siptest's SIP stack",
+    "none": "no answer from the server",
+}
+_KIND = {
+    "register": "Registration",
+    "unregister": "Clean-up (un-REGISTER)",
+    "call": "Call",
+    "media": "Media",
+    "preflight": "Before sending",
+}
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    return textwrap.wrap(
+        text, _WIDTH, initial_indent=f"  {label:<13} ", subsequent_indent=" " * 16
+    ) or [f"  {label}"]
+
+
+def _response_line(response: Response) -> str:
+    reason = f" {response.reason}" if response.reason else ""
+    line = f"{response.code}{reason} ({_ORIGIN.get(response.origin, response.origin)})"
+    if response.origin != "remote" and response.detail and response.detail != response.reason:
+        line += f" - {response.detail}"
+    return line
+
+
+def render_check(check: Check) -> list[str]:
+    lines: list[str] = []
+    status = "OK  " if check.ok else "FAIL"
+    if check.kind == "preflight":
+        status = "WARN"
+    title = _KIND.get(check.kind, check.kind)
+    where = f" {check.target}" if check.target else ""
+    via = f" over {check.transport.upper()}" if check.transport else ""
+    timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
+    lines.append(f"[{status}] {title}{where}{via}{timing}")
+    if check.response is not None:
+        lines.extend(_wrap("Answer:", _response_line(check.response)))
+        if check.response.warning:
+            lines.extend(_wrap("Warning:", check.response.warning))
+    details = check.details
+    if check.kind == "register" and check.ok and details.get("expires_granted"):
+        lines.extend(
+            _wrap(
+                "Expiry:",
+                f"asked for {details.get('expires_requested')} s, "
+                f"server granted {details['expires_granted']} s",
+            )
+        )
+    diagnosis = check.diagnosis
+    if diagnosis is not None and not (check.ok and diagnosis.category == "none"):
+        lines.extend(_wrap("What:", diagnosis.title))
+        lines.extend(_wrap("Why:", diagnosis.explanation))
+        lines.extend(_wrap("Fix:", diagnosis.fix))
+        if diagnosis.rfc:
+            lines.extend(_wrap("See:", diagnosis.rfc))
+    if details.get("stopped_after_rejection"):
+        lines.extend(
+            _wrap(
+                "Note:",
+                "siptest sent the password once and stopped when it was rejected: providers "
+                "block the address after a few failed logins, so do not retry in a loop.",
+            )
+        )
+    return lines
+
+
+def render_text(report: Report) -> str:
+    lines: list[str] = []
+    if report.insecure:
+        lines.append(
+            "INSECURE: TLS certificate checks were switched off (--tls-insecure); "
+            "the server was not authenticated."
+        )
+    for check in report.checks:
+        lines.extend(render_check(check))
+    failed = sum(1 for check in report.checks if not check.ok)
+    if report.interrupted:
+        lines.append("INTERRUPTED: the run was stopped; the report above is partial.")
+    elif report.ok:
+        lines.append("PASS: every check passed.")
+    else:
+        lines.append(f"FAIL: {failed} check{'s' if failed != 1 else ''} failed.")
+    return "\n".join(lines) + "\n"

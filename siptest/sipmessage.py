@@ -1,0 +1,170 @@
+"""Reading SIP messages as text: start line, headers, and redaction for traces.
+
+Pure functions, no I/O. The user agent hands us the raw text of every message it
+sent or received; we pull out what the analyser needs and blank out what must
+never be written down (digest credentials, the password itself).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+# RFC 3261 7.3.3: compact header forms.
+_COMPACT = {
+    "i": "call-id",
+    "m": "contact",
+    "e": "content-encoding",
+    "l": "content-length",
+    "c": "content-type",
+    "f": "from",
+    "k": "supported",
+    "s": "subject",
+    "t": "to",
+    "v": "via",
+    "o": "event",
+    "r": "refer-to",
+    "u": "allow-events",
+}
+
+_STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{1,10})(?:\s+(.*))?$")
+_REQUEST_LINE = re.compile(r"^([A-Za-z]+)\s+(\S+)\s+SIP/2\.0$")
+
+
+@dataclass(frozen=True)
+class SipMessage:
+    """One parsed SIP message (request or response)."""
+
+    start_line: str
+    """The first line, as received."""
+    headers: tuple[tuple[str, str], ...] = field(default=())
+    """(lower-case full header name, value) in message order; folded lines joined."""
+    method: str | None = None
+    """The request method, or the CSeq method for a response."""
+    code: int | None = None
+    """Status code for a response, None for a request."""
+    reason: str = ""
+    """Reason phrase for a response (may be empty: RFC 3261 allows it)."""
+    cseq: int | None = None
+    """The CSeq number, when the CSeq header could be read."""
+
+    @property
+    def is_response(self) -> bool:
+        return self.code is not None
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (case-insensitive, compact forms accepted)."""
+        wanted = _canonical(name)
+        for key, value in self.headers:
+            if key == wanted:
+                return value
+        return None
+
+    def all(self, name: str) -> list[str]:
+        """Every value of a header, comma-separated values kept together per line."""
+        wanted = _canonical(name)
+        return [value for key, value in self.headers if key == wanted]
+
+
+def _canonical(name: str) -> str:
+    lowered = name.strip().lower()
+    return _COMPACT.get(lowered, lowered)
+
+
+def parse_message(text: str) -> SipMessage | None:
+    """Parse the head of a SIP message; None when the first line is not SIP.
+
+    Tolerant by design: servers in the field send odd but usable messages, and
+    a tester must read them rather than give up (RFC 4475 torture cases).
+    """
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    lines = head.split("\n")
+    if not lines:
+        return None
+    start = lines[0].strip()
+    code: int | None = None
+    reason = ""
+    method: str | None = None
+    status = _STATUS_LINE.match(start)
+    if status:
+        code = int(status.group(1))
+        reason = (status.group(2) or "").strip()
+    else:
+        request = _REQUEST_LINE.match(start)
+        if not request:
+            return None
+        method = request.group(1).upper()
+    headers: list[tuple[str, str]] = []
+    for line in lines[1:]:
+        if line[:1] in (" ", "\t") and headers:
+            # RFC 3261 7.3.1: header folding (continuation line).
+            name, value = headers[-1]
+            headers[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            continue
+        headers.append((_canonical(name), value.strip()))
+    cseq_number: int | None = None
+    for key, value in headers:
+        if key == "cseq":
+            parts = value.split()
+            if parts and parts[0].isdigit():
+                cseq_number = int(parts[0])
+            if len(parts) > 1 and method is None:
+                method = parts[1].upper()
+            break
+    return SipMessage(
+        start_line=start,
+        headers=tuple(headers),
+        method=method,
+        code=code,
+        reason=reason,
+        cseq=cseq_number,
+    )
+
+
+def header_params(value: str) -> dict[str, str]:
+    """Parameters of a header value: `;name=value` and `, name="value"` alike.
+
+    Used for Via (`received`, `rport`), Contact (`expires`) and digest
+    challenges (`stale`, `realm`). Keys are lower-case, quotes removed.
+    """
+    params: dict[str, str] = {}
+    for match in re.finditer(r'[;,\s]([A-Za-z][\w.-]*)(?:=("(?:[^"\\]|\\.)*"|[^;,\s]*))?', " " + value):
+        key = match.group(1).lower()
+        raw = match.group(2) or ""
+        params.setdefault(key, raw[1:-1] if raw.startswith('"') else raw)
+    return params
+
+
+_CREDENTIAL_HEADER = re.compile(
+    r"^(Authorization|Proxy-Authorization)[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*",
+    re.IGNORECASE | re.MULTILINE,
+)
+_KEEP_PARAMS = ("username", "realm", "uri", "algorithm", "qop")
+
+
+def _redact_credentials(match: re.Match[str]) -> str:
+    name = match.group(1)
+    value = match.group(0).split(":", 1)[1]
+    params = header_params(value)
+    kept = ", ".join(f'{key}="{params[key]}"' for key in _KEEP_PARAMS if key in params)
+    scheme = value.strip().split(None, 1)[0] if value.strip() else "Digest"
+    return f"{name}: {scheme} {kept}, <credentials redacted>".replace(" , ", " ")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove digest responses and any secret string from a message or log line.
+
+    Authorization and Proxy-Authorization keep who/where (username, realm, uri)
+    so a trace stays useful, but lose response, nonce, cnonce and nc.
+    """
+    redacted = _CREDENTIAL_HEADER.sub(_redact_credentials, text)
+    for secret in secrets:
+        # Digest auth never puts the password on the wire; this sweep is a second
+        # line of defence. A very short secret would blank out ordinary text.
+        if len(secret) >= 4:
+            redacted = redacted.replace(secret, "********")
+    return redacted

@@ -1,0 +1,135 @@
+"""Reading `USER@HOST[:PORT]` the way a person types it, and refusing what cannot work.
+
+Every refusal is a `UsageError` naming the bad token and saying what to type
+instead, raised before any packet leaves.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from siptest.errors import UsageError
+
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+# RFC 3261 25.1: user = 1*( unreserved / escaped / user-unreserved )
+_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to register: the account's user and the server's host and port."""
+
+    user: str
+    host: str
+    """Host name or address; IPv6 without brackets."""
+    port: int | None
+
+    @property
+    def hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.port else host
+
+    def uri(self) -> str:
+        return f"sip:{self.user}@{self.hostport}"
+
+
+def parse_target(text: str) -> Target:
+    """Parse `USER@HOST[:PORT]` (a leading `sip:` is accepted)."""
+    raw = text.strip()
+    if not raw:
+        raise UsageError("The target is empty. Give it as USER@HOST[:PORT], e.g. 1001@sip.example.com.")
+    if raw.startswith("<") or raw.endswith(">"):
+        raise UsageError(
+            f"'{text}': drop the angle brackets. Give the target as USER@HOST[:PORT]."
+        )
+    scheme, sep, rest = raw.partition(":")
+    if sep and scheme.lower() in ("tel", "sips", "mailto", "http", "https"):
+        hint = (
+            "siptest checks TLS with --transport tls."
+            if scheme.lower() == "sips"
+            else "A registrar is a SIP server."
+        )
+        raise UsageError(
+            f"'{text}': the scheme '{scheme}:' is not supported. {hint} "
+            "Give the target as USER@HOST[:PORT]."
+        )
+    if sep and scheme.lower() == "sip":
+        raw = rest
+    user, at, hostport = raw.rpartition("@")
+    if not at or not user:
+        raise UsageError(
+            f"'{text}': the user ID is missing. Give the target as USER@HOST[:PORT], "
+            "e.g. 1001@sip.example.com."
+        )
+    if not _USER.match(user):
+        raise UsageError(
+            f"'{user}': the user ID contains characters SIP does not allow "
+            "(spaces, '@', ':' or '<>'). Use the user ID exactly as your provider shows it."
+        )
+    host, port = _parse_hostport(hostport, text)
+    return Target(user=user, host=host, port=port)
+
+
+def _parse_hostport(hostport: str, original: str) -> tuple[str, int | None]:
+    hostport = hostport.split(";", 1)[0]
+    if not hostport:
+        raise UsageError(f"'{original}': the server is missing after '@'.")
+    port_text: str | None = None
+    if hostport.startswith("["):
+        inner, bracket, rest = hostport[1:].partition("]")
+        if not bracket:
+            raise UsageError(f"'{hostport}': the IPv6 address has no closing ']'.")
+        host = inner
+        if rest:
+            if not rest.startswith(":"):
+                raise UsageError(f"'{hostport}': expected ':PORT' after ']'.")
+            port_text = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise UsageError(f"'{host}' is not a valid IPv6 address.") from None
+    elif hostport.count(":") > 1:
+        raise UsageError(
+            f"'{hostport}': an IPv6 address must be written in brackets, "
+            f"e.g. [{hostport}] or [{hostport}]:5060."
+        )
+    else:
+        host, colon, port_text_raw = hostport.partition(":")
+        port_text = port_text_raw if colon else None
+        _check_host(host)
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise UsageError(
+                f"'{port_text}' is not a valid port. Use a number from 1 to 65535 "
+                "(SIP usually uses 5060, or 5061 for TLS)."
+            )
+        port = int(port_text)
+    return host, port
+
+
+def _check_host(host: str) -> None:
+    if not host:
+        raise UsageError("The server host is empty. Give it as USER@HOST[:PORT].")
+    try:
+        ipaddress.IPv4Address(host)
+        return
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise UsageError(
+            f"'{host}' is not a valid host name or address. "
+            "Check the server name in your provider's SIP settings."
+        )
+    if all(label.isdigit() for label in labels):
+        raise UsageError(f"'{host}' is not a valid IPv4 address.")
+
+
+def parse_hostport(text: str, what: str) -> tuple[str, int | None]:
+    """Parse a bare `HOST[:PORT]` (for --outbound-proxy and --domain)."""
+    if "@" in text:
+        raise UsageError(f"{what} '{text}' must be HOST[:PORT] without a user part.")
+    return _parse_hostport(text.removeprefix("sip:"), text)
