@@ -27,7 +27,9 @@ class Interruption:
 
     @property
     def exit_status(self) -> ExitStatus:
-        return _STATUS.get(signal.Signals(self.signum), ExitStatus.INTERRUPTED) if self.signum else ExitStatus.OK
+        if self.signum is None:
+            return ExitStatus.OK
+        return _STATUS.get(signal.Signals(self.signum), ExitStatus.INTERRUPTED)
 
 
 @contextmanager

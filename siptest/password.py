@@ -63,9 +63,7 @@ def _read_file(path: Path) -> str:
     try:
         info = path.stat()
     except OSError as exc:
-        raise UsageError(
-            f"Cannot read the password file {path}: {exc.strerror}."
-        ) from None
+        raise UsageError(f"Cannot read the password file {path}: {exc.strerror}.") from None
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"The password file {path} is not a regular file.")
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
@@ -102,7 +100,6 @@ def _checked(value: str, where: str) -> str:
         )
     if "\n" in value or "\r" in value or "\x00" in value:
         raise UsageError(
-            f"The password from {where} contains a line break or NUL; "
-            "put only the password in it."
+            f"The password from {where} contains a line break or NUL; put only the password in it."
         )
     return value

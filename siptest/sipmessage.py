@@ -125,6 +125,9 @@ def parse_message(text: str) -> SipMessage | None:
     )
 
 
+_PARAM = re.compile(r'[;,\s]([A-Za-z][\w.-]*)(?:=("(?:[^"\\]|\\.)*"|[^;,\s]*))?')
+
+
 def header_params(value: str) -> dict[str, str]:
     """Parameters of a header value: `;name=value` and `, name="value"` alike.
 
@@ -132,7 +135,7 @@ def header_params(value: str) -> dict[str, str]:
     challenges (`stale`, `realm`). Keys are lower-case, quotes removed.
     """
     params: dict[str, str] = {}
-    for match in re.finditer(r'[;,\s]([A-Za-z][\w.-]*)(?:=("(?:[^"\\]|\\.)*"|[^;,\s]*))?', " " + value):
+    for match in _PARAM.finditer(" " + value):
         key = match.group(1).lower()
         raw = match.group(2) or ""
         params.setdefault(key, raw[1:-1] if raw.startswith('"') else raw)

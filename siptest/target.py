@@ -39,11 +39,11 @@ def parse_target(text: str) -> Target:
     """Parse `USER@HOST[:PORT]` (a leading `sip:` is accepted)."""
     raw = text.strip()
     if not raw:
-        raise UsageError("The target is empty. Give it as USER@HOST[:PORT], e.g. 1001@sip.example.com.")
-    if raw.startswith("<") or raw.endswith(">"):
         raise UsageError(
-            f"'{text}': drop the angle brackets. Give the target as USER@HOST[:PORT]."
+            "The target is empty. Give it as USER@HOST[:PORT], e.g. 1001@sip.example.com."
         )
+    if raw.startswith("<") or raw.endswith(">"):
+        raise UsageError(f"'{text}': drop the angle brackets. Give the target as USER@HOST[:PORT].")
     scheme, sep, rest = raw.partition(":")
     if sep and scheme.lower() in ("tel", "sips", "mailto", "http", "https"):
         hint = (

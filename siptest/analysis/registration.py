@@ -73,10 +73,9 @@ def analyse_registration(
     if response.min_expires is not None:
         facts["min_expires"] = response.min_expires
     # A 401/407 to a request that already carried credentials is a rejection,
-    # not a challenge (RFC 3261 22.2/22.3).
-    rejected_after_credentials = response.code in (401, 407) and outcome.credentials_sent
+    # not a challenge (RFC 3261 22.2/22.3); some servers answer it with 403.
     situation = situation_of(
-        response, transport=account.transport, credentials_sent=rejected_after_credentials
+        response, transport=account.transport, credentials_sent=outcome.credentials_sent
     )
     diagnosis = knowledge.diagnose(situation, facts)
     received, rport = via_address(response) if response.origin == "remote" else (None, None)
@@ -120,8 +119,7 @@ def analyse_unregistration(
             explanation=(
                 f"siptest asked the server to remove its test registration and got "
                 f"{response.code} {response.reason}. The test binding stays on the "
-                "server until it expires"
-                + (f" (at most {outcome.expires_requested} s)." if outcome.expires_requested else ".")
+                f"server until it expires (at most {outcome.expires_requested} s)."
             ),
             fix="Nothing to change on your device; the binding expires by itself.",
         )

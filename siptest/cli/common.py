@@ -46,9 +46,7 @@ ProfileOpt = Annotated[
     str | None,
     typer.Option(help="Provider profile: 'generic', 'sipcall', or a profile YAML file."),
 ]
-JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print one JSON object instead of text.")
-]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
 TraceOpt = Annotated[
     Path | None,
     typer.Option(help="Write the SIP exchange to PATH (credentials redacted).", dir_okay=False),

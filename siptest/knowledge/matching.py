@@ -4,11 +4,11 @@ Precedence, compared in this order (see `Conditions.specificity`):
 
 1. an entry that matched the message text (reason phrase or Warning) beats one that did not;
 2. conditions on origin / local cause beat the remote defaults;
-3. a method-specific entry beats a generic one;
-4. more context conditions (provisional, credentials sent, own CANCEL, Server, transport);
-5. an exact code beats a class ("4xx"), which beats no code at all;
-6. a profile entry beats a base entry;
-7. the entry that comes first wins.
+3. more context conditions win: method, provisional responses seen, credentials sent,
+   own CANCEL, Server header, transport (so a method-specific entry beats a generic one);
+4. an exact code beats a class ("4xx"), which beats no code at all;
+5. a profile entry beats a base entry;
+6. the entry that comes first wins.
 
 Every step is a plain comparison, so the choice is deterministic.
 """

@@ -45,8 +45,15 @@ TRANSPORTS = ("udp", "tcp", "tls")
 #: Methods that may carry their own wording in an entry (`register:` / `invite:`).
 WORDING_METHODS = ("REGISTER", "INVITE")
 
-_EMPTY: Mapping[str, str] = MappingProxyType({})
 _ORIGIN_WORDS = {"remote": "sent by the server", "local": "made locally", "none": "no response"}
+
+
+def _no_wordings() -> Mapping[str, Wording]:
+    return MappingProxyType({})
+
+
+def _no_facts() -> Mapping[str, str]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -96,16 +103,6 @@ class Diagnosis:
     """Where the behaviour is specified, e.g. "RFC 3261 §21.4.2"."""
     code: int | None
     """The response code the diagnosis was chosen for."""
-
-
-@dataclass(frozen=True)
-class CodeRange:
-    """A response class such as "4xx"."""
-
-    hundreds: int
-
-    def __str__(self) -> str:
-        return f"{self.hundreds}xx"
 
 
 @dataclass(frozen=True)
@@ -163,17 +160,21 @@ class Conditions:
         return not (self.transports and situation.transport.lower() not in self.transports)
 
     @cached_property
-    def specificity(self) -> tuple[int, int, int, int, int]:
+    def specificity(self) -> tuple[int, int, int, int]:
         """How specific these conditions are; larger wins.
 
         Compared field by field, in this order (the documented precedence):
-        message text, then origin/local cause, then method, then other context
-        (provisional, credentials, CANCEL, Server, transport), then the code
-        (exact beats class beats none).
+        1. a message text condition (reason phrase / Warning);
+        2. origin and local cause conditions (over the remote defaults);
+        3. how many other context conditions: method, provisional, credentials
+           sent, own CANCEL, Server, transport (so a method-specific entry beats
+           a generic one with otherwise equal conditions);
+        4. the code: exact beats class beats none.
         """
         origin = int(bool(self.origins)) + int(bool(self.local_causes))
         context = sum(
             (
+                bool(self.methods),
                 bool(self.provisional),
                 self.credentials_sent is not None,
                 self.cancelled_by_us is not None,
@@ -187,7 +188,7 @@ class Conditions:
             code = 1
         else:
             code = 0
-        return (int(bool(self.texts)), origin, int(bool(self.methods)), context, code)
+        return (int(bool(self.texts)), origin, context, code)
 
     def describe(self) -> str:
         """A short human summary, e.g. "REGISTER, credentials sent"."""
@@ -215,7 +216,7 @@ class Conditions:
     def code_label(self) -> str:
         """The codes as written: "401,407", "4xx" or "" for any code."""
         labels = [str(code) for code in sorted(self.codes)]
-        labels += [str(CodeRange(hundreds)) for hundreds in sorted(self.classes)]
+        labels += [f"{hundreds}xx" for hundreds in sorted(self.classes)]
         return ",".join(labels)
 
 
@@ -241,7 +242,7 @@ class Entry:
     explanation: str
     fix: str
     rfc: str | None
-    by_method: Mapping[str, Wording] = field(default_factory=lambda: _EMPTY)
+    by_method: Mapping[str, Wording] = field(default_factory=lambda: _no_wordings())
     """Method-specific texts, keyed by upper-case method ("REGISTER", "INVITE")."""
     source: str = ""
     """File and line the entry was read from, "FILE:LINE"."""
@@ -335,7 +336,7 @@ class Profile:
 
     name: str
     description: str = ""
-    facts: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    facts: Mapping[str, str] = field(default_factory=lambda: _no_facts())
     """Values for {placeholders} such as {portal}, e.g. "the sipcall customer portal"."""
     user_id: UserIdRule | None = None
     """None when the profile makes no claim about the user ID format."""

@@ -16,8 +16,8 @@ _ATTEMPTS = 50
 
 def is_port_free(host: str, port: int, *, udp: bool = True, tcp: bool = True) -> bool:
     """True if ``port`` can be bound on ``host`` for each protocol asked for."""
-    kinds = [kind for kind, wanted in ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp)) if wanted]
-    for kind in kinds:
+    kinds = ((socket.SOCK_DGRAM, udp), (socket.SOCK_STREAM, tcp))
+    for kind in (kind for kind, wanted in kinds if wanted):
         family = socket.getaddrinfo(host, port, type=kind)[0][0]
         with socket.socket(family, kind) as sock:
             if kind == socket.SOCK_STREAM:

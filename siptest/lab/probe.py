@@ -89,7 +89,8 @@ def _options_over_udp(host: str, port: int, deadline: float) -> int | None:
 
 
 def _options_over_tcp(host: str, port: int, deadline: float) -> int | None:
-    with socket.create_connection((host, port), timeout=max(deadline - time.monotonic(), 0.01)) as sock:
+    connect_timeout = max(deadline - time.monotonic(), 0.01)
+    with socket.create_connection((host, port), timeout=connect_timeout) as sock:
         request = _options_request(host, port, sock.getsockname(), "tcp")
         sock.sendall(request)
         buffer = b""

@@ -66,14 +66,6 @@ def render_check(check: Check) -> list[str]:
         lines.extend(_wrap("Fix:", diagnosis.fix))
         if diagnosis.rfc:
             lines.extend(_wrap("See:", diagnosis.rfc))
-    if details.get("stopped_after_rejection"):
-        lines.extend(
-            _wrap(
-                "Note:",
-                "siptest sent the password once and stopped when it was rejected: providers "
-                "block the address after a few failed logins, so do not retry in a loop.",
-            )
-        )
     return lines
 
 

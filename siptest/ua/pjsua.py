@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from siptest import __version__
 from siptest.errors import CannotRunError
@@ -36,6 +36,7 @@ from siptest.sipmessage import SipMessage, parse_message, redact
 from siptest.ua.base import (
     AccountSpec,
     LocalCause,
+    Origin,
     RegistrationCompleted,
     Response,
     TlsSettings,
@@ -122,13 +123,13 @@ def _classes(pj: Any) -> tuple[type, type]:
             super().__init__()
             self._on_reg = on_reg
 
-        def onRegState(self, prm: Any) -> None:  # noqa: N802 (pjsua2 API name)
+        def onRegState(self, prm: Any) -> None:
             try:
                 self._on_reg(prm.code, prm.reason, prm.rdata.wholeMsg, prm.expiration)
             except Exception:  # pragma: no cover - defensive
                 pass
 
-        def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
+        def onIncomingCall(self, prm: Any) -> None:
             # The test account takes no calls; answer politely instead of the
             # binding's default 500. The Call object must outlive this method.
             try:
@@ -317,7 +318,9 @@ class PjsuaAgent:
         parsed = parse_message(text)
         if parsed is None:
             parsed = SipMessage(start_line=text.split("\n", 1)[0][:200])
-        direction = "sent" if match.group("dir") == "TX" else "received"
+        direction: Literal["sent", "received"] = (
+            "sent" if match.group("dir") == "TX" else "received"
+        )
         if direction == "sent":
             self._guard.sent(parsed)
             self._pending_sent[match.group("info")] = parsed
@@ -453,31 +456,35 @@ class PjsuaAgent:
     def _registration_outcome(
         self, account: AccountSpec, first: int, started: float, unreachable: bool
     ) -> RegistrationCompleted:
-        exchange = [
-            m for m in self.messages[first:] if m.message.method == "REGISTER"
-        ]
+        exchange = [m for m in self.messages[first:] if m.message.method == "REGISTER"]
         sent = _distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
         credentials_sent = any(
             m.message.header("authorization") for m in exchange if m.direction == "sent"
         )
         call_id = exchange[0].message.header("call-id") if exchange else None
         rejected = self._guard.was_rejected(call_id)
-        finals = [
-            m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200
-        ]
+        finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
         event = self._reg_events[-1] if self._reg_events else None
         response: Response
         if rejected and finals:
             response = _response_from(finals[-1], "REGISTER")
         elif unreachable:
             response = Response(
-                "REGISTER", 503, "Port unreachable", "none", self._now(),
+                "REGISTER",
+                503,
+                "Port unreachable",
+                "none",
+                self._now(),
                 local_cause="unreachable",
                 detail="ICMP port unreachable: nothing is listening at that address and port",
             )
         elif event is None:
             response = Response(
-                "REGISTER", 408, "No final response", "none", self._now(),
+                "REGISTER",
+                408,
+                "No final response",
+                "none",
+                self._now(),
                 local_cause="timeout",
             )
         else:
@@ -488,10 +495,17 @@ class PjsuaAgent:
                 response = Response("REGISTER", code, reason, "remote", self._now(), headers)
             else:
                 cause = _local_cause(code, reason, self.log_tail)
-                origin = "none" if cause in ("timeout", "dns", "refused", "tls") else "local"
+                origin: Origin = (
+                    "none" if cause in ("timeout", "dns", "refused", "tls") else "local"
+                )
                 response = Response(
-                    "REGISTER", code, reason, origin, self._now(),
-                    local_cause=cause, detail=_detail(reason, self.log_tail),
+                    "REGISTER",
+                    code,
+                    reason,
+                    origin,
+                    self._now(),
+                    local_cause=cause,
+                    detail=_detail(reason, self.log_tail),
                 )
         granted = None
         contact = None
@@ -500,11 +514,7 @@ class PjsuaAgent:
             sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
             contact = next((c for c in reversed(sent_contacts) if c), None)
         retried = next(
-            (
-                _response_from(m, "REGISTER").min_expires
-                for m in finals
-                if m.message.code == 423
-            ),
+            (_response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
             None,
         )
         return RegistrationCompleted(

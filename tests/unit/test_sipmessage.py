@@ -56,7 +56,7 @@ def test_redact_removes_digest_response_and_nonce_but_keeps_user():
         "REGISTER sip:example.com SIP/2.0\r\n"
         'Authorization: Digest username="1001", realm="example.com", nonce="abc",\r\n'
         ' uri="sip:example.com", response="0123456789abcdef", cnonce="xyz", nc=00000001,'
-        ' qop=auth, algorithm=MD5\r\n'
+        " qop=auth, algorithm=MD5\r\n"
         'Proxy-Authorization: Digest username="1001", response="fedcba"\r\n'
         "CSeq: 2 REGISTER\r\n\r\n"
     )

@@ -1,0 +1,719 @@
+"""Reading and validating knowledge files: base.yaml and provider profiles.
+
+The YAML is composed into a node tree (not constructed into dicts) so that every
+error can name the file, the line and the key: ``FILE:LINE: key 'x': what is wrong``.
+
+Start-up matters (siptest is compared with sipsak), so the bundled files are not
+parsed on every run: `_snapshot.py` holds the same objects, generated from the YAML
+by ``python -m siptest.knowledge.snapshot`` together with a checksum of each source
+file. When the checksums still match, loading is an import; when a bundled file was
+edited, the YAML is parsed as usual (and a unit test says to regenerate). PyYAML is
+imported only when a file has to be parsed, and results are cached per process.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
+from functools import cache, lru_cache
+from pathlib import Path
+from types import MappingProxyType, ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from siptest.errors import UsageError
+from siptest.knowledge.matching import Knowledge
+from siptest.knowledge.model import (
+    CATEGORIES,
+    LOCAL_CAUSES,
+    ORIGINS,
+    SEVERITIES,
+    TRANSPORTS,
+    WORDING_METHODS,
+    Conditions,
+    Entry,
+    NumberRules,
+    Profile,
+    UserIdRule,
+    Wording,
+)
+from siptest.knowledge.placeholders import names_in, syntax_problem
+
+if TYPE_CHECKING:
+    from yaml.nodes import Node
+
+HERE = Path(__file__).resolve().parent
+BASE_FILE = HERE / "base.yaml"
+PROFILES_DIR = HERE / "profiles"
+DEFAULT_PROFILE = "generic"
+
+ENTRY_KEYS = (
+    "id",
+    "match",
+    "category",
+    "severity",
+    "title",
+    "explanation",
+    "fix",
+    "rfc",
+    "register",
+    "invite",
+)
+REQUIRED_ENTRY_KEYS = ("id", "match", "category", "severity", "title", "explanation", "fix", "rfc")
+TEXT_KEYS = ("title", "explanation", "fix")
+MATCH_KEYS = (
+    "code",
+    "method",
+    "origin",
+    "text",
+    "server",
+    "provisional",
+    "credentials_sent",
+    "cancelled_by_us",
+    "local_cause",
+    "transport",
+)
+PROFILE_KEYS = ("name", "description", "extends", "facts", "user_id", "numbers")
+USER_ID_KEYS = ("pattern", "example", "description")
+NUMBER_KEYS = (
+    "national_prefix",
+    "international_prefix",
+    "country_code",
+    "plus_supported",
+    "premium_prefixes",
+    "min_national_digits",
+)
+_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_METHOD = re.compile(r"^[A-Z]+$")
+_CLASS = re.compile(r"^([1-6])xx$", re.IGNORECASE)
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+class KnowledgeError(UsageError):
+    """A knowledge or profile file is malformed; the message names file, line and key."""
+
+
+# -- the public entry point ------------------------------------------------------------
+
+
+def load_knowledge(profile: str | Path | None = None) -> Knowledge:
+    """The base overlaid by a profile.
+
+    None means "generic"; a bare name ("sipcall") is a bundled profile; a path (or a
+    name ending in .yaml/.yml, or containing a slash) is the user's own profile file.
+    """
+    if profile is None:
+        profile = DEFAULT_PROFILE
+    if isinstance(profile, str) and _PROFILE_NAME.match(profile) and not _looks_like_file(profile):
+        return _bundled_knowledge(profile)
+    path = Path(profile).expanduser()
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise KnowledgeError(
+            f"{path}: cannot read the profile ({error.strerror or error}). Pass a bundled "
+            f"profile name ({', '.join(bundled_profiles())}) or the path of a profile YAML file."
+        ) from None
+    return _file_knowledge(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def bundled_profiles() -> list[str]:
+    """Names of the profiles shipped with siptest."""
+    return sorted(path.stem for path in PROFILES_DIR.glob("*.yaml"))
+
+
+def _looks_like_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml"))
+
+
+@cache
+def _bundled_knowledge(name: str) -> Knowledge:
+    path = PROFILES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise KnowledgeError(
+            f"unknown profile '{name}'. Bundled profiles: {', '.join(bundled_profiles())}; "
+            "or pass the path of your own profile YAML file (see docs/profiles.md)."
+        )
+    snapshot = fresh_snapshot()
+    if snapshot is not None and name in snapshot.PROFILES:
+        profile, entries, neutral = snapshot.PROFILES[name]
+        return Knowledge(entries, profile, neutral)
+    return _knowledge_from(path)
+
+
+def bundled_from_yaml() -> tuple[BaseKnowledge, dict[str, Knowledge]]:
+    """Parse every bundled file, ignoring the snapshot (used to generate and test it)."""
+    base = base_from_yaml()
+    return base, {
+        name: _knowledge_from(PROFILES_DIR / f"{name}.yaml", base) for name in bundled_profiles()
+    }
+
+
+@lru_cache(maxsize=8)
+def _file_knowledge(path: str, mtime_ns: int, size: int) -> Knowledge:
+    del mtime_ns, size  # cache key only: a changed file is read again
+    return _knowledge_from(Path(path))
+
+
+def _knowledge_from(path: Path, base: BaseKnowledge | None = None) -> Knowledge:
+    """The base (by default the cached one) overlaid by the profile file at `path`."""
+    base_entries, placeholders = base or _base()
+    entries = list(base_entries)
+    neutral = dict(placeholders)
+    profile: Profile | None = None
+    order = len(entries)
+    for layer, document in enumerate(_profile_chain(path, seen=()), start=1):
+        profile, entries, order = _overlay(document, profile, entries, neutral, layer, order)
+    assert profile is not None
+    return Knowledge(entries, profile, MappingProxyType(neutral))
+
+
+def _profile_chain(path: Path, seen: tuple[Path, ...]) -> list[_Document]:
+    """The profile file and the bundled profiles it extends, most general first."""
+    if path in seen:
+        raise KnowledgeError(f"{path}: profile 'extends' forms a loop")
+    document = _read(path)
+    parent = document.profile_extends()
+    if parent is None:
+        return [document]
+    return [*_profile_chain(PROFILES_DIR / f"{parent}.yaml", (*seen, path)), document]
+
+
+# -- the snapshot of the bundled files ------------------------------------------------
+
+
+def source_checksums() -> dict[str, str]:
+    """ "size:crc32" of every bundled knowledge file, keyed by its path in the package."""
+    files = [BASE_FILE, *sorted(PROFILES_DIR.glob("*.yaml"))]
+    sums: dict[str, str] = {}
+    for file in files:
+        data = file.read_bytes()
+        sums[file.relative_to(HERE).as_posix()] = f"{len(data)}:{zlib.crc32(data):08x}"
+    return sums
+
+
+@lru_cache(maxsize=1)
+def fresh_snapshot() -> ModuleType | None:
+    """The generated `_snapshot` module if it matches the bundled files, else None."""
+    try:
+        from siptest.knowledge import _snapshot
+    except ImportError:
+        return None
+    if getattr(_snapshot, "SOURCES", None) != source_checksums():
+        return None
+    return _snapshot
+
+
+# -- the base --------------------------------------------------------------------------
+
+BaseKnowledge = tuple[tuple[Entry, ...], Mapping[str, str]]
+
+
+@lru_cache(maxsize=1)
+def _base() -> BaseKnowledge:
+    """Base entries and placeholders: from the snapshot when fresh, else from base.yaml."""
+    snapshot = fresh_snapshot()
+    if snapshot is not None:
+        return snapshot.BASE_ENTRIES, snapshot.BASE_PLACEHOLDERS
+    return base_from_yaml()
+
+
+def base_from_yaml() -> BaseKnowledge:
+    """Parse and validate base.yaml."""
+    document = _read(BASE_FILE)
+    top = document.mapping(document.root, allowed=("placeholders", "entries"))
+    placeholders_node = document.require(top, "placeholders", document.root)
+    placeholders: dict[str, str] = {}
+    for key, (key_node, value_node) in document.mapping(
+        placeholders_node, key="placeholders"
+    ).items():
+        if not _NAME.match(key):
+            document.fail(key_node, key, "placeholder names are lower_case_with_underscores")
+        placeholders[key] = document.text(value_node, key)
+    entries_node = document.require(top, "entries", document.root)
+    entries: list[Entry] = []
+    seen: dict[str, Node] = {}
+    for index, entry_node in enumerate(document.sequence(entries_node, "entries")):
+        entry = _entry(document, entry_node, placeholders, layer=0, order=index, base=None)
+        _check_unique(document, entry, entry_node, seen)
+        entries.append(entry)
+    if not any(_is_catch_all(entry) for entry in entries):
+        document.fail(entries_node, "entries", "the base needs a catch-all entry (match: {})")
+    return tuple(entries), MappingProxyType(placeholders)
+
+
+def _is_catch_all(entry: Entry) -> bool:
+    return Conditions() in entry.alternatives
+
+
+def _check_unique(document: _Document, entry: Entry, node: Node, seen: dict[str, Node]) -> None:
+    if entry.id in seen:
+        first = seen[entry.id].start_mark.line + 1
+        id_node = document.mapping(node)["id"][1]
+        document.fail(id_node, "id", f"'{entry.id}' is already used on line {first}")
+    seen[entry.id] = node
+
+
+# -- a profile -------------------------------------------------------------------------
+
+
+def _overlay(
+    document: _Document,
+    parent: Profile | None,
+    entries: list[Entry],
+    neutral: dict[str, str],
+    layer: int,
+    order: int,
+) -> tuple[Profile, list[Entry], int]:
+    """Apply one profile file on top of what is loaded so far."""
+    top = document.mapping(document.root, allowed=("profile", "entries"))
+    profile_node = document.require(top, "profile", document.root)
+    profile = _profile(document, profile_node, parent)
+    for name in profile.facts:
+        neutral.setdefault(name, name.replace("_", " "))
+    known = dict(neutral)
+    by_id = {entry.id: index for index, entry in enumerate(entries)}
+    seen: dict[str, Node] = {}
+    if "entries" in top:
+        for entry_node in document.sequence(top["entries"][1], "entries"):
+            fields = document.mapping(entry_node, allowed=ENTRY_KEYS, key="entries")
+            id_node = document.require(fields, "id", entry_node)
+            entry_id = document.text(id_node, "id")
+            if entry_id in by_id and entry_id not in seen:
+                index = by_id[entry_id]
+                patched = _entry(
+                    document, entry_node, known, layer, entries[index].order, entries[index]
+                )
+                entries[index] = patched
+            else:
+                patched = _entry(document, entry_node, known, layer, order, None)
+                by_id[entry_id] = len(entries)
+                entries.append(patched)
+                order += 1
+            _check_unique(document, patched, entry_node, seen)
+    return profile, entries, order
+
+
+def _profile(document: _Document, node: Node, parent: Profile | None) -> Profile:
+    fields = document.mapping(node, allowed=PROFILE_KEYS, key="profile")
+    name = (
+        document.text(fields["name"][1], "name") if "name" in fields else Path(document.path).stem
+    )
+    description = (
+        document.text(fields["description"][1], "description") if "description" in fields else ""
+    )
+    facts: dict[str, str] = dict(parent.facts) if parent else {}
+    own_facts: set[str] = set()
+    if "facts" in fields:
+        facts_node = fields["facts"][1]
+        for key, (key_node, value_node) in document.mapping(facts_node, key="facts").items():
+            if not _NAME.match(key):
+                document.fail(key_node, key, "fact names are lower_case_with_underscores")
+            facts[key] = document.text(value_node, key)
+            own_facts.add(key)
+    user_id = parent.user_id if parent else None
+    if "user_id" in fields:
+        user_id = _user_id(document, fields["user_id"][1])
+        # The wording of the rule follows the rule, unless this file words it itself.
+        derived = {
+            "user_id_example": user_id.example if user_id else None,
+            "user_id_rule": user_id.description if user_id else None,
+        }
+        for key, value in derived.items():
+            if key in own_facts:
+                continue
+            if value:
+                facts[key] = value
+            else:
+                facts.pop(key, None)
+    numbers = parent.numbers if parent else NumberRules()
+    if "numbers" in fields:
+        numbers = _numbers(document, fields["numbers"][1])
+    return Profile(
+        name=name,
+        description=description,
+        facts=MappingProxyType(facts),
+        user_id=user_id,
+        numbers=numbers,
+        source=document.path,
+    )
+
+
+def _user_id(document: _Document, node: Node) -> UserIdRule | None:
+    if document.is_null(node):
+        return None
+    fields = document.mapping(node, allowed=USER_ID_KEYS, key="user_id")
+    pattern_node = document.require(fields, "pattern", node)
+    pattern = document.text(pattern_node, "pattern")
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        document.fail(pattern_node, "pattern", f"not a valid regular expression: {error}")
+    example = document.optional_text(fields, "example")
+    rule = UserIdRule(pattern, example, document.optional_text(fields, "description"))
+    if example is not None and not rule.accepts(example):
+        document.fail(fields["example"][1], "example", f"'{example}' does not match the pattern")
+    return rule
+
+
+def _numbers(document: _Document, node: Node) -> NumberRules:
+    fields = document.mapping(node, allowed=NUMBER_KEYS, key="numbers")
+    values: dict[str, Any] = {}
+    for key in ("national_prefix", "international_prefix", "country_code"):
+        if key in fields and not document.is_null(fields[key][1]):
+            value = document.text(fields[key][1], key)
+            if not _DIGITS.match(value):
+                document.fail(fields[key][1], key, "must be digits, written as a quoted string")
+            values[key] = value
+    if "plus_supported" in fields:
+        values["plus_supported"] = document.boolean(fields["plus_supported"][1], "plus_supported")
+    if "premium_prefixes" in fields:
+        prefixes = document.strings(fields["premium_prefixes"][1], "premium_prefixes")
+        for prefix in prefixes:
+            if not _DIGITS.match(prefix):
+                document.fail(
+                    fields["premium_prefixes"][1], "premium_prefixes", f"'{prefix}' is not digits"
+                )
+        values["premium_prefixes"] = tuple(prefixes)
+    if "min_national_digits" in fields and not document.is_null(fields["min_national_digits"][1]):
+        values["min_national_digits"] = document.integer(
+            fields["min_national_digits"][1], "min_national_digits", 1, 20
+        )
+    rules = NumberRules(**values)
+    if not rules.plus_supported and rules.international_prefix is None:
+        document.fail(
+            node, "international_prefix", "needed when plus_supported is false (to rewrite +…)"
+        )
+    return rules
+
+
+# -- entries ---------------------------------------------------------------------------
+
+
+def _entry(
+    document: _Document,
+    node: Node,
+    placeholders: Mapping[str, str],
+    layer: int,
+    order: int,
+    base: Entry | None,
+) -> Entry:
+    """An entry, or with `base` a patch of that entry (every key but id optional)."""
+    fields = document.mapping(node, allowed=ENTRY_KEYS, key="entries")
+    if base is None:
+        for key in REQUIRED_ENTRY_KEYS:
+            document.require(fields, key, node)
+    entry_id = document.text(fields["id"][1], "id")
+    if not _ID.match(entry_id):
+        document.fail(
+            fields["id"][1], "id", f"'{entry_id}' is not like 'category.name' (lower case, dots)"
+        )
+    changes: dict[str, Any] = {}
+    if "match" in fields:
+        changes["alternatives"] = _alternatives(document, fields["match"][1])
+    for key, choices in (("category", CATEGORIES), ("severity", SEVERITIES)):
+        if key in fields:
+            changes[key] = document.choice(fields[key][1], key, choices)
+    for key in TEXT_KEYS:
+        if key in fields:
+            changes[key] = _template(document, fields[key][1], key, placeholders)
+    if "rfc" in fields:
+        changes["rfc"] = (
+            None if document.is_null(fields["rfc"][1]) else document.text(fields["rfc"][1], "rfc")
+        )
+    by_method: dict[str, Wording] = {}
+    if base is not None:
+        # A patched text replaces the base's method-specific versions of that text too.
+        for method, wording in base.by_method.items():
+            kept = {key: getattr(wording, key) for key in TEXT_KEYS if key not in changes}
+            if any(kept.values()):
+                by_method[method] = Wording(**kept)
+    for method in WORDING_METHODS:
+        key = method.lower()
+        if key in fields:
+            wording = _wording(document, fields[key][1], key, placeholders)
+            earlier = by_method.get(method, Wording())
+            by_method[method] = Wording(
+                title=wording.title or earlier.title,
+                explanation=wording.explanation or earlier.explanation,
+                fix=wording.fix or earlier.fix,
+            )
+    source = f"{document.path}:{node.start_mark.line + 1}"
+    if base is not None:
+        return replace(
+            base,
+            **changes,
+            by_method=MappingProxyType(by_method),
+            source=source,
+            layer=layer,
+        )
+    return Entry(
+        id=entry_id,
+        by_method=MappingProxyType(by_method),
+        source=source,
+        layer=layer,
+        order=order,
+        **changes,
+    )
+
+
+def _wording(document: _Document, node: Node, key: str, placeholders: Mapping[str, str]) -> Wording:
+    fields = document.mapping(node, allowed=TEXT_KEYS, key=key)
+    if not fields:
+        document.fail(node, key, "give at least one of title, explanation, fix")
+    texts = {
+        name: _template(document, value_node, name, placeholders)
+        for name, (_, value_node) in fields.items()
+    }
+    return Wording(**texts)
+
+
+def _template(document: _Document, node: Node, key: str, placeholders: Mapping[str, str]) -> str:
+    text = document.text(node, key)
+    problem = syntax_problem(text)
+    if problem:
+        document.fail(node, key, problem)
+    unknown = sorted(names_in(text) - placeholders.keys())
+    if unknown:
+        document.fail(
+            node,
+            key,
+            f"unknown placeholder {{{unknown[0]}}}; known: {', '.join(sorted(placeholders))}",
+        )
+    return text
+
+
+def _alternatives(document: _Document, node: Node) -> tuple[Conditions, ...]:
+    if document.is_sequence(node):
+        items = document.sequence(node, "match")
+        if not items:
+            document.fail(node, "match", "an empty list matches nothing; use {} to match all")
+        return tuple(_conditions(document, item) for item in items)
+    return (_conditions(document, node),)
+
+
+def _conditions(document: _Document, node: Node) -> Conditions:
+    fields = document.mapping(node, allowed=MATCH_KEYS, what="match condition", key="match")
+    values: dict[str, Any] = {}
+    if "code" in fields:
+        codes: set[int] = set()
+        classes: set[int] = set()
+        for item in document.items(fields["code"][1], "code"):
+            value = document.scalar(item)
+            if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 699:
+                codes.add(value)
+            elif isinstance(value, str) and _CLASS.match(value):
+                classes.add(int(value[0]))
+            else:
+                document.fail(item, "code", f"{value!r} is not a code 100-699 or a class like 4xx")
+        values["codes"] = frozenset(codes)
+        values["classes"] = frozenset(classes)
+    if "method" in fields:
+        methods = [m.upper() for m in document.strings(fields["method"][1], "method")]
+        for method in methods:
+            if not _METHOD.match(method):
+                document.fail(fields["method"][1], "method", f"'{method}' is not a SIP method")
+        values["methods"] = frozenset(methods)
+    for key, attribute, choices in (
+        ("origin", "origins", ORIGINS),
+        ("local_cause", "local_causes", LOCAL_CAUSES),
+        ("transport", "transports", TRANSPORTS),
+    ):
+        if key in fields:
+            values[attribute] = frozenset(
+                document.choice(item, key, choices) for item in document.items(fields[key][1], key)
+            )
+    for key, attribute in (("text", "texts"), ("server", "servers")):
+        if key in fields:
+            texts = document.strings(fields[key][1], key)
+            if any(not text.strip() for text in texts):
+                document.fail(fields[key][1], key, "an empty text would match everything")
+            values[attribute] = tuple(text.lower() for text in texts)
+    if "provisional" in fields:
+        values["provisional"] = frozenset(
+            document.integer(item, "provisional", 100, 199)
+            for item in document.items(fields["provisional"][1], "provisional")
+        )
+    for key in ("credentials_sent", "cancelled_by_us"):
+        if key in fields:
+            values[key] = document.boolean(fields[key][1], key)
+    conditions = Conditions(**values)
+    if conditions.local_causes and "remote" in conditions.origins:
+        document.fail(
+            fields["local_cause"][1], "local_cause", "only local or absent responses have one"
+        )
+    return conditions
+
+
+# -- YAML nodes with file:line errors --------------------------------------------------
+
+
+def _display(file: Path) -> str:
+    """How a file is named in errors and sources: bundled files relative to the package."""
+    try:
+        return "siptest/knowledge/" + file.resolve().relative_to(HERE).as_posix()
+    except ValueError:
+        return str(file)
+
+
+def _read(file: Path) -> _Document:
+    import yaml
+
+    path = _display(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise KnowledgeError(f"{path}: cannot read the file ({error})") from None
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = loader_class(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else 1
+        raise KnowledgeError(f"{path}:{line}: not valid YAML: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise KnowledgeError(f"{path}: not valid YAML: {error}") from None
+    if root is None:
+        raise KnowledgeError(f"{path}:1: the file is empty")
+    return _Document(path, root, loader)
+
+
+def _kind_of(node: Node) -> str:
+    """ "mapping", "sequence" or "scalar" (PyYAML's node.id, which its stubs omit)."""
+    from yaml.nodes import MappingNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        return "mapping"
+    if isinstance(node, SequenceNode):
+        return "sequence"
+    return "scalar"
+
+
+class _Document:
+    """A composed YAML file and typed accessors that fail with file:line: key."""
+
+    def __init__(self, path: str, root: Node, loader: Any) -> None:
+        self.path = path
+        self.root = root
+        self._loader = loader
+
+    def fail(self, node: Node, key: str, problem: str) -> NoReturn:
+        raise KnowledgeError(f"{self.path}:{node.start_mark.line + 1}: key '{key}': {problem}")
+
+    def profile_extends(self) -> str | None:
+        top = self.mapping(self.root, allowed=("profile", "entries"))
+        profile = self.require(top, "profile", self.root)
+        fields = self.mapping(profile, allowed=PROFILE_KEYS)
+        if "extends" not in fields:
+            return None
+        name = self.text(fields["extends"][1], "extends")
+        if not _PROFILE_NAME.match(name) or not (PROFILES_DIR / f"{name}.yaml").is_file():
+            self.fail(
+                fields["extends"][1],
+                "extends",
+                f"'{name}' is not a bundled profile ({', '.join(bundled_profiles())})",
+            )
+        return name
+
+    # node kinds
+
+    def is_null(self, node: Node) -> bool:
+        return bool(node.tag == "tag:yaml.org,2002:null")
+
+    def is_sequence(self, node: Node) -> bool:
+        return bool(_kind_of(node) == "sequence")
+
+    def scalar(self, node: Node) -> object:
+        if _kind_of(node) != "scalar":
+            return [] if _kind_of(node) == "sequence" else {}
+        return self._loader.construct_object(node)
+
+    def mapping(
+        self,
+        node: Node,
+        allowed: Sequence[str] | None = None,
+        what: str = "key",
+        key: str = "(top level)",
+    ) -> dict[str, tuple[Node, Node]]:
+        """Keys to (key node, value node); unknown and duplicate keys are errors."""
+        if _kind_of(node) != "mapping":
+            self.fail(node, key, f"expected a mapping, got {self._kind(node)}")
+        fields: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            name = str(key_node.value) if _kind_of(key_node) == "scalar" else self._kind(key_node)
+            if name in fields:
+                first = fields[name][0].start_mark.line + 1
+                self.fail(key_node, name, f"given twice (first on line {first})")
+            if allowed is not None and name not in allowed:
+                self.fail(key_node, name, f"unknown {what}; expected one of: {', '.join(allowed)}")
+            fields[name] = (key_node, value_node)
+        return fields
+
+    def require(self, fields: Mapping[str, tuple[Node, Node]], key: str, owner: Node) -> Node:
+        if key not in fields:
+            self.fail(owner, key, "missing")
+        return fields[key][1]
+
+    def sequence(self, node: Node, key: str) -> list[Node]:
+        if _kind_of(node) != "sequence":
+            self.fail(node, key, f"expected a list, got {self._kind(node)}")
+        return list(node.value)
+
+    def items(self, node: Node, key: str) -> Iterator[Node]:
+        """A scalar or a non-empty list of scalars, as nodes."""
+        if _kind_of(node) == "sequence":
+            if not node.value:
+                self.fail(node, key, "an empty list matches nothing; leave the key out instead")
+            yield from node.value
+        elif _kind_of(node) == "scalar" and not self.is_null(node):
+            yield node
+        else:
+            self.fail(node, key, f"expected a value or a list, got {self._kind(node)}")
+
+    # scalar types
+
+    def text(self, node: Node, key: str) -> str:
+        value = self.scalar(node)
+        if not isinstance(value, str):
+            self.fail(node, key, f"expected text, got {self._kind(node)}")
+        if not value.strip():
+            self.fail(node, key, "must not be empty")
+        return value.strip()
+
+    def optional_text(self, fields: Mapping[str, tuple[Node, Node]], key: str) -> str | None:
+        if key not in fields or self.is_null(fields[key][1]):
+            return None
+        return self.text(fields[key][1], key)
+
+    def strings(self, node: Node, key: str) -> list[str]:
+        return [self.text(item, key) for item in self.items(node, key)]
+
+    def boolean(self, node: Node, key: str) -> bool:
+        value = self.scalar(node)
+        if not isinstance(value, bool):
+            self.fail(node, key, f"expected true or false, got {self._kind(node)}")
+        return bool(value)
+
+    def integer(self, node: Node, key: str, low: int, high: int) -> int:
+        value = self.scalar(node)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.fail(node, key, f"expected a whole number {low}-{high}, got {self._kind(node)}")
+        return value
+
+    def choice(self, node: Node, key: str, choices: Sequence[str]) -> str:
+        value = self.scalar(node)
+        if not isinstance(value, str) or value not in choices:
+            self.fail(node, key, f"{self._kind(node)} is not one of: {', '.join(choices)}")
+        return value
+
+    def _kind(self, node: Node) -> str:
+        if _kind_of(node) == "mapping":
+            return "a mapping"
+        if _kind_of(node) == "sequence":
+            return "a list"
+        value = self.scalar(node)
+        return "nothing (null)" if value is None else repr(value)

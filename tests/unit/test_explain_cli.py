@@ -1,0 +1,169 @@
+"""`siptest explain`, run in-process (and once as a real process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from siptest.cli.explain import explain
+
+app = typer.Typer()
+app.command()(explain)
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("486", "The line is busy"),
+        ("This account is not valid", "The user ID is not a valid account"),
+        ("this account is NOT valid", "The user ID is not a valid account"),
+        ("699", "Refused everywhere (699)"),
+        ("Busy Here", "The line is busy"),
+        ("403 This call is not covered by your tariff plan", "not covered by your tariff plan"),
+        ("477", "could not reach the next server"),
+    ],
+)
+def test_explain_gives_sensible_output_and_exit_0(query, expected):
+    result = run(query)
+    assert result.exit_code == 0, result.stderr
+    assert expected in result.stdout
+    assert "What it means:" in result.stdout and "What to do:" in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("", "Nothing to explain"),
+        ("   ", "Nothing to explain"),
+        ("hello", 'No diagnosis mentions "hello"'),
+        ("99", "99 is not a SIP response code"),
+        ("1000", "1000 is not a SIP response code"),
+        ("700", "700 is not a SIP response code"),
+    ],
+)
+def test_an_empty_or_nonsense_query_is_a_usage_error(query, message):
+    result = run(query)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Pass a SIP response code" in result.stderr or "100 to 699" in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_query_at_all_says_what_to_pass():
+    result = run()
+    assert result.exit_code == 2
+    assert "Pass a SIP response code" in result.stderr
+
+
+def test_method_selects_the_request_specific_diagnosis():
+    register = run("403", "--method", "register")
+    invite = run("403", "--method", "INVITE")
+    assert "Registration refused" in register.stdout
+    assert "Call not allowed" in invite.stdout
+
+
+def test_without_method_other_situations_for_the_code_are_listed():
+    result = run("408")
+    assert "In other situations, 408 means:" in result.stdout
+    assert "[callee.no_answer]" in result.stdout
+    assert "[network.no_response]" in result.stdout
+
+
+def test_an_invalid_method_is_a_usage_error():
+    result = run("403", "--method", "REG ISTER")
+    assert result.exit_code == 2
+    assert "not a SIP method" in result.stderr
+
+
+def test_profile_changes_the_advice():
+    generic = run("This account is not valid")
+    sipcall = run("This account is not valid", "--profile", "sipcall")
+    assert "41411234567" not in generic.stdout
+    assert "41411234567" in sipcall.stdout
+    assert "profile sipcall" in sipcall.stdout
+
+
+def test_an_unknown_profile_is_a_usage_error():
+    result = run("486", "--profile", "nosuch")
+    assert result.exit_code == 2
+    assert "unknown profile 'nosuch'" in result.stderr
+
+
+def test_a_malformed_profile_file_reports_file_line_and_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("profile:\n  name: bad\n  colour: blue\n")
+    result = run("486", "--profile", str(path))
+    assert result.exit_code == 2
+    assert f"{path}:3: key 'colour': unknown key" in result.stderr
+
+
+def test_json_has_the_documented_shape():
+    result = run("486", "--json", "--method", "INVITE")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["query"] == "486"
+    assert document["method"] == "INVITE"
+    assert document["profile"] == "generic"
+    assert set(document["diagnosis"]) == {
+        "id",
+        "category",
+        "severity",
+        "title",
+        "explanation",
+        "fix",
+        "rfc",
+        "code",
+    }
+    assert document["diagnosis"]["id"] == "callee.busy"
+    assert document["diagnosis"]["code"] == 486
+
+
+def test_json_for_a_message_has_no_code():
+    document = json.loads(run("This password is not valid", "--json").stdout)
+    assert document["method"] is None
+    assert document["diagnosis"]["id"] == "credentials.password_invalid"
+    assert document["diagnosis"]["code"] is None
+
+
+def test_list_prints_the_table():
+    result = run("--list")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["CODE", "ID", "CATEGORY", "TITLE"]
+    assert any(line.split()[:3] == ["486", "callee.busy", "callee"] for line in lines)
+    assert any(line.split()[:2] == ["4xx", "fallback.4xx"] for line in lines)
+
+
+def test_list_as_json_lists_every_entry():
+    document = json.loads(run("--list", "--json", "--profile", "sipcall").stdout)
+    assert document["profile"] == "sipcall"
+    ids = [entry["id"] for entry in document["entries"]]
+    assert "ok.registered" in ids and "fallback.unknown" in ids
+    assert len(ids) == len(set(ids))
+
+
+def test_list_with_a_query_is_a_usage_error():
+    result = run("486", "--list")
+    assert result.exit_code == 2
+
+
+def test_python_dash_m_siptest_explain_works():
+    result = subprocess.run(
+        [sys.executable, "-m", "siptest", "explain", "486"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "The line is busy" in result.stdout

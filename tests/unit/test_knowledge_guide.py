@@ -1,0 +1,256 @@
+"""The provider guide's 15 codes and 3 messages, and the design's context rules, as data."""
+
+from __future__ import annotations
+
+import pytest
+
+from siptest.knowledge import Situation, load_knowledge
+
+S = Situation
+LAB = {"host": "sip.example.net", "port": 5060, "timeout": 5, "user": "41411234567"}
+
+# (situation, profile, id, category, phrases the guide's meaning and fix come through in)
+GUIDE = [
+    (
+        S("INVITE", 400, "Bad Request"),
+        None,
+        "device.bad_request",
+        "device",
+        ["malfunctioning", "firmware", "factory settings"],
+    ),
+    (
+        S("REGISTER", 401, "Unauthorized", credentials_sent=True),
+        None,
+        "credentials.rejected",
+        "credentials",
+        ["password", "authentication user", "stopped after this one rejection"],
+    ),
+    (
+        S("INVITE", 403, "Forbidden"),
+        None,
+        "routing.forbidden",
+        "routing",
+        ["no route", "premium-rate number (such as 0900…)"],
+    ),
+    (
+        S("INVITE", 404, "Not Found"),
+        None,
+        "number.not_found",
+        "number",
+        ["no destination for the number", "not in service"],
+    ),
+    (
+        S("INVITE", 407, "Proxy Authentication Required"),
+        None,
+        "credentials.proxy_auth",
+        "credentials",
+        ["password entered is not correct", "Re-enter the SIP password"],
+    ),
+    (
+        S("INVITE", 408, "Request Timeout", provisional=(100, 180)),
+        None,
+        "callee.no_answer",
+        "callee",
+        ["rang", "nobody picked up"],
+    ),
+    (
+        S("INVITE", 480, "Temporarily Unavailable"),
+        None,
+        "callee.unavailable",
+        "callee",
+        ["cannot be reached right now"],
+    ),
+    (
+        S("INVITE", 481, "Call/Transaction Does Not Exist"),
+        None,
+        "device.no_such_transaction",
+        "device",
+        ["telephone device", "routing problem"],
+    ),
+    (
+        S("INVITE", 482, "Loop Detected"),
+        None,
+        "routing.loop_detected",
+        "routing",
+        ["routing", "circle"],
+    ),
+    (
+        S("INVITE", 483, "Too Many Hops"),
+        None,
+        "routing.too_many_hops",
+        "routing",
+        ["routing loop", "routing problem"],
+    ),
+    (
+        S("INVITE", 484, "Address Incomplete"),
+        None,
+        "number.incomplete",
+        "number",
+        ["too few digits", "full number including the area code"],
+    ),
+    (S("INVITE", 486, "Busy Here"), None, "callee.busy", "callee", ["busy"]),
+    (
+        S("INVITE", 487, "Request Terminated"),
+        None,
+        "callee.cancelled",
+        "callee",
+        ["caller hanging up before the callee picked up"],
+    ),
+    (
+        S("REGISTER", 500, "Server Internal Error"),
+        "sipcall",
+        "device.register_conflict",
+        "device",
+        ["conflict inside the device", "factory settings", '"System Settings"', "firmware"],
+    ),
+    (
+        S("REGISTER", 500, "Server Internal Error"),
+        None,
+        "device.register_conflict",
+        "device",
+        ["conflict inside the device", "factory settings", "firmware"],
+    ),
+    (
+        S("INVITE", 503, "Service Unavailable"),
+        None,
+        "server.unavailable",
+        "server",
+        ["overloaded", "maintenance"],
+    ),
+    # the three messages, with the provider's profile and without
+    (
+        S("REGISTER", 403, "This account is not valid"),
+        "sipcall",
+        "account.invalid",
+        "account",
+        ["41 followed by 9 digits", "41411234567", '"SIP-Data"'],
+    ),
+    (
+        S("REGISTER", 403, "This account is not valid"),
+        None,
+        "account.invalid",
+        "account",
+        ["full phone number with country code, exactly as your provider shows it"],
+    ),
+    (
+        S("INVITE", 403, "This call is not covered by your tariff plan"),
+        "sipcall",
+        "tariff.not_covered",
+        "tariff",
+        [
+            "top up",
+            "032xxxxxxx",
+            "004132xxxxxxx",
+            "+4132xxxxxxx form is not supported",
+            "0041",
+            "0900",
+        ],
+    ),
+    (
+        S("INVITE", 403, "This call is not covered by your tariff plan"),
+        None,
+        "tariff.not_covered",
+        "tariff",
+        ["credit", "format", "premium-rate"],
+    ),
+    (
+        S("REGISTER", 401, "This password is not valid", credentials_sent=True),
+        "sipcall",
+        "credentials.password_invalid",
+        "credentials",
+        [
+            "not the password of the customer portal",
+            "copy the password",
+            "Phone number overview",
+            '"SIP-Data"',
+        ],
+    ),
+    (
+        S("REGISTER", 401, "This password is not valid", credentials_sent=True),
+        None,
+        "credentials.password_invalid",
+        "credentials",
+        ["not the password you use to log in", "paste it"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("situation", "profile", "id_", "category", "phrases"),
+    [pytest.param(*case, id=f"{case[0].code}-{case[0].reason}-{case[1]}") for case in GUIDE],
+)
+def test_the_guide_reads_through(situation, profile, id_, category, phrases):
+    diagnosis = load_knowledge(profile).diagnose(situation, LAB)
+    assert (diagnosis.id, diagnosis.category) == (id_, category)
+    text = f"{diagnosis.title} {diagnosis.explanation} {diagnosis.fix}"
+    for phrase in phrases:
+        assert phrase.lower() in text.lower(), f"{phrase!r} missing from {diagnosis.id}: {text}"
+
+
+def test_register_success_and_answered_call_are_category_none():
+    knowledge = load_knowledge()
+    registered = knowledge.diagnose(S("REGISTER", 200, "OK"))
+    answered = knowledge.diagnose(S("INVITE", 200, "OK"))
+    assert (registered.id, registered.category, registered.severity) == (
+        "ok.registered",
+        "none",
+        "ok",
+    )
+    assert (answered.id, answered.category) == ("ok.answered", "none")
+
+
+def test_a_local_timeout_names_where_it_sent_and_the_likely_causes():
+    situation = S("REGISTER", 408, origin="local", local_cause="timeout")
+    diagnosis = load_knowledge().diagnose(situation, LAB)
+    assert diagnosis.id == "network.no_response"
+    assert "sip.example.net:5060 over UDP within 5 seconds" in diagnosis.explanation
+    for cause in ("firewall", "port", "IP address"):
+        assert cause in diagnosis.explanation
+
+
+def test_a_refused_connection_says_nothing_accepted_it():
+    situation = S("REGISTER", 503, origin="local", local_cause="refused", transport="tcp")
+    diagnosis = load_knowledge().diagnose(situation, LAB)
+    assert "Nothing accepted the connection at sip.example.net:5060 over TCP" in (
+        diagnosis.explanation
+    )
+
+
+def test_a_tls_failure_names_the_certificate_and_the_options():
+    situation = S("REGISTER", 503, origin="local", local_cause="tls", transport="tls")
+    diagnosis = load_knowledge().diagnose(situation, LAB)
+    assert (diagnosis.id, diagnosis.category) == ("tls.failed", "tls")
+    assert "certificate" in diagnosis.explanation
+    assert "--tls-ca" in diagnosis.fix and "--tls-insecure" in diagnosis.fix
+
+
+def test_a_dns_failure_says_the_name_did_not_resolve():
+    diagnosis = load_knowledge().diagnose(S("REGISTER", 502, origin="local"), LAB)
+    assert diagnosis.id == "network.dns"
+    assert '"sip.example.net" could not be resolved' in diagnosis.explanation
+
+
+def test_our_own_cancel_is_expected():
+    diagnosis = load_knowledge().diagnose(S("INVITE", 487, cancelled_by_us=True))
+    assert (diagnosis.id, diagnosis.category, diagnosis.severity) == ("ok.cancelled", "none", "ok")
+
+
+def test_a_rejection_explains_why_siptest_stopped():
+    diagnosis = load_knowledge().diagnose(S("INVITE", 407, credentials_sent=True))
+    assert diagnosis.id == "credentials.rejected"
+    assert "block an IP address" in diagnosis.explanation
+
+
+def test_423_asks_for_the_min_expires_interval():
+    diagnosis = load_knowledge().diagnose(S("REGISTER", 423), {"min_expires": 3600})
+    assert (diagnosis.id, diagnosis.category) == ("config.expires_too_short", "config")
+    assert "3600 seconds" in diagnosis.fix
+
+
+def test_without_a_profile_no_provider_specific_rule_leaks_in():
+    knowledge = load_knowledge()
+    for entry in knowledge.entries():
+        diagnosis = knowledge.render(entry, S("INVITE", None))
+        text = f"{diagnosis.title} {diagnosis.explanation} {diagnosis.fix}"
+        for provider_fact in ("sipcall", "41411234567", "SIP-Data", "System Settings"):
+            assert provider_fact not in text, (entry.id, provider_fact)
