@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from siptest.errors import ExitStatus, SiptestError
-from siptest.lab import LAB_USERS, Lab, LabStatus, default_state_dir
-from siptest.lab.state import STATE_DIR_ENV
+
+if TYPE_CHECKING:
+    from siptest.lab import LabStatus
+
+# Imported lazily: `siptest register` must not pay for the lab's modules.
+STATE_DIR_ENV = "SIPTEST_LAB_DIR"
 
 app = typer.Typer(
     help="Run the bundled lab: Kamailio as a VoIP provider plus a SIPp UAS, on 127.0.0.1.",
@@ -64,6 +68,8 @@ def up(
     as_json: JsonOption = False,
 ) -> None:
     """Start the lab in the background and print where it listens."""
+    from siptest.lab import Lab, default_state_dir
+
     directory = state_dir or default_state_dir()
     status = _run(
         lambda: Lab.up(
@@ -89,6 +95,8 @@ def up(
 @app.command()
 def status(state_dir: StateDirOption = None, as_json: JsonOption = False) -> None:
     """Show whether the lab runs and answers; exit status 1 when it does not."""
+    from siptest.lab import Lab, default_state_dir
+
     directory = state_dir or default_state_dir()
     current = _run(lambda: Lab.status(directory))
     if as_json:
@@ -104,6 +112,8 @@ def status(state_dir: StateDirOption = None, as_json: JsonOption = False) -> Non
 @app.command()
 def down(state_dir: StateDirOption = None) -> None:
     """Stop the lab started by `siptest lab up`."""
+    from siptest.lab import Lab, default_state_dir
+
     directory = state_dir or default_state_dir()
     stopped = _run(lambda: Lab.down(directory))
     if stopped:
@@ -156,6 +166,8 @@ def _status_text(current: LabStatus) -> str:
         f"  processes  {processes}",
         "  users (lab-only test credentials; realm siptest.local)",
     ]
+    from siptest.lab import LAB_USERS
+
     width = max(len(user.username) for user in LAB_USERS)
     for user in LAB_USERS:
         flag = "active" if user.active else "suspended"
@@ -168,6 +180,8 @@ def _status_text(current: LabStatus) -> str:
 
 
 def _status_json(current: LabStatus) -> dict[str, Any]:
+    from siptest.lab import LAB_USERS
+
     record = current.record
     data: dict[str, Any] = {
         "running": current.running,
