@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -83,7 +82,7 @@ T = TypeVar("T")
 
 
 def fail(error: SiptestError) -> NoReturn:
-    print(f"siptest: {error}", file=sys.stderr)
+    typer.echo(f"siptest: {error}", err=True)
     raise typer.Exit(int(error.exit_status))
 
 

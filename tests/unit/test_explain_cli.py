@@ -17,7 +17,7 @@ app.command()(explain)
 
 
 def run(*args: str):
-    return CliRunner().invoke(app, list(args))
+    return CliRunner(mix_stderr=False).invoke(app, list(args))
 
 
 @pytest.mark.parametrize(
