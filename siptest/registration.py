@@ -27,7 +27,7 @@ class RegistrationRequest:
 
 
 @dataclass(frozen=True)
-class RegistrationRun:
+class CheckRun:
     report: Report
     messages: tuple[WireMessage, ...]
     exit_status: int | None = None
@@ -37,7 +37,7 @@ class RegistrationRun:
 AgentFactory = Callable[[RegistrationRequest], UserAgent]
 
 
-def _pjsua_agent(request: RegistrationRequest) -> UserAgent:
+def pjsua_agent(request: RegistrationRequest) -> UserAgent:
     from siptest.ua.pjsua import AgentConfig, PjsuaAgent, source_address
 
     account = request.account
@@ -56,8 +56,8 @@ def _pjsua_agent(request: RegistrationRequest) -> UserAgent:
 def check_registration(
     request: RegistrationRequest,
     knowledge: Knowledge,
-    agent_factory: AgentFactory = _pjsua_agent,
-) -> RegistrationRun:
+    agent_factory: AgentFactory = pjsua_agent,
+) -> CheckRun:
     account = request.account
     checks: list[Check] = check_account(
         account.user, account.auth_user, account.password, knowledge.profile
@@ -87,7 +87,7 @@ def check_registration(
         insecure=account.transport == "tls" and not request.tls.verify,
         interrupted=interruption.happened,
     )
-    return RegistrationRun(
+    return CheckRun(
         report,
         tuple(agent.messages),
         int(interruption.exit_status) if interruption.happened else None,
@@ -99,4 +99,4 @@ def trace_header(request: RegistrationRequest) -> str:
     return f"register {account.aor} via {account.hostport} over {account.transport.upper()}"
 
 
-__all__ = ["RegistrationRequest", "RegistrationRun", "check_registration"]
+__all__ = ["CheckRun", "RegistrationRequest", "check_registration"]

@@ -13,9 +13,10 @@ app = typer.Typer(
 
 
 def _wire() -> None:
-    from siptest.cli import explain, lab, register
+    from siptest.cli import call, explain, lab, register
 
     app.command("register")(register.register)
+    app.command("call")(call.call)
     app.command("explain")(explain.explain)
     app.add_typer(lab.app, name="lab")
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
 from siptest.errors import ExitStatus, SiptestError, UsageError
+
+if TYPE_CHECKING:
+    from siptest.knowledge import Knowledge
+    from siptest.registration import CheckRun
+    from siptest.ua.base import AccountSpec, TlsSettings
 
 
 class TransportChoice(str, Enum):
@@ -109,3 +115,69 @@ def finish(ok: bool, interrupted_status: int | None = None) -> NoReturn:
     if interrupted_status:
         raise typer.Exit(interrupted_status)
     raise typer.Exit(int(ExitStatus.OK if ok else ExitStatus.CHECK_FAILED))
+
+
+@dataclass(frozen=True)
+class SipOptions:
+    """The options every SIP-talking command shares, before validation."""
+
+    target: str
+    transport: TransportChoice
+    auth_user: str | None
+    domain: str | None
+    outbound_proxy: str | None
+    timeout: float
+    profile: str | None
+    trace: Path | None
+    password_file: Path | None
+    password_env: str
+    tls_insecure: bool
+    tls_ca: Path | None
+
+    def resolve(self) -> tuple[AccountSpec, TlsSettings, Knowledge]:
+        """Validate everything before any packet; the password is read last."""
+        from siptest.knowledge import load_knowledge
+        from siptest.password import read_password
+        from siptest.target import parse_hostport, parse_target
+        from siptest.ua.base import AccountSpec, TlsSettings
+
+        parsed = parse_target(self.target)
+        if self.domain is not None:
+            parse_hostport(self.domain, "--domain")
+        if self.outbound_proxy is not None:
+            parse_hostport(self.outbound_proxy, "--outbound-proxy")
+        if self.tls_ca is not None and not self.tls_ca.is_file():
+            raise UsageError(f"--tls-ca {self.tls_ca}: no such file.")
+        if (self.tls_insecure or self.tls_ca) and self.transport != TransportChoice.tls:
+            raise UsageError("--tls-insecure and --tls-ca only apply with --transport tls.")
+        if self.trace is not None and not self.trace.parent.is_dir():
+            raise UsageError(
+                f"--trace {self.trace}: the folder {self.trace.parent} does not exist."
+            )
+        knowledge = load_knowledge(resolve_profile(self.profile))
+        password = read_password(self.password_file, self.password_env)
+        account = AccountSpec(
+            user=parsed.user,
+            domain=self.domain or parsed.hostport,
+            registrar=parsed.host,
+            port=parsed.port,
+            transport=self.transport.value,
+            auth_user=self.auth_user or parsed.user,
+            password=password.value,
+            outbound_proxy=self.outbound_proxy,
+        )
+        tls = TlsSettings(verify=not self.tls_insecure, ca_file=self.tls_ca)
+        return account, tls, knowledge
+
+
+def emit(run: CheckRun, json_output: bool, trace: Path | None, header: str) -> NoReturn:
+    """Write the trace, print the report, exit with the status the report calls for."""
+    from siptest.report.json import render_json
+    from siptest.report.text import render_text
+    from siptest.report.trace import write_trace
+
+    if trace is not None:
+        write_trace(trace, run.messages, header)
+    report = run.report
+    typer.echo(render_json(report) + "\n" if json_output else render_text(report), nl=False)
+    finish(report.ok, run.exit_status)

@@ -40,7 +40,7 @@ def render_check(check: Check) -> list[str]:
     lines: list[str] = []
     status = "OK  " if check.ok else "FAIL"
     if check.kind == "preflight":
-        status = "WARN"
+        status = "WARN" if check.ok else "STOP"
     title = _KIND.get(check.kind, check.kind)
     where = f" {check.target}" if check.target else ""
     via = f" over {check.transport.upper()}" if check.transport else ""
@@ -79,6 +79,9 @@ def render_text(report: Report) -> str:
     for check in report.checks:
         lines.extend(render_check(check))
     failed = sum(1 for check in report.checks if not check.ok)
+    stopped = any(c.kind == "preflight" and not c.ok for c in report.checks)
+    if stopped and not any(c.kind in ("register", "call") for c in report.checks):
+        lines.append("Nothing was sent. Pass --force to dial the number as typed anyway.")
     if report.interrupted:
         lines.append("INTERRUPTED: the run was stopped; the report above is partial.")
     elif report.ok:

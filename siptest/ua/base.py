@@ -165,6 +165,83 @@ def via_address(response: Response) -> tuple[str | None, str | None]:
     return params.get("received") or None, params.get("rport") or None
 
 
+@dataclass(frozen=True)
+class CallSpec:
+    """A test call: what to dial and how long to let it ring and talk."""
+
+    number: str
+    """What the user dials: digits, or a full `sip:` URI."""
+    ring_timeout: float = 30.0
+    """Seconds to let it ring before sending CANCEL."""
+    talk: float = 2.0
+    """Seconds to hold an answered call before BYE."""
+    dtmf: str = ""
+    """Digits to send once answered (RFC 4733 events)."""
+    dtmf_method: Literal["rfc4733", "info"] = "rfc4733"
+    registered: bool = True
+    """False for --no-register: the INVITE goes straight to the server."""
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """RTP/RTCP statistics for one direction of an answered call."""
+
+    packets: int
+    lost: int
+    """Packets lost (from RTCP receiver reports for the sending direction)."""
+    jitter_ms: float | None
+
+    @property
+    def loss_percent(self) -> float:
+        total = self.packets + self.lost
+        return 100.0 * self.lost / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class MediaSample:
+    """What the media stream looked like when the call ended."""
+
+    codec: str
+    remote_rtp: str
+    """Address and port the far end asked us to send RTP to (SDP c=/m=)."""
+    sent: StreamStats
+    """Our packets as the far end reported them (RTCP RR), or as we counted them."""
+    received: StreamStats
+    """The far end's packets as we received them."""
+    rtt_ms: float | None
+    duration: float
+    """Seconds of media measured."""
+
+
+@dataclass(frozen=True)
+class CallCompleted:
+    """The end of one test call, from INVITE to BYE or final failure."""
+
+    number: str
+    uri: str
+    """The Request-URI we dialled."""
+    provisional: tuple[int, ...]
+    """1xx codes received, in order (100, 180, 183...)."""
+    answered: bool
+    response: Response
+    """The final response to the INVITE (2xx when answered)."""
+    requests_sent: int
+    """INVITEs that went on the wire (challenges answered count)."""
+    credentials_sent: bool
+    credentials_rejected: bool
+    cancelled_by_us: bool
+    """We sent CANCEL (ring timeout or interruption)."""
+    hangup: Literal["us", "remote"] | None = None
+    """Who ended an answered call."""
+    talk_seconds: float = 0.0
+    media: MediaSample | None = None
+    dtmf_sent: str = ""
+    dtmf_received: str = ""
+    """Digits the far end sent us (echo services, second test account)."""
+    remote_sdp_address: str | None = None
+    """The c= address in the far end's SDP (NAT evidence)."""
+
+
 class UserAgent(Protocol):
     """What siptest asks of a SIP user agent."""
 
@@ -175,8 +252,13 @@ class UserAgent(Protocol):
         """Register and wait (bounded) for the outcome."""
         ...
 
-    def unregister(self) -> RegistrationCompleted | None:
-        """Remove our own contact (never `Contact: *`); None if not registered."""
+    def unregister(self, account: AccountSpec | None = None) -> RegistrationCompleted | None:
+        """Remove our own contact (never `Contact: *`), by default the latest
+        registration; None if that account is not registered."""
+        ...
+
+    def call(self, account: AccountSpec, spec: CallSpec) -> CallCompleted:
+        """Dial, wait (bounded) for the outcome, talk, hang up; always cleans up."""
         ...
 
     def interrupt(self) -> None:

@@ -35,15 +35,19 @@ from siptest.errors import CannotRunError
 from siptest.sipmessage import SipMessage, parse_message, redact
 from siptest.ua.base import (
     AccountSpec,
+    CallCompleted,
+    CallSpec,
     LocalCause,
+    MediaSample,
     Origin,
     RegistrationCompleted,
     Response,
+    StreamStats,
     TlsSettings,
     Transport,
     WireMessage,
 )
-from siptest.ua.credentials import CredentialGuard
+from siptest.ua.credentials import CredentialGuard, carries_credentials
 
 USER_AGENT = f"siptest/{__version__}"
 """Plain and honest: providers block scanner signatures, not named testers."""
@@ -51,8 +55,13 @@ USER_AGENT = f"siptest/{__version__}"
 MAX_ACCOUNTS = 8
 """pjsua2's PJSUA_MAX_ACC in this wheel; the 9th account aborts the process."""
 
+MAX_CALLS = 4
+"""pjsua2's call limit in this wheel (PJSUA_MAX_CALLS); makeCall beyond it raises."""
+
 _POLL_MS = 10
 _PJ_ECANCELLED = 70014
+_PJ_ETOOMANY = 70010
+_NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
 _SYSTEM_CA_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
     "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
@@ -103,7 +112,7 @@ def source_address(host: str, port: int = 5060) -> str | None:
         return None
 
 
-def _classes(pj: Any) -> tuple[type, type]:
+def _classes(pj: Any) -> tuple[type, type, type]:
     """pjsua2 subclasses, defined once pjsua2 is imported (it is imported lazily)."""
 
     class LogSink(pj.LogWriter):  # type: ignore[misc]
@@ -119,28 +128,59 @@ def _classes(pj: Any) -> tuple[type, type]:
                 pass
 
     class RegAccount(pj.Account):  # type: ignore[misc]
-        def __init__(self, on_reg: Callable[[int, str, str, int], None]) -> None:
+        def __init__(self) -> None:
             super().__init__()
-            self._on_reg = on_reg
+            self.events: list[tuple[int, str, str, int]] = []
+            self.refused_calls: list[Any] = []
 
         def onRegState(self, prm: Any) -> None:
             try:
-                self._on_reg(prm.code, prm.reason, prm.rdata.wholeMsg, prm.expiration)
+                self.events.append((prm.code, prm.reason, prm.rdata.wholeMsg, prm.expiration))
             except Exception:  # pragma: no cover - defensive
                 pass
 
         def onIncomingCall(self, prm: Any) -> None:
             # The test account takes no calls; answer politely instead of the
-            # binding's default 500. The Call object must outlive this method.
+            # binding's default 500. The Call object must outlive this method,
+            # or pjsua2 destroys it and the caller gets 603.
             try:
                 call = pj.Call(self, prm.callId)
+                self.refused_calls.append(call)
                 op = pj.CallOpParam()
                 op.statusCode = 486
                 call.hangup(op)
             except Exception:  # pragma: no cover - defensive
                 pass
 
-    return LogSink, RegAccount
+    class TestCall(pj.Call):  # type: ignore[misc]
+        """A call whose state changes and DTMF digits are recorded, nothing more."""
+
+        def __init__(self, account: Any) -> None:
+            super().__init__(account)
+            self.state = pj.PJSIP_INV_STATE_NULL
+            self.last_code = 0
+            self.last_reason = ""
+            self.digits: list[str] = []
+            self.was_confirmed = False
+
+        def onCallState(self, prm: Any) -> None:
+            try:
+                info = self.getInfo()
+                self.state = info.state
+                self.last_code = info.lastStatusCode
+                self.last_reason = info.lastReason
+                if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
+                    self.was_confirmed = True
+            except Exception:  # pragma: no cover - defensive
+                pass
+
+        def onDtmfDigit(self, prm: Any) -> None:
+            try:
+                self.digits.append(str(prm.digit))
+            except Exception:  # pragma: no cover - defensive
+                pass
+
+    return LogSink, RegAccount, TestCall
 
 
 class _TxModule(ctypes.Structure):
@@ -181,11 +221,11 @@ class PjsuaAgent:
         self._t0 = time.monotonic()
         self._guard = CredentialGuard()
         self._pending_sent: dict[str, SipMessage] = {}
-        self._reg_events: list[tuple[int, str, str, int]] = []
         self._accounts: list[Any] = []
-        self._account: Any = None
-        self._account_spec: AccountSpec | None = None
-        self._registered = False
+        """Every pjsua2 account created (they count against MAX_ACCOUNTS)."""
+        self._registered: dict[str, tuple[AccountSpec, Any]] = {}
+        """Registered accounts by address of record, in registration order."""
+        self._calls: list[Any] = []
         self._interrupted = False
         self._closed = False
         self._ep: Any = None
@@ -209,7 +249,7 @@ class PjsuaAgent:
         self._lib.pjsip_tx_data_get_info.argtypes = [ctypes.c_void_p]
         self._lib.pjsua_get_pjsip_endpt.restype = ctypes.c_void_p
         self._lib.pjsip_endpt_register_module.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        log_sink_cls, self._account_cls = _classes(pj)
+        log_sink_cls, self._account_cls, self._call_cls = _classes(pj)
 
         ep = pj.Endpoint()
         ep.libCreate()
@@ -378,19 +418,12 @@ class PjsuaAgent:
         uri = f"sip:{spec.hostport}"
         return uri if spec.transport == "udp" else f"{uri};transport={spec.transport}"
 
-    def _on_reg(self, code: int, reason: str, whole: str, expiration: int) -> None:
-        self._reg_events.append((code, reason, whole, expiration))
-
-    def register(self, account: AccountSpec) -> RegistrationCompleted:
+    def _account_config(self, account: AccountSpec, registering: bool) -> Any:
         pj = self._pj
-        if len(self._accounts) >= MAX_ACCOUNTS:
-            raise CannotRunError(
-                f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
-                "Split the scenario into several files."
-            )
         cfg = pj.AccountConfig()
         cfg.idUri = account.aor
-        cfg.regConfig.registrarUri = self._registrar_uri(account)
+        if registering:
+            cfg.regConfig.registrarUri = self._registrar_uri(account)
         cfg.regConfig.timeoutSec = account.expires
         # pjsua2 would otherwise retry failed registrations on its own.
         cfg.regConfig.retryIntervalSec = 0
@@ -401,10 +434,10 @@ class PjsuaAgent:
         cfg.sipConfig.authCreds.append(
             pj.AuthCredInfo("digest", "*", account.auth_user, 0, account.password)
         )
-        if account.outbound_proxy:
-            cfg.sipConfig.proxies.append(
-                f"sip:{account.outbound_proxy};transport={account.transport};lr"
-            )
+        proxy = account.outbound_proxy or (None if registering else account.hostport)
+        if proxy:
+            # Outbound proxy = registrar unless told otherwise (RFC 3261 8.1.2).
+            cfg.sipConfig.proxies.append(f"sip:{proxy};transport={account.transport};lr")
         # Report the network as it is: no Contact rewriting, no keep-alives,
         # no RFC 5626 extras that would add requests we did not ask for.
         cfg.natConfig.contactRewriteUse = 0
@@ -413,25 +446,37 @@ class PjsuaAgent:
         cfg.natConfig.udpKaIntervalSec = 0
         cfg.natConfig.sipStunUse = pj.PJSUA_STUN_USE_DISABLED
         cfg.natConfig.mediaStunUse = pj.PJSUA_STUN_USE_DISABLED
+        # A locked codec makes pjsua re-INVITE after a multi-codec answer,
+        # which simple peers (SIPp, ATAs) do not expect.
         cfg.mediaConfig.lockCodecEnabled = False
+        return cfg
 
-        self._reg_events.clear()
-        first_message = len(self.messages)
-        started = self._now()
-        probe = _UnreachableProbe.open(account, self.config.transport)
-        acc = self._account_cls(self._on_reg)
+    def _create_account(self, cfg: Any) -> Any:
+        if len(self._accounts) >= MAX_ACCOUNTS:
+            raise CannotRunError(
+                f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
+                "Split the scenario into several files."
+            )
+        acc = self._account_cls()
         try:
             acc.create(cfg)
-        except pj.Error as exc:
+        except self._pj.Error as exc:
             raise CannotRunError(f"The SIP stack refused the account: {exc.reason}") from exc
         self._accounts.append(acc)
-        self._account = acc
-        self._account_spec = account
+        return acc
+
+    def register(self, account: AccountSpec) -> RegistrationCompleted:
+        if account.aor in self._registered:
+            self.unregister(account)
+        cfg = self._account_config(account, registering=True)
+        first_message = len(self.messages)
+        acc = self._create_account(cfg)
+        probe = _UnreachableProbe.open(account, self.config.transport)
         unreachable = False
 
         def finished() -> bool:
             nonlocal unreachable
-            if self._reg_events:
+            if acc.events:
                 return True
             if probe is not None and not self._received_since(first_message):
                 unreachable = probe.refused()
@@ -444,17 +489,18 @@ class PjsuaAgent:
             self._wait(finished, self.config.timeout + 1, interruptible=False)
         if probe is not None:
             probe.close()
-        outcome = self._registration_outcome(account, first_message, started, unreachable)
-        self._registered = outcome.ok
-        if not outcome.ok:
-            self._retire_account()
+        outcome = self._registration_outcome(account, acc, first_message, unreachable)
+        if outcome.ok:
+            self._registered[account.aor] = (account, acc)
+        else:
+            _shutdown(acc)
         return outcome
 
     def _received_since(self, first: int) -> bool:
         return any(m.direction == "received" for m in self.messages[first:])
 
     def _registration_outcome(
-        self, account: AccountSpec, first: int, started: float, unreachable: bool
+        self, account: AccountSpec, acc: Any, first: int, unreachable: bool
     ) -> RegistrationCompleted:
         exchange = [m for m in self.messages[first:] if m.message.method == "REGISTER"]
         sent = _distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
@@ -464,7 +510,7 @@ class PjsuaAgent:
         call_id = exchange[0].message.header("call-id") if exchange else None
         rejected = self._guard.was_rejected(call_id)
         finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
-        event = self._reg_events[-1] if self._reg_events else None
+        event = acc.events[-1] if acc.events else None
         response: Response
         if rejected and finals:
             response = _response_from(finals[-1], "REGISTER")
@@ -495,9 +541,7 @@ class PjsuaAgent:
                 response = Response("REGISTER", code, reason, "remote", self._now(), headers)
             else:
                 cause = _local_cause(code, reason, self.log_tail)
-                origin: Origin = (
-                    "none" if cause in ("timeout", "dns", "refused", "tls") else "local"
-                )
+                origin: Origin = "none" if cause in _NO_ANSWER_CAUSES else "local"
                 response = Response(
                     "REGISTER",
                     code,
@@ -528,33 +572,247 @@ class PjsuaAgent:
             interval_retried=retried,
         )
 
-    def unregister(self) -> RegistrationCompleted | None:
-        if self._account is None or not self._registered or self._account_spec is None:
+    def unregister(self, account: AccountSpec | None = None) -> RegistrationCompleted | None:
+        """Remove one registration (the latest by default); None if it was not registered."""
+        if account is None:
+            if not self._registered:
+                return None
+            account = next(reversed(self._registered.values()))[0]
+        entry = self._registered.pop(account.aor, None)
+        if entry is None:
             return None
-        self._reg_events.clear()
+        spec, acc = entry
+        acc.events.clear()
         first = len(self.messages)
-        started = self._now()
         try:
             # pjsip_regc_unregister: our own Contact with expires=0, never "*".
-            self._account.setRegistration(False)
+            acc.setRegistration(False)
         except self._pj.Error:
-            self._registered = False
+            _shutdown(acc)
             return None
-        self._wait(lambda: bool(self._reg_events), self.config.timeout + 1, interruptible=False)
-        self._registered = False
-        spec = self._account_spec
-        outcome = self._registration_outcome(spec, first, started, unreachable=False)
-        self._retire_account()
+        self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
+        outcome = self._registration_outcome(spec, acc, first, unreachable=False)
+        _shutdown(acc)
         return outcome
 
-    def _retire_account(self) -> None:
-        acc = self._account
-        self._account = None
-        if acc is not None:
-            try:
-                acc.shutdown()
-            except Exception:  # pragma: no cover - defensive
-                pass
+    # -- calls ------------------------------------------------------------
+
+    def call(self, account: AccountSpec, spec: CallSpec) -> CallCompleted:
+        pj = self._pj
+        live = [c for c in self._calls if c.state != pj.PJSIP_INV_STATE_DISCONNECTED]
+        if len(live) >= MAX_CALLS:
+            raise CannotRunError(
+                f"siptest's SIP stack handles at most {MAX_CALLS} calls at once; "
+                "wait for one to end before dialling again."
+            )
+        entry = self._registered.get(account.aor)
+        if entry is not None:
+            acc = entry[1]
+        else:
+            acc = self._create_account(self._account_config(account, registering=False))
+        uri = dial_uri(spec.number, account)
+        first = len(self.messages)
+        call = self._call_cls(acc)
+        prm = pj.CallOpParam(True)
+        prm.opt.audioCount = 1
+        prm.opt.videoCount = 0
+        try:
+            call.makeCall(uri, prm)
+        except pj.Error as exc:
+            # Never hang up a Call whose makeCall raised: pjsua2 aborts.
+            if exc.status == _PJ_ETOOMANY:
+                raise CannotRunError(
+                    f"siptest's SIP stack handles at most {MAX_CALLS} calls at once."
+                ) from exc
+            raise CannotRunError(f"The SIP stack could not dial {uri}: {exc.reason}") from exc
+        self._calls.append(call)
+        call_id = call.getInfo().callIdString
+        confirmed, disconnected = pj.PJSIP_INV_STATE_CONFIRMED, pj.PJSIP_INV_STATE_DISCONNECTED
+
+        # pjsip's Timer B (= --timeout) ends an INVITE nobody answers at all;
+        # the ring timeout ends one that rings too long.
+        self._wait(lambda: call.state in (confirmed, disconnected), spec.ring_timeout)
+        cancelled = False
+        if call.state not in (confirmed, disconnected):
+            cancelled = True
+            self._end_call(call)
+            # RFC 3261 9.1: the INVITE still gets its final response (487),
+            # which pjsip ACKs; wait for it so nothing is left half-open.
+            self._wait(
+                lambda: self._final_invite(first, call_id) is not None,
+                self.config.timeout + 1,
+                interruptible=False,
+            )
+        answered = call.was_confirmed
+        media: MediaSample | None = None
+        hangup: Literal["us", "remote"] | None = None
+        talked = 0.0
+        digits_sent = ""
+        if answered and call.state == confirmed:
+            started = time.monotonic()
+            digits_sent = self._send_dtmf(call, spec)
+            self._wait(lambda: call.state == disconnected, spec.talk)
+            talked = time.monotonic() - started
+            media = self._media_sample(call, talked)
+            hangup = "remote" if call.state == disconnected else "us"
+            self._end_call(call)
+        elif answered:
+            hangup = "remote"
+        outcome = self._call_outcome(
+            spec, uri, call, call_id, first, answered, cancelled, hangup, talked, media, digits_sent
+        )
+        self._release(call)
+        return outcome
+
+    def _release(self, call: Any) -> None:
+        """Drop a finished call while the library runs (a Call outliving libDestroy aborts)."""
+        if call.state != self._pj.PJSIP_INV_STATE_DISCONNECTED:
+            return
+        self._calls.remove(call)
+        del call
+        gc.collect()
+
+    def _send_dtmf(self, call: Any, spec: CallSpec) -> str:
+        if not spec.dtmf:
+            return ""
+        pj = self._pj
+        try:
+            if spec.dtmf_method == "info":
+                param = pj.CallSendDtmfParam()
+                param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+                param.digits = spec.dtmf
+                call.sendDtmf(param)
+            else:
+                call.dialDtmf(spec.dtmf)
+        except pj.Error:
+            return ""
+        return spec.dtmf
+
+    def _end_call(self, call: Any) -> None:
+        """Hang up (CANCEL before answer, BYE after) and wait, bounded, for the end."""
+        pj = self._pj
+        disconnected = pj.PJSIP_INV_STATE_DISCONNECTED
+        if call.state in (disconnected, pj.PJSIP_INV_STATE_NULL):
+            return
+        try:
+            call.hangup(pj.CallOpParam())
+        except pj.Error:
+            return
+        self._wait(lambda: call.state == disconnected, self.config.timeout + 1, interruptible=False)
+
+    def _invite_responses(self, first: int, call_id: str) -> list[WireMessage]:
+        return [
+            m
+            for m in self.messages[first:]
+            if m.direction == "received"
+            and m.message.method == "INVITE"
+            and m.message.code is not None
+            and m.message.header("call-id") == call_id
+        ]
+
+    def _final_invite(self, first: int, call_id: str) -> WireMessage | None:
+        """The final response to the latest INVITE of the call (not an earlier challenge)."""
+        responses = self._invite_responses(first, call_id)
+        latest = max((m.message.cseq or 0 for m in responses), default=0)
+        finals = [
+            m for m in responses if (m.message.code or 0) >= 200 and (m.message.cseq or 0) == latest
+        ]
+        return finals[-1] if finals else None
+
+    def _media_sample(self, call: Any, seconds: float) -> MediaSample | None:
+        try:
+            stat = call.getStreamStat(0)
+            info = call.getStreamInfo(0)
+        except self._pj.Error:
+            return None
+        rtcp = stat.rtcp
+
+        def stream(side: Any) -> StreamStats:
+            jitter = side.jitterUsec
+            return StreamStats(
+                packets=int(side.pkt),
+                lost=int(side.loss),
+                jitter_ms=jitter.mean / 1000 if jitter.n else None,
+            )
+
+        return MediaSample(
+            codec=str(info.codecName),
+            remote_rtp=str(info.remoteRtpAddress),
+            sent=stream(rtcp.txStat),
+            received=stream(rtcp.rxStat),
+            rtt_ms=rtcp.rttUsec.mean / 1000 if rtcp.rttUsec.n else None,
+            duration=seconds,
+        )
+
+    def _call_outcome(
+        self,
+        spec: CallSpec,
+        uri: str,
+        call: Any,
+        call_id: str,
+        first: int,
+        answered: bool,
+        cancelled: bool,
+        hangup: Literal["us", "remote"] | None,
+        talked: float,
+        media: MediaSample | None,
+        digits_sent: str,
+    ) -> CallCompleted:
+        responses = self._invite_responses(first, call_id)
+        provisional = tuple(
+            _dedupe(m.message.code for m in responses if (m.message.code or 0) < 200)
+        )
+        invites = [
+            m
+            for m in self.messages[first:]
+            if m.direction == "sent"
+            and m.message.method == "INVITE"
+            and m.message.code is None
+            and m.message.header("call-id") == call_id
+        ]
+        credentials_sent = any(carries_credentials(m.message) for m in invites)
+        rejected = self._guard.was_rejected(call_id)
+        remote_final = self._final_invite(first, call_id)
+        if remote_final is not None and (
+            answered or rejected or remote_final.message.code == call.last_code or cancelled
+        ):
+            response = _response_from(remote_final, "INVITE")
+        else:
+            code = call.last_code or 408
+            reason = call.last_reason or "No final response"
+            cause: LocalCause = (
+                "cancelled" if cancelled else _local_cause(code, reason, self.log_tail)
+            )
+            response = Response(
+                "INVITE",
+                code,
+                reason,
+                "local" if cancelled else "none" if cause in _NO_ANSWER_CAUSES else "local",
+                self._now(),
+                local_cause=cause,
+                detail=_detail(reason, self.log_tail),
+            )
+        answer = next(
+            (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
+            None,
+        )
+        return CallCompleted(
+            number=spec.number,
+            uri=uri,
+            provisional=provisional,
+            answered=answered,
+            response=response,
+            requests_sent=_distinct_requests(m for m in invites if not m.blocked),
+            credentials_sent=credentials_sent,
+            credentials_rejected=rejected,
+            cancelled_by_us=cancelled,
+            hangup=hangup,
+            talk_seconds=round(talked, 3),
+            media=media,
+            dtmf_sent=digits_sent,
+            dtmf_received="".join(call.digits),
+            remote_sdp_address=_sdp_address(answer.text) if answer else None,
+        )
 
     # -- teardown ---------------------------------------------------------
 
@@ -562,9 +820,12 @@ class PjsuaAgent:
         if self._closed:
             return
         self._closed = True
-        if self._registered:
+        if self._ep is None:
+            return
+        for call in self._calls:
+            self._end_call(call)
+        while self._registered:
             self.unregister()
-        self._retire_account()
         self._destroy()
 
     def _destroy(self) -> None:
@@ -572,17 +833,50 @@ class PjsuaAgent:
         self._ep = None
         if ep is None:
             return
+        # Order that never aborted (lab-notes): calls gone, then accounts, then the library.
+        self._calls.clear()
         for acc in self._accounts:
-            try:
-                acc.shutdown()
-            except Exception:  # pragma: no cover - defensive
-                pass
+            acc.refused_calls.clear()
+        gc.collect()
+        for acc in self._accounts:
+            _shutdown(acc)
         self._accounts.clear()
         gc.collect()
         try:
             ep.libDestroy(self._pj.PJSUA_DESTROY_NO_RX_MSG)
         except Exception:  # pragma: no cover - defensive
             pass
+
+
+def dial_uri(number: str, account: AccountSpec) -> str:
+    """The Request-URI for what the user dialled: digits at the account's domain."""
+    if number.lower().startswith(("sip:", "sips:")):
+        return number
+    target = number if "@" in number else f"{number}@{account.domain}"
+    uri = f"sip:{target}"
+    # Without the parameter pjsip would pick UDP for a URI with no transport.
+    return uri if account.transport == "udp" else f"{uri};transport={account.transport}"
+
+
+def _dedupe(codes: Any) -> list[int]:
+    """Provisional codes in order, retransmissions of the same code folded."""
+    result: list[int] = []
+    for code in codes:
+        if not result or result[-1] != code:
+            result.append(code)
+    return result
+
+
+def _sdp_address(text: str) -> str | None:
+    match = re.search(r"^c=IN IP[46] (\S+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _shutdown(acc: Any) -> None:
+    try:
+        acc.shutdown()
+    except Exception:  # pragma: no cover - defensive
+        pass
 
 
 def _distinct_requests(messages: Any) -> int:

@@ -1,0 +1,127 @@
+"""From a call outcome to a check with a diagnosis; expectations (--expect). Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from siptest.analysis.model import Check, Verdict
+from siptest.analysis.registration import account_facts, situation_of, verdict_from
+from siptest.knowledge import Knowledge
+from siptest.ua.base import AccountSpec, CallCompleted, CallSpec
+
+
+def analyse_call(
+    outcome: CallCompleted,
+    account: AccountSpec,
+    spec: CallSpec,
+    knowledge: Knowledge,
+    *,
+    timeout: float,
+    duration_ms: float,
+) -> Check:
+    response = outcome.response
+    facts = account_facts(account, timeout)
+    facts["number"] = spec.number
+    facts["ring_timeout"] = f"{spec.ring_timeout:g}"
+    if response.retry_after is not None:
+        facts["retry_after"] = response.retry_after
+    situation = situation_of(
+        response,
+        transport=account.transport,
+        credentials_sent=outcome.credentials_sent,
+        provisional=outcome.provisional,
+        cancelled_by_us=outcome.cancelled_by_us,
+    )
+    diagnosis = verdict_from(knowledge.diagnose(situation, facts))
+    details: dict[str, Any] = {
+        "number": spec.number,
+        "uri": outcome.uri,
+        "provisional": list(outcome.provisional),
+        "answered": outcome.answered,
+        "cancelled_by_us": outcome.cancelled_by_us,
+        "hangup": outcome.hangup,
+        "talk_seconds": outcome.talk_seconds,
+        "requests_sent": outcome.requests_sent,
+        "credentials_sent": outcome.credentials_sent,
+        "stopped_after_rejection": outcome.credentials_rejected,
+        "registered": spec.registered,
+    }
+    if spec.dtmf:
+        details["dtmf"] = {
+            "method": spec.dtmf_method,
+            "sent": outcome.dtmf_sent,
+            "received": outcome.dtmf_received,
+        }
+    # Answered, or an outcome that is expected by design (our own CANCEL).
+    ok = outcome.answered or diagnosis.category == "none"
+    return Check(
+        kind="call",
+        ok=ok,
+        diagnosis=diagnosis,
+        target=outcome.uri,
+        transport=account.transport,
+        response=response,
+        duration_ms=round(duration_ms, 1),
+        details=details,
+    )
+
+
+def parse_expectation(text: str) -> int | str:
+    """`--expect CODE|CATEGORY`: a response code (100-699) or a diagnosis category."""
+    from siptest.errors import UsageError
+    from siptest.knowledge.model import CATEGORIES
+
+    value = text.strip().lower()
+    if value.isdigit():
+        code = int(value)
+        if not 100 <= code <= 699:
+            raise UsageError(f"--expect {text}: a SIP response code is 100 to 699.")
+        return code
+    if value in ("ok", "answered"):
+        return "answered"
+    if value not in CATEGORIES:
+        choices = ", ".join(sorted(CATEGORIES))
+        raise UsageError(
+            f"--expect {text}: give a response code (e.g. 403) or a category ({choices})."
+        )
+    return value
+
+
+def apply_expectation(check: Check, expected: int | str) -> Check:
+    """An expected failure passes (a technician checking that 0900 is blocked)."""
+    response = check.response
+    answered = bool(check.details.get("answered"))
+    category = check.diagnosis.category if check.diagnosis else None
+    if expected == "answered":
+        met = answered
+    elif isinstance(expected, int):
+        met = response is not None and response.code == expected
+    else:
+        met = category == expected
+    details = dict(check.details, expected=expected, expectation_met=met)
+    if met:
+        return replace(check, ok=True, details=details)
+    got = (
+        "the call was answered"
+        if answered
+        else f"{response.code} {response.reason}".strip()
+        if response is not None
+        else "no response"
+    )
+    unmet = Verdict(
+        id="expectation.unmet",
+        category=category or "none",
+        severity="error",
+        title=f"Expected {expected}, got {got}",
+        explanation=(
+            f"The test expected {expected!s} but {got}"
+            + (f" ({check.diagnosis.title})." if check.diagnosis else ".")
+            + (f" {check.diagnosis.explanation}" if check.diagnosis and not answered else "")
+        ),
+        fix=check.diagnosis.fix
+        if check.diagnosis and not answered
+        else ("Check the dial plan: this number was expected to be refused."),
+        rfc=check.diagnosis.rfc if check.diagnosis else None,
+    )
+    return replace(check, ok=False, diagnosis=unmet, details=details)

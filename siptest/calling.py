@@ -1,0 +1,101 @@
+"""The dial test as a library call: register, dial, talk, hang up, diagnose, clean up.
+
+`check_call` is what `siptest call` runs; it prints nothing and returns the
+report and the redacted SIP exchange.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from siptest.analysis.calls import analyse_call, apply_expectation
+from siptest.analysis.model import Check, Report
+from siptest.analysis.preflight import check_account, check_number
+from siptest.analysis.registration import analyse_registration, analyse_unregistration
+from siptest.interruption import catching_signals
+from siptest.knowledge import Knowledge
+from siptest.registration import AgentFactory, CheckRun, RegistrationRequest, pjsua_agent
+from siptest.ua.base import AccountSpec, CallSpec, TlsSettings
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    account: AccountSpec
+    call: CallSpec
+    timeout: float = 5.0
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    local_port: int = 0
+    force: bool = False
+    """Dial even when pre-flight says the provider will refuse the number."""
+    expect: int | str | None = None
+    """An expected response code or category: the check passes when it happens."""
+
+
+def check_call(
+    request: CallRequest, knowledge: Knowledge, agent_factory: AgentFactory = pjsua_agent
+) -> CheckRun:
+    account = request.account
+    checks: list[Check] = check_account(
+        account.user, account.auth_user, account.password, knowledge.profile
+    )
+    number, number_findings = check_number(request.call.number, knowledge.profile)
+    checks.extend(number_findings)
+    spec = CallSpec(
+        number=number,
+        ring_timeout=request.call.ring_timeout,
+        talk=request.call.talk,
+        dtmf=request.call.dtmf,
+        dtmf_method=request.call.dtmf_method,
+        registered=request.call.registered,
+    )
+    blocked = any(not finding.ok for finding in number_findings) and not request.force
+    insecure = account.transport == "tls" and not request.tls.verify
+    if blocked:
+        report = Report(tuple(checks), knowledge.profile.name, insecure)
+        return CheckRun(report, ())
+    agent = agent_factory(
+        RegistrationRequest(account, request.timeout, request.tls, request.local_port)
+    )
+    with catching_signals(agent.interrupt) as interruption:
+        try:
+            registered = True
+            if spec.registered:
+                started = time.monotonic()
+                outcome = agent.register(account)
+                elapsed = (time.monotonic() - started) * 1000
+                checks.append(
+                    analyse_registration(
+                        outcome, account, knowledge, timeout=request.timeout, duration_ms=elapsed
+                    )
+                )
+                registered = outcome.ok
+            if registered and not interruption.happened:
+                started = time.monotonic()
+                call = agent.call(account, spec)
+                elapsed = (time.monotonic() - started) * 1000
+                check = analyse_call(
+                    call, account, spec, knowledge, timeout=request.timeout, duration_ms=elapsed
+                )
+                if request.expect is not None:
+                    check = apply_expectation(check, request.expect)
+                checks.append(check)
+            if spec.registered and registered:
+                started = time.monotonic()
+                removal = agent.unregister(account)
+                if removal is not None:
+                    elapsed = (time.monotonic() - started) * 1000
+                    checks.append(analyse_unregistration(removal, account, elapsed))
+        finally:
+            agent.close()
+    report = Report(
+        checks=tuple(checks),
+        profile=knowledge.profile.name,
+        insecure=insecure,
+        interrupted=interruption.happened,
+    )
+    return CheckRun(
+        report,
+        tuple(agent.messages),
+        int(interruption.exit_status) if interruption.happened else None,
+    )

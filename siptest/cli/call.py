@@ -1,0 +1,108 @@
+"""`siptest call USER@HOST[:PORT] NUMBER`: dial like a phone would, and explain the outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from siptest.cli import common
+
+
+def call(
+    target: Annotated[
+        str, typer.Argument(metavar="USER@HOST[:PORT]", help="Account and SIP server.")
+    ],
+    number: Annotated[
+        str, typer.Argument(metavar="NUMBER", help="Number to dial (digits or a sip: URI).")
+    ],
+    ring_timeout: Annotated[
+        float,
+        typer.Option(min=0.5, max=600, help="Seconds to let it ring before hanging up (CANCEL)."),
+    ] = 30.0,
+    talk: Annotated[
+        float, typer.Option(min=0, max=3600, help="Seconds to hold an answered call before BYE.")
+    ] = 2.0,
+    no_register: Annotated[
+        bool,
+        typer.Option(
+            "--no-register",
+            help="Do not register; send the INVITE straight to HOST:PORT (answers 401/407).",
+        ),
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option(
+            help="Expected outcome: a response code (e.g. 403), a category (e.g. tariff) "
+            "or 'answered'. The check passes when it happens.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Dial even when pre-flight says the number will fail."),
+    ] = False,
+    transport: common.TransportOpt = common.TransportChoice.udp,
+    auth_user: common.AuthUserOpt = None,
+    domain: common.DomainOpt = None,
+    outbound_proxy: common.ProxyOpt = None,
+    timeout: common.TimeoutOpt = 5.0,
+    profile: common.ProfileOpt = None,
+    json_output: common.JsonOpt = False,
+    trace: common.TraceOpt = None,
+    password_file: common.PasswordFileOpt = None,
+    password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
+    tls_insecure: common.TlsInsecureOpt = False,
+    tls_ca: common.TlsCaOpt = None,
+    local_port: common.LocalPortOpt = 0,
+) -> None:
+    """Register, dial NUMBER, let it ring, talk, hang up, and explain the outcome.
+
+    The password comes from --password-file, $SIPTEST_PASSWORD (or --password-env)
+    or a prompt; never from the command line.
+
+    Exit status: 0 answered (or the --expect outcome happened), 1 the call failed
+    (diagnosed), 2 bad input, 3 could not run, 130/143 interrupted.
+    """
+    from siptest.analysis.calls import parse_expectation
+    from siptest.calling import CallRequest, check_call
+    from siptest.ua.base import CallSpec
+
+    def run() -> None:
+        expected = parse_expectation(expect) if expect is not None else None
+        if not number.strip():
+            from siptest.errors import UsageError
+
+            raise UsageError("NUMBER is empty. Give the number to dial, e.g. 0321234567.")
+        options = common.SipOptions(
+            target=target,
+            transport=transport,
+            auth_user=auth_user,
+            domain=domain,
+            outbound_proxy=outbound_proxy,
+            timeout=timeout,
+            profile=profile,
+            trace=trace,
+            password_file=password_file,
+            password_env=password_env,
+            tls_insecure=tls_insecure,
+            tls_ca=tls_ca,
+        )
+        account, tls, knowledge = options.resolve()
+        request = CallRequest(
+            account=account,
+            call=CallSpec(
+                number=number,
+                ring_timeout=ring_timeout,
+                talk=talk,
+                registered=not no_register,
+            ),
+            timeout=timeout,
+            tls=tls,
+            local_port=local_port,
+            force=force,
+            expect=expected,
+        )
+        run_result = check_call(request, knowledge)
+        common.emit(run_result, json_output, trace, f"call {number} from {account.aor}")
+
+    common.guarded(run)

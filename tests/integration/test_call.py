@@ -1,0 +1,203 @@
+"""`siptest call` against the lab: every call outcome of the provider guide."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+PASSWORD = "lab-1001-pass"
+
+
+def call_args(lab, number: str, transport: str = "udp", *extra: str) -> list[str]:
+    port = lab.tls_port if transport == "tls" else lab.sip_port
+    args = ["call", f"1001@127.0.0.1:{port}", number, "--transport", transport, "--json"]
+    args += ["--timeout", "2", "--talk", "0.5", *extra]
+    if transport == "tls":
+        args += ["--tls-ca", str(lab.ca_file)]
+    return args
+
+
+# number, code, category, a word the fix (or explanation) must contain
+GUIDE_CASES = [
+    ("999400", 400, "device", "device"),
+    ("999403", 403, "routing", ""),
+    ("0900123456", 403, "tariff", "credit"),
+    ("12345678", 404, "number", "number"),
+    ("1003", 480, "callee", ""),
+    ("999481", 481, "device", ""),
+    ("7002", 482, "routing", ""),
+    ("7003", 483, "routing", ""),
+    ("0123", 484, "number", "area code"),
+    ("999486", 486, "callee", ""),
+    ("999500", 500, "server", "firmware"),
+    ("999503", 503, "server", ""),
+]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize(("number", "code", "category", "word"), GUIDE_CASES)
+def test_guide_outcome_is_diagnosed(siptest, lab, transport, number, code, category, word):
+    result = siptest(
+        *call_args(lab, number, transport, "--profile", "sipcall", "--force"), password=PASSWORD
+    )
+    assert result.status == 1, result.stdout + result.stderr
+    call = result.check("call")
+    assert call["response"]["code"] == code
+    assert call["response"]["origin"] == "remote"
+    assert call["diagnosis"]["category"] == category, call["diagnosis"]
+    text = (call["diagnosis"]["fix"] + " " + call["diagnosis"]["explanation"]).lower()
+    assert word.lower() in text
+    assert call["answered"] is False
+
+
+def test_503_reports_retry_after(siptest, lab):
+    result = siptest(*call_args(lab, "999503"), password=PASSWORD)
+    call = result.check("call")
+    assert call["response"]["retry_after"] == 30
+    assert "30" in call["diagnosis"]["explanation"] + call["diagnosis"]["fix"]
+
+
+def test_tariff_message_explains_the_three_reasons(siptest, lab):
+    result = siptest(*call_args(lab, "0900123456", "udp", "--profile", "sipcall", "--force"),
+                     password=PASSWORD)  # fmt: skip
+    fix = result.check("call")["diagnosis"]["fix"]
+    assert "top up" in fix.lower()
+    assert "0041" in fix or "00" in fix
+    assert "premium" in fix.lower()
+
+
+def test_ringing_without_answer_is_no_answer_not_network(siptest, lab):
+    result = siptest(*call_args(lab, "7001", "udp", "--ring-timeout", "30"), password=PASSWORD)
+    call = result.check("call")
+    assert call["response"]["code"] == 408
+    assert call["response"]["origin"] == "remote"
+    assert 180 in call["provisional"]
+    assert call["diagnosis"]["category"] == "callee"
+
+
+def test_silent_next_hop_is_a_routing_timeout(siptest, lab):
+    result = siptest(*call_args(lab, "7004"), password=PASSWORD)
+    call = result.check("call")
+    assert call["response"]["code"] == 408
+    assert call["response"]["origin"] == "remote"
+    assert 180 not in call["provisional"]
+    assert call["diagnosis"]["category"] != "callee"
+
+
+@pytest.mark.parametrize("transport", ["udp", "tls"])
+def test_ring_timeout_cancels_and_487_is_expected(siptest, lab, lab_log, transport):
+    result = siptest(*call_args(lab, "7001", transport, "--ring-timeout", "1"), password=PASSWORD)
+    assert result.status == 0, result.stdout + result.stderr
+    call = result.check("call")
+    assert call["cancelled_by_us"] is True
+    assert call["response"]["code"] == 487
+    assert call["response"]["origin"] == "remote"
+    assert call["diagnosis"]["category"] == "none"
+    assert lab_log.requests("CANCEL")
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_answered_call_sends_bye_and_leaves_nothing(siptest, lab, lab_log, transport):
+    result = siptest(*call_args(lab, "7000", transport), password=PASSWORD)
+    assert result.status == 0, result.stdout + result.stderr
+    call = result.check("call")
+    assert call["answered"] is True
+    assert call["response"]["code"] == 200
+    assert call["hangup"] == "us"
+    assert 180 in call["provisional"]
+    assert lab_log.requests("BYE")
+    assert lab.bindings("1001") == []
+
+
+def test_wrong_password_on_invite_is_407_credentials_and_one_try(siptest, lab, lab_log):
+    result = siptest(*call_args(lab, "7000", "udp", "--no-register"), password="wrong-pass")
+    assert result.status == 1
+    call = result.check("call")
+    assert call["response"]["code"] == 407
+    assert call["diagnosis"]["category"] == "credentials"
+    assert call["stopped_after_rejection"] is True
+    assert len(lab_log.requests("INVITE")) == 2
+
+
+def test_unknown_account_on_invite_is_an_account_problem(siptest, lab):
+    result = siptest(
+        "call", f"1009@127.0.0.1:{lab.sip_port}", "7000", "--no-register", "--json",
+        password="lab-1009-pass",
+    )  # fmt: skip
+    call = result.check("call")
+    assert call["response"]["code"] == 403
+    assert call["diagnosis"]["category"] == "account"
+
+
+def test_no_register_answered_call(siptest, lab):
+    result = siptest(*call_args(lab, "7000", "udp", "--no-register"), password=PASSWORD)
+    assert result.status == 0, result.stdout
+    assert result.check("call")["answered"] is True
+    assert not [c for c in result.json["checks"] if c["kind"] == "register"]
+
+
+def test_plus_number_is_stopped_before_any_invite_with_the_00_form(siptest, lab, lab_log):
+    result = siptest(*call_args(lab, "+41321234567", "udp", "--profile", "sipcall"),
+                     password=PASSWORD)  # fmt: skip
+    assert result.status == 1
+    pre = [c for c in result.json["checks"] if c["kind"] == "preflight"]
+    plus = next(c for c in pre if c["diagnosis"]["id"] == "preflight.number_plus_form")
+    assert "0041321234567" in plus["diagnosis"]["fix"]
+    assert lab_log.requests("INVITE") == []
+    assert lab_log.requests("REGISTER") == []
+
+
+def test_plus_number_gets_a_general_warning_without_profile(siptest, lab):
+    result = siptest(*call_args(lab, "+41321234567"), password=PASSWORD)
+    pre = [c for c in result.json["checks"] if c["kind"] == "preflight"]
+    assert any("0041321234567" in c["diagnosis"]["fix"] for c in pre)
+
+
+@pytest.mark.parametrize(("expect", "status"), [("403", 0), ("tariff", 0), ("404", 1)])
+def test_expect_turns_an_expected_refusal_into_a_pass(siptest, lab, expect, status):
+    result = siptest(*call_args(lab, "0900123456", "udp", "--expect", expect), password=PASSWORD)
+    assert result.status == status, result.stdout
+    assert result.check("call")["expectation_met"] is (status == 0)
+
+
+def test_password_canary_never_appears_in_call_outputs(siptest, lab, tmp_path):
+    canary = "Canary-Call-Pw-93b1"
+    trace = tmp_path / "trace.txt"
+    texts = []
+    for extra in (["--no-register"], []):
+        result = siptest(*call_args(lab, "7000", "udp", *extra, "--trace", str(trace)),
+                         password=canary)  # fmt: skip
+        texts += [result.stdout, result.stderr, trace.read_text()]
+    assert "Proxy-Authorization" in texts[2]
+    for text in texts:
+        assert canary not in text
+        assert "response=" not in text
+
+
+def test_account_limit_is_refused_clearly_and_the_process_survives(lab):
+    script = textwrap.dedent(
+        f"""
+        from siptest.errors import CannotRunError
+        from siptest.ua.base import AccountSpec
+        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
+        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
+        try:
+            for n in range(9):
+                agent.register(AccountSpec(user="1001", domain="127.0.0.1", registrar="127.0.0.1",
+                    port={lab.sip_port}, transport="udp", auth_user="1001", password="bad{{n}}"))
+        except CannotRunError as error:
+            print("refused:", error)
+        agent.close()
+        print("survived")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "refused: siptest's SIP stack holds at most 8 accounts" in done.stdout
+    assert "survived" in done.stdout
