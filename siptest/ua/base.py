@@ -55,6 +55,8 @@ class AccountSpec:
     """A `host[:port]` to send every request through, when it differs."""
     expires: int = 300
     """Registration interval asked for, in seconds."""
+    answers_calls: bool = False
+    """Answer incoming calls (a second test account as the far end); else refuse 486."""
 
     @property
     def aor(self) -> str:

@@ -128,10 +128,16 @@ def _classes(pj: Any) -> tuple[type, type, type]:
                 pass
 
     class RegAccount(pj.Account):  # type: ignore[misc]
-        def __init__(self) -> None:
+        def __init__(self, answers: bool, on_media: Callable[[Any], None]) -> None:
             super().__init__()
             self.events: list[tuple[int, str, str, int]] = []
-            self.refused_calls: list[Any] = []
+            self.answers = answers
+            self.on_media = on_media
+            self.incoming: list[Any] = []
+            """Every Call created for an incoming INVITE: it must outlive this callback,
+            or pjsua2 destroys it and the caller gets 603."""
+            self.digits: list[str] = []
+            """DTMF received by incoming calls that have ended."""
 
         def onRegState(self, prm: Any) -> None:
             try:
@@ -140,28 +146,39 @@ def _classes(pj: Any) -> tuple[type, type, type]:
                 pass
 
         def onIncomingCall(self, prm: Any) -> None:
-            # The test account takes no calls; answer politely instead of the
-            # binding's default 500. The Call object must outlive this method,
-            # or pjsua2 destroys it and the caller gets 603.
+            # A test account answers only when its scenario says so; otherwise
+            # it refuses politely (486) instead of the binding's default 500.
             try:
-                call = pj.Call(self, prm.callId)
-                self.refused_calls.append(call)
+                call = TestCall(self, self.on_media, prm.callId)
+                self.incoming.append(call)
                 op = pj.CallOpParam()
-                op.statusCode = 486
-                call.hangup(op)
+                op.statusCode = 200 if self.answers else 486
+                if self.answers:
+                    call.answer(op)
+                else:
+                    call.hangup(op)
             except Exception:  # pragma: no cover - defensive
                 pass
 
     class TestCall(pj.Call):  # type: ignore[misc]
-        """A call whose state changes and DTMF digits are recorded, nothing more."""
+        """A call whose state changes and DTMF digits are recorded; it sends a tone."""
 
-        def __init__(self, account: Any) -> None:
-            super().__init__(account)
+        def __init__(
+            self, account: Any, on_media: Callable[[Any], None], call_id: int = -1
+        ) -> None:
+            super().__init__(account, call_id)
+            self.on_media = on_media
             self.state = pj.PJSIP_INV_STATE_NULL
             self.last_code = 0
             self.last_reason = ""
             self.digits: list[str] = []
             self.was_confirmed = False
+
+        def onCallMediaState(self, prm: Any) -> None:
+            try:
+                self.on_media(self)
+            except Exception:  # pragma: no cover - defensive
+                pass
 
         def onCallState(self, prm: Any) -> None:
             try:
@@ -226,6 +243,7 @@ class PjsuaAgent:
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
         """Registered accounts by address of record, in registration order."""
         self._calls: list[Any] = []
+        self._tone: Any = None
         self._interrupted = False
         self._closed = False
         self._ep: Any = None
@@ -282,6 +300,16 @@ class PjsuaAgent:
         self._transport_id = self._create_transport(config)
         ep.libStart()
         ep.audDevManager().setNullDev()
+        self._prefer_g711()
+
+    def _prefer_g711(self) -> None:
+        """Offer PCMA/PCMU first, as ATAs and providers do (pjsua prefers speex)."""
+        for codec in self._ep.codecEnum2():
+            name = codec.codecId
+            priority = {"PCMA/8000/1": 255, "PCMU/8000/1": 254}.get(name)
+            if priority is None:
+                priority = 1 if name.lower().startswith(("speex", "ilbc", "gsm")) else 100
+            self._ep.codecSetPriority(name, priority)
 
     def _install_tx_hook(self) -> None:
         self._tx_callback = _TX_CALLBACK(self._on_tx_request)
@@ -449,15 +477,18 @@ class PjsuaAgent:
         # A locked codec makes pjsua re-INVITE after a multi-codec answer,
         # which simple peers (SIPp, ATAs) do not expect.
         cfg.mediaConfig.lockCodecEnabled = False
+        if self.config.public_address:
+            # RTP from the same address as SIP, not the machine's first interface.
+            cfg.mediaConfig.transportConfig.boundAddress = self.config.public_address
         return cfg
 
-    def _create_account(self, cfg: Any) -> Any:
+    def _create_account(self, cfg: Any, answers: bool = False) -> Any:
         if len(self._accounts) >= MAX_ACCOUNTS:
             raise CannotRunError(
                 f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
                 "Split the scenario into several files."
             )
-        acc = self._account_cls()
+        acc = self._account_cls(answers, self._start_tone)
         try:
             acc.create(cfg)
         except self._pj.Error as exc:
@@ -470,7 +501,7 @@ class PjsuaAgent:
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first_message = len(self.messages)
-        acc = self._create_account(cfg)
+        acc = self._create_account(cfg, answers=account.answers_calls)
         probe = _UnreachableProbe.open(account, self.config.transport)
         unreachable = False
 
@@ -612,7 +643,7 @@ class PjsuaAgent:
             acc = self._create_account(self._account_config(account, registering=False))
         uri = dial_uri(spec.number, account)
         first = len(self.messages)
-        call = self._call_cls(acc)
+        call = self._call_cls(acc, self._start_tone)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
@@ -662,6 +693,7 @@ class PjsuaAgent:
             spec, uri, call, call_id, first, answered, cancelled, hangup, talked, media, digits_sent
         )
         self._release(call)
+        self._reap_incoming()
         return outcome
 
     def _release(self, call: Any) -> None:
@@ -670,6 +702,43 @@ class PjsuaAgent:
             return
         self._calls.remove(call)
         del call
+        gc.collect()
+
+    def _start_tone(self, call: Any) -> None:
+        """Send a steady 440 Hz tone into every active call: real audio, not silence."""
+        pj = self._pj
+        try:
+            media = call.getAudioMedia(-1)
+            if self._tone is None:
+                tone = pj.ToneGenerator()
+                tone.createToneGenerator()
+                desc = pj.ToneDesc()
+                desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 440, 0, 1000, 0
+                tones = pj.ToneDescVector()
+                tones.append(desc)
+                tone.play(tones, True)
+                self._tone = tone
+            self._tone.startTransmit(media)
+        except pj.Error:
+            pass
+
+    def received_digits(self, account: AccountSpec) -> str:
+        """DTMF digits that calls answered by this (registered) account received."""
+        entry = self._registered.get(account.aor)
+        if entry is None:
+            return ""
+        acc = entry[1]
+        return "".join(acc.digits) + "".join(d for call in acc.incoming for d in call.digits)
+
+    def _reap_incoming(self) -> None:
+        """Drop incoming calls that ended, keeping their digits (see _release)."""
+        disconnected = self._pj.PJSIP_INV_STATE_DISCONNECTED
+        for acc in self._accounts:
+            ended = [call for call in acc.incoming if call.state == disconnected]
+            for call in ended:
+                acc.digits.extend(call.digits)
+                acc.incoming.remove(call)
+            del ended
         gc.collect()
 
     def _send_dtmf(self, call: Any, spec: CallSpec) -> str:
@@ -822,8 +891,9 @@ class PjsuaAgent:
         self._closed = True
         if self._ep is None:
             return
-        for call in self._calls:
+        for call in self._calls + [c for acc in self._accounts for c in acc.incoming]:
             self._end_call(call)
+        self._reap_incoming()
         while self._registered:
             self.unregister()
         self._destroy()
@@ -836,7 +906,8 @@ class PjsuaAgent:
         # Order that never aborted (lab-notes): calls gone, then accounts, then the library.
         self._calls.clear()
         for acc in self._accounts:
-            acc.refused_calls.clear()
+            acc.incoming.clear()
+        self._tone = None
         gc.collect()
         for acc in self._accounts:
             _shutdown(acc)
