@@ -10,13 +10,14 @@ import time
 from dataclasses import dataclass, field
 
 from siptest.analysis.calls import analyse_call, apply_expectation
+from siptest.analysis.media import analyse_call_media, nat_findings
 from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
 from siptest.interruption import catching_signals
 from siptest.knowledge import Knowledge
 from siptest.registration import AgentFactory, CheckRun, RegistrationRequest, pjsua_agent
-from siptest.ua.base import AccountSpec, CallSpec, TlsSettings
+from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,25 @@ class CallRequest:
     """Dial even when pre-flight says the provider will refuse the number."""
     expect: int | str | None = None
     """An expected response code or category: the check passes when it happens."""
+
+
+def media_checks(
+    call: CallCompleted, earlier: list[Check], local_address: str | None
+) -> list[Check]:
+    """The media verdict of an answered call, then the NAT findings of the run."""
+    registration = next((c for c in earlier if c.kind == "register" and c.ok), None)
+    details = registration.details if registration else {}
+    findings = nat_findings(
+        local_address=local_address,
+        via_received=details.get("via_received"),
+        via_rport=details.get("via_rport"),
+        contact=details.get("contact"),
+        remote_sdp_address=call.remote_sdp_address,
+        expires_requested=details.get("expires_requested"),
+        expires_granted=details.get("expires_granted"),
+    )
+    media = analyse_call_media(call, local_address=local_address, nat=findings)
+    return [media, *findings]
 
 
 def check_call(
@@ -54,9 +74,8 @@ def check_call(
     if blocked:
         report = Report(tuple(checks), knowledge.profile.name, insecure)
         return CheckRun(report, ())
-    agent = agent_factory(
-        RegistrationRequest(account, request.timeout, request.tls, request.local_port)
-    )
+    registration = RegistrationRequest(account, request.timeout, request.tls, request.local_port)
+    agent = agent_factory(registration)
     with catching_signals(agent.interrupt) as interruption:
         try:
             registered = True
@@ -80,6 +99,8 @@ def check_call(
                 if request.expect is not None:
                     check = apply_expectation(check, request.expect)
                 checks.append(check)
+                if call.answered:
+                    checks.extend(media_checks(call, checks, registration.local_address))
             if spec.registered and registered:
                 started = time.monotonic()
                 removal = agent.unregister(account)

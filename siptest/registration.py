@@ -15,6 +15,7 @@ from siptest.analysis.preflight import check_account
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
 from siptest.interruption import catching_signals
 from siptest.knowledge import Knowledge
+from siptest.ua.addressing import source_address
 from siptest.ua.base import AccountSpec, TlsSettings, UserAgent, WireMessage
 
 
@@ -24,6 +25,12 @@ class RegistrationRequest:
     timeout: float = 5.0
     tls: TlsSettings = field(default_factory=TlsSettings)
     local_port: int = 0
+
+    @property
+    def local_address(self) -> str | None:
+        """Our address toward the server: Via, Contact and SDP carry it."""
+        account = self.account
+        return source_address(account.outbound_proxy or account.registrar)
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ AgentFactory = Callable[[RegistrationRequest], UserAgent]
 
 
 def pjsua_agent(request: RegistrationRequest) -> UserAgent:
-    from siptest.ua.pjsua import AgentConfig, PjsuaAgent, source_address
+    from siptest.ua.pjsua import AgentConfig, PjsuaAgent
 
     account = request.account
     return PjsuaAgent(
@@ -47,7 +54,7 @@ def pjsua_agent(request: RegistrationRequest) -> UserAgent:
             timeout=request.timeout,
             tls=request.tls,
             local_port=request.local_port,
-            public_address=source_address(account.outbound_proxy or account.registrar),
+            public_address=request.local_address,
             secrets=(account.password,),
         )
     )

@@ -13,11 +13,12 @@ app = typer.Typer(
 
 
 def _wire() -> None:
-    from siptest.cli import call, explain, lab, register
+    from siptest.cli import call, explain, lab, register, run
 
     app.command("register")(register.register)
     app.command("call")(call.call)
     app.command("explain")(explain.explain)
+    app.command("run")(run.run)
     app.add_typer(lab.app, name="lab")
 
 

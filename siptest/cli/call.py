@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from enum import Enum
 from typing import Annotated
 
 import typer
 
 from siptest.cli import common
+
+
+class DtmfMethod(str, Enum):
+    rfc4733 = "rfc4733"
+    info = "info"
 
 
 def call(
@@ -37,6 +44,14 @@ def call(
             "or 'answered'. The check passes when it happens.",
         ),
     ] = None,
+    dtmf: Annotated[
+        str,
+        typer.Option(help="DTMF digits to send once answered (0-9 * # A-D)."),
+    ] = "",
+    dtmf_method: Annotated[
+        DtmfMethod,
+        typer.Option(help="How to send DTMF: RFC 4733 telephone events or SIP INFO."),
+    ] = DtmfMethod.rfc4733,
     force: Annotated[
         bool,
         typer.Option("--force", help="Dial even when pre-flight says the number will fail."),
@@ -69,10 +84,12 @@ def call(
 
     def run() -> None:
         expected = parse_expectation(expect) if expect is not None else None
-        if not number.strip():
-            from siptest.errors import UsageError
+        from siptest.errors import UsageError
 
+        if not number.strip():
             raise UsageError("NUMBER is empty. Give the number to dial, e.g. 0321234567.")
+        if dtmf and not re.fullmatch(r"[0-9*#A-Da-d]+", dtmf):
+            raise UsageError(f"--dtmf {dtmf}: DTMF digits are 0-9, *, # and A-D.")
         options = common.SipOptions(
             target=target,
             transport=transport,
@@ -94,6 +111,8 @@ def call(
                 number=number,
                 ring_timeout=ring_timeout,
                 talk=talk,
+                dtmf=dtmf.upper(),
+                dtmf_method=dtmf_method.value,
                 registered=not no_register,
             ),
             timeout=timeout,

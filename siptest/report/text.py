@@ -42,6 +42,8 @@ def render_check(check: Check) -> list[str]:
     if check.kind == "preflight":
         status = "WARN" if check.ok else "STOP"
     title = _KIND.get(check.kind, check.kind)
+    if check.details.get("finding") == "nat":
+        title, status = "Network (NAT)", "NOTE"
     where = f" {check.target}" if check.target else ""
     via = f" over {check.transport.upper()}" if check.transport else ""
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
@@ -51,6 +53,11 @@ def render_check(check: Check) -> list[str]:
         if check.response.warning:
             lines.extend(_wrap("Warning:", check.response.warning))
     details = check.details
+    media = details.get("media")
+    if check.kind == "media" and isinstance(media, dict) and media.get("summary"):
+        lines.extend(_wrap("Audio:", str(media["summary"])))
+    if check.kind == "call" and details.get("provisional"):
+        lines.extend(_wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
     if check.kind == "register" and check.ok and details.get("expires_granted"):
         lines.extend(
             _wrap(

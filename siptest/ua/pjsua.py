@@ -97,21 +97,6 @@ def system_ca_bundle() -> Path | None:
     return None
 
 
-def source_address(host: str, port: int = 5060) -> str | None:
-    """The local address the kernel would use to reach `host` (no packet is sent).
-
-    pjsip otherwise advertises the machine's first interface, which is wrong
-    for a loopback lab and for multi-homed technicians' laptops alike.
-    """
-    try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
-        with socket.socket(family, socket.SOCK_DGRAM) as sock:
-            sock.connect(address)
-            return str(sock.getsockname()[0])
-    except (OSError, IndexError):
-        return None
-
-
 def _classes(pj: Any) -> tuple[type, type, type]:
     """pjsua2 subclasses, defined once pjsua2 is imported (it is imported lazily)."""
 
@@ -796,19 +781,28 @@ class PjsuaAgent:
             return None
         rtcp = stat.rtcp
 
-        def stream(side: Any) -> StreamStats:
-            jitter = side.jitterUsec
-            return StreamStats(
-                packets=int(side.pkt),
-                lost=int(side.loss),
-                jitter_ms=jitter.mean / 1000 if jitter.n else None,
-            )
+        def jitter(side: Any) -> float | None:
+            return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
 
+        rx, tx = rtcp.rxStat, rtcp.txStat
+        received = StreamStats(packets=int(rx.pkt), lost=int(rx.loss), jitter_ms=jitter(rx))
+        # `sent` means what the far end got (docs/media.md): from its RTCP receiver
+        # reports when there are any; none while it sends RTCP means nothing arrived;
+        # a peer without RTCP (SIPp echo) leaves only our own count.
+        peer_rtcp = bool(getattr(rtcp.peerSdes, "cname", ""))
+        if tx.updateCount > 0:
+            sent = StreamStats(
+                packets=max(0, int(tx.pkt) - int(tx.loss)), lost=int(tx.loss), jitter_ms=jitter(tx)
+            )
+        elif peer_rtcp:
+            sent = StreamStats(packets=0, lost=int(tx.pkt), jitter_ms=None)
+        else:
+            sent = StreamStats(packets=int(tx.pkt), lost=0, jitter_ms=None)
         return MediaSample(
             codec=str(info.codecName),
             remote_rtp=str(info.remoteRtpAddress),
-            sent=stream(rtcp.txStat),
-            received=stream(rtcp.rxStat),
+            sent=sent,
+            received=received,
             rtt_ms=rtcp.rttUsec.mean / 1000 if rtcp.rttUsec.n else None,
             duration=seconds,
         )
@@ -1037,4 +1031,4 @@ def _split_hostport(value: str, default_port: int) -> tuple[str, int]:
     return host, int(port) if port.isdigit() else default_port
 
 
-__all__ = ["AgentConfig", "PjsuaAgent", "source_address", "system_ca_bundle"]
+__all__ = ["AgentConfig", "PjsuaAgent", "system_ca_bundle"]

@@ -1,0 +1,1158 @@
+"""Did audio flow, which way, and how good was it? Pure: a media sample in, a check out.
+
+After a call is answered the user agent measures both RTP directions and hands
+over a `MediaSample`. `analyse_media` turns it into one `media` check:
+
+    both         audio flows both ways (quality within the thresholds)
+    poor         audio flows both ways, but loss, jitter, delay or MOS are off
+    one_way_out  only our audio flows: you can hear nothing from the far end
+    one_way_in   only the far end's audio flows: it receives nothing from you
+    none         no audio in either direction
+
+`nat_findings` reads the NAT evidence of the same run (Via received/rport,
+Contact, the far end's SDP address, the registration interval) and returns
+findings: checks that pass, with a diagnosis of category `network`. A media
+failure that such a finding explains names it (`explained_by`). The rules,
+thresholds and sources are in docs/media.md.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from siptest.analysis.model import Check, Verdict
+from siptest.analysis.quality import QualityEstimate, estimate_mos
+from siptest.ua.base import CallCompleted, MediaSample, StreamStats
+
+AudioVerdict = Literal["both", "one_way_in", "one_way_out", "none", "poor"]
+"""`one_way_out`: only our outgoing audio flows; `one_way_in`: only incoming audio flows."""
+
+AddressKind = Literal[
+    "public", "private", "shared", "loopback", "link_local", "unspecified", "name", "invalid"
+]
+
+
+@dataclass(frozen=True)
+class MediaExpectation:
+    """What a scenario expects of an answered call's media (`expect:` in YAML)."""
+
+    audio: Literal["both"] | None = None
+    """`both`: audio must flow both ways (also the default verdict without expectations)."""
+    min_mos: float | None = None
+    """Lowest acceptable MOS estimate; replaces the default failure threshold (3.1)."""
+    dtmf: str | None = None
+    """Digits that must come back from the far end (echo service, second account)."""
+
+
+@dataclass(frozen=True)
+class QualityThresholds:
+    """When a call that carries audio both ways is reported as poor."""
+
+    mos_warning: float = 3.6
+    """G.107 R 70 (G.109: below it many users are dissatisfied)."""
+    mos_failure: float = 3.1
+    """G.107 R 60 (G.109: below it nearly all users are dissatisfied)."""
+    loss_warning_percent: float = 1.0
+    loss_failure_percent: float = 5.0
+    jitter_warning_ms: float = 30.0
+    rtt_warning_ms: float = 300.0
+    """Twice the 150 ms one-way delay G.114 keeps most conversations transparent at."""
+
+
+THRESHOLDS = QualityThresholds()
+
+SHORT_MEASUREMENT_S = 1.0
+"""Below this much media, a silent direction may only mean the call was too short."""
+
+KEEPALIVE_RISK_S = 120
+"""RFC 4787 REQ-5 asks NATs to keep idle UDP mappings 2 minutes; many keep them less."""
+
+
+# --- addresses --------------------------------------------------------------
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
+# Blocks inside which two hosts can reach each other without a NAT in between.
+_SITE_BLOCKS = tuple(
+    ipaddress.ip_network(block)
+    for block in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",  # RFC 1918
+        "100.64.0.0/10",  # RFC 6598
+        "169.254.0.0/16",  # RFC 3927
+        "fc00::/7",  # RFC 4193
+        "fe80::/10",  # RFC 4291
+    )
+)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
+_URI_HOST = re.compile(r"sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>\s]+)", re.IGNORECASE)
+
+_NAT_BLOCKS = tuple(
+    ipaddress.ip_network(block)
+    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+_UNREACHABLE_KINDS = ("private", "shared", "link_local", "loopback")
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def address_kind(host: str | None) -> AddressKind:
+    """What kind of address a host is, for reachability from elsewhere."""
+    if not host:
+        return "invalid"
+    ip = _ip(host)
+    if ip is None:
+        return "name" if _HOSTNAME.match(host) else "invalid"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip.is_link_local:
+        return "link_local"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
+        return "shared"
+    # RFC 1918 and RFC 4193 only: documentation and reserved ranges, which Python's
+    # is_private also covers, are not what a NAT hands out.
+    if any(ip in block for block in _NAT_BLOCKS):
+        return "private"
+    return "public"
+
+
+def split_hostport(text: str) -> tuple[str, int | None]:
+    """`1.2.3.4:4000`, `[2001:db8::1]:4000`, `2001:db8::1` or `host` to (host, port)."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+        return host, int(port) if port.isdigit() else None
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, int(port) if port.isdigit() else None
+    return text, None
+
+
+def _uri_host(uri: str | None) -> str | None:
+    if not uri:
+        return None
+    match = _URI_HOST.search(uri)
+    return match.group(1).strip("[]") if match else None
+
+
+def _same_host(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    ip_a, ip_b = _ip(a), _ip(b)
+    if ip_a is not None and ip_b is not None:
+        return ip_a == ip_b
+    return a.lower() == b.lower()
+
+
+def reachable_from(remote: str, local: str | None) -> bool:
+    """Whether packets from `local` can plausibly reach `remote` (no NAT in between).
+
+    Public addresses and names are taken as reachable. A private address is
+    reachable only from the same private block, a loopback one only from loopback.
+    """
+    kind = address_kind(remote)
+    if kind not in _UNREACHABLE_KINDS:
+        return True
+    local_kind = address_kind(local)
+    if kind == "loopback":
+        return local_kind == "loopback"
+    remote_ip, local_ip = _ip(remote), _ip(local or "")
+    if remote_ip is None or local_ip is None:
+        return False
+    return any(remote_ip in block and local_ip in block for block in _SITE_BLOCKS)
+
+
+def _behind_nat(local_address: str | None) -> bool:
+    return address_kind(local_address) in ("private", "shared", "link_local")
+
+
+# --- the media section -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Breach:
+    level: Literal["warning", "failure"]
+    kind: Literal["mos", "loss", "jitter", "rtt"]
+    text: str
+
+
+@dataclass(frozen=True)
+class _Assessment:
+    sample: MediaSample
+    audio_in: bool
+    audio_out: bool
+    estimate_in: QualityEstimate | None
+    estimate_out: QualityEstimate | None
+    breaches: tuple[_Breach, ...]
+
+    @property
+    def both(self) -> bool:
+        return self.audio_in and self.audio_out
+
+    @property
+    def worst(self) -> QualityEstimate | None:
+        if not self.both or self.estimate_in is None or self.estimate_out is None:
+            return None
+        return min(self.estimate_in, self.estimate_out, key=lambda estimate: estimate.mos)
+
+    @property
+    def verdict(self) -> AudioVerdict:
+        if self.both:
+            return "poor" if self.breaches else "both"
+        if self.audio_out:
+            return "one_way_out"
+        if self.audio_in:
+            return "one_way_in"
+        return "none"
+
+    def failures(self) -> list[_Breach]:
+        return [breach for breach in self.breaches if breach.level == "failure"]
+
+
+_FAR_END_PLC = (
+    "the far end's decoder is assumed to conceal lost packets like pjsip does "
+    "(G.711 Appendix I, G.113 Bpl 25.1)"
+)
+_NO_RTCP = (
+    "the far end sent no RTCP receiver reports: the outgoing direction is judged "
+    "from siptest's own packet count"
+)
+
+
+def _mos_breach(
+    worst: float, thresholds: QualityThresholds, min_mos: float | None
+) -> _Breach | None:
+    # An explicit scenario minimum replaces the default failure limit, not the warning.
+    if min_mos is not None and worst < min_mos:
+        return _Breach("failure", "mos", f"below the scenario's minimum of {min_mos:.2f}")
+    if min_mos is None and worst < thresholds.mos_failure:
+        return _Breach(
+            "failure",
+            "mos",
+            f"below {thresholds.mos_failure:.2f}, where nearly all users are dissatisfied "
+            "(ITU-T G.109)",
+        )
+    if worst < thresholds.mos_warning:
+        return _Breach(
+            "warning",
+            "mos",
+            f"below {thresholds.mos_warning:.2f}, where many users are dissatisfied (ITU-T G.109)",
+        )
+    return None
+
+
+def _stream_breaches(
+    stats: StreamStats, where: str, thresholds: QualityThresholds
+) -> list[_Breach]:
+    breaches: list[_Breach] = []
+    loss = stats.loss_percent
+    lost = f"{loss:.1f} % of the audio {where} was lost"
+    if loss > thresholds.loss_failure_percent:
+        breaches.append(
+            _Breach("failure", "loss", f"{lost} (more than {thresholds.loss_failure_percent:g} %)")
+        )
+    elif loss > thresholds.loss_warning_percent:
+        breaches.append(
+            _Breach("warning", "loss", f"{lost} (more than {thresholds.loss_warning_percent:g} %)")
+        )
+    if stats.jitter_ms is not None and stats.jitter_ms > thresholds.jitter_warning_ms:
+        breaches.append(
+            _Breach(
+                "warning",
+                "jitter",
+                f"jitter {where} is {stats.jitter_ms:.0f} ms "
+                f"(more than {thresholds.jitter_warning_ms:g} ms)",
+            )
+        )
+    return breaches
+
+
+def _assess(
+    sample: MediaSample, thresholds: QualityThresholds, min_mos: float | None
+) -> _Assessment:
+    sent, received = sample.sent, sample.received
+    audio_in, audio_out = received.packets > 0, sent.packets > 0
+    # pjsip conceals loss on what it decodes; the far end is assumed to as well.
+    estimate_in = (
+        estimate_mos(sample.codec, received.loss_percent, received.jitter_ms, sample.rtt_ms)
+        if audio_in
+        else None
+    )
+    estimate_out = (
+        estimate_mos(sample.codec, sent.loss_percent, sent.jitter_ms, sample.rtt_ms)
+        if audio_out
+        else None
+    )
+    breaches: list[_Breach] = []
+    if estimate_in is not None and estimate_out is not None:
+        mos = _mos_breach(min(estimate_in.mos, estimate_out.mos), thresholds, min_mos)
+        breaches.extend([mos] if mos else [])
+        breaches.extend(_stream_breaches(received, "from the far end", thresholds))
+        breaches.extend(_stream_breaches(sent, "to the far end", thresholds))
+        if sample.rtt_ms is not None and sample.rtt_ms > thresholds.rtt_warning_ms:
+            breaches.append(
+                _Breach(
+                    "warning",
+                    "rtt",
+                    f"the round trip takes {sample.rtt_ms:.0f} ms "
+                    f"(more than {thresholds.rtt_warning_ms:g} ms)",
+                )
+            )
+    return _Assessment(
+        sample=sample,
+        audio_in=audio_in,
+        audio_out=audio_out,
+        estimate_in=estimate_in,
+        estimate_out=estimate_out,
+        breaches=tuple(breaches),
+    )
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def _direction_json(stats: StreamStats, estimate: QualityEstimate | None) -> dict[str, Any]:
+    return {
+        "packets": stats.packets,
+        "lost": stats.lost,
+        "loss_percent": round(stats.loss_percent, 2),
+        "jitter_ms": _round(stats.jitter_ms, 2),
+        "mos": _round(estimate.mos if estimate else None, 2),
+        "r_factor": _round(estimate.r_factor if estimate else None, 1),
+    }
+
+
+def _assumptions(assessment: _Assessment) -> list[str]:
+    seen: list[str] = []
+    for estimate in (assessment.estimate_in, assessment.estimate_out):
+        for text in estimate.assumptions if estimate else ():
+            if text not in seen:
+                seen.append(text)
+    if assessment.estimate_out is not None:
+        seen.append(_FAR_END_PLC)
+    if (
+        assessment.audio_out
+        and assessment.sample.rtt_ms is None
+        and assessment.sample.sent.lost == 0
+    ):
+        seen.append(_NO_RTCP)
+    return seen
+
+
+_VERDICT_WORDS: dict[str, str] = {
+    "both": "audio both ways",
+    "poor": "audio both ways, poor quality",
+    "one_way_out": "one-way audio: nothing heard from the far end",
+    "one_way_in": "one-way audio: the far end receives nothing",
+    "none": "no audio",
+}
+
+
+def summary_line(section: Mapping[str, Any]) -> str:
+    """One line for the text report, from a media section (`details["media"]`)."""
+    verdict = section.get("verdict")
+    if verdict is None:
+        return "audio not checked (the call was not answered)"
+    parts = [_VERDICT_WORDS.get(str(verdict), str(verdict))]
+    if section.get("codec"):
+        parts.append(str(section["codec"]))
+    if section.get("mos") is not None:
+        parts.append(f"MOS {section['mos']:.2f} (R {section['r_factor']:.0f})")
+    received, sent = section.get("received"), section.get("sent")
+    if isinstance(received, Mapping) and isinstance(sent, Mapping):
+        parts.append(
+            f"in {received['packets']} pkts, {received['loss_percent']:.1f} % lost; "
+            f"out {sent['packets']} pkts, {sent['loss_percent']:.1f} % lost"
+        )
+        if received.get("jitter_ms") is not None:
+            parts.append(f"jitter {received['jitter_ms']:.1f} ms")
+    if section.get("rtt_ms") is not None:
+        parts.append(f"RTT {section['rtt_ms']:.0f} ms")
+    return "; ".join(parts)
+
+
+def _section(
+    assessment: _Assessment | None,
+    *,
+    verdict: AudioVerdict | None,
+    dtmf_sent: str,
+    dtmf_received: str,
+) -> dict[str, Any]:
+    section: dict[str, Any] = {
+        "codec": None,
+        "remote_rtp": None,
+        "duration_s": None,
+        "sent": None,
+        "received": None,
+        "rtt_ms": None,
+        "mos": None,
+        "r_factor": None,
+        "verdict": verdict,
+        "audio_in": bool(assessment and assessment.audio_in),
+        "audio_out": bool(assessment and assessment.audio_out),
+        "dtmf_sent": dtmf_sent,
+        "dtmf_received": dtmf_received,
+        "assumptions": [],
+    }
+    if assessment is not None:
+        sample, worst = assessment.sample, assessment.worst
+        section.update(
+            codec=sample.codec or None,
+            remote_rtp=sample.remote_rtp or None,
+            duration_s=round(sample.duration, 2),
+            sent=_direction_json(sample.sent, assessment.estimate_out),
+            received=_direction_json(sample.received, assessment.estimate_in),
+            rtt_ms=_round(sample.rtt_ms, 1),
+            mos=_round(worst.mos if worst else None, 2),
+            r_factor=_round(worst.r_factor if worst else None, 1),
+            assumptions=_assumptions(assessment),
+        )
+    return section
+
+
+# --- diagnoses ----------------------------------------------------------------
+
+_RTP_PORTS = (
+    "the RTP ports (UDP; siptest and most phones use a range such as 4000-65535 or "
+    "10000-20000, see the device's RTP port setting)"
+)
+_SIP_ALG = (
+    "switch off the router's SIP ALG (also called 'SIP helper', 'SIP passthrough' or 'SIP fixup')"
+)
+_CODEC_FIX = (
+    "Offer a codec both sides support - G.711 (PCMA and PCMU) works everywhere - and "
+    "make sure the device does not lock itself to a single other codec."
+)
+
+
+def _failure(id_: str, title: str, explanation: str, fix: str, rfc: str | None = None) -> Verdict:
+    return Verdict(
+        id=id_,
+        category="media",
+        severity="error",
+        title=title,
+        explanation=explanation,
+        fix=fix,
+        rfc=rfc,
+    )
+
+
+def _packets(count: int) -> str:
+    return f"{count} audio packet{'s' if count != 1 else ''}"
+
+
+def _short_call_note(sample: MediaSample) -> str:
+    if sample.duration >= SHORT_MEASUREMENT_S:
+        return ""
+    return (
+        f" The audio was measured for only {sample.duration:.1f} s; a longer call "
+        "(--talk 3) gives a clearer answer."
+    )
+
+
+def _on_hold(sample: MediaSample) -> bool:
+    return address_kind(split_hostport(sample.remote_rtp)[0]) == "unspecified"
+
+
+def _remote_unreachable(sample: MediaSample, local_address: str | None) -> str | None:
+    """The far end's SDP address when siptest cannot reach it (NAT on its side)."""
+    host = split_hostport(sample.remote_rtp)[0]
+    if address_kind(host) in _UNREACHABLE_KINDS and not reachable_from(host, local_address):
+        return host
+    return None
+
+
+def _hold_verdict(sample: MediaSample) -> Verdict:
+    return _failure(
+        "media.on_hold",
+        "The far end answered on hold: it receives nothing from you",
+        f"The far end's SDP names {sample.remote_rtp} as its audio address: 0.0.0.0 "
+        "means 'do not send me audio', the old way of putting a call on hold, so siptest "
+        "had nowhere to send its audio.",
+        "Nothing is wrong with your line. Check the far end: a PBX or phone that answers "
+        "with c=0.0.0.0 is configured to answer on hold (music on hold, call parking).",
+        rfc="RFC 3264 section 8.4",
+    )
+
+
+def _no_audio_from_far_end(
+    sample: MediaSample, local_address: str | None, nat_seen: bool
+) -> Verdict:
+    explanation = (
+        f"The call was answered and siptest sent {_packets(sample.sent.packets)} to "
+        f"{sample.remote_rtp}, but received none back in {sample.duration:.1f} s."
+    )
+    if sample.rtt_ms is not None:
+        explanation += (
+            " The far end's RTCP reports show that siptest's audio reaches it, so only "
+            "the path back to you is broken."
+        )
+    if _behind_nat(local_address) or nat_seen:
+        where = f"The address siptest uses, {local_address}," if local_address else "siptest"
+        explanation += (
+            f" {where} sits behind a NAT router: the far end sends its audio "
+            "to the address in siptest's SDP, which cannot be reached from outside unless "
+            "the provider relays the media or the router lets it in."
+        )
+        fix = (
+            f"First {_SIP_ALG}. Then enable NAT traversal on the device (STUN, or the "
+            "provider's 'NAT' / 'symmetric RTP' option) so its SDP carries the public "
+            f"address. If audio still does not arrive, forward {_RTP_PORTS} to the device, "
+            "or ask the provider to relay media."
+        )
+    else:
+        explanation += (
+            " Either a firewall between the far end and siptest drops the RTP packets "
+            "(SIP got through, the audio did not), or the far end answered without "
+            "sending any audio."
+        )
+        fix = (
+            f"Allow inbound UDP to {_RTP_PORTS} on every firewall between you and the far "
+            f"end and {_SIP_ALG}. Then call an echo test or another number: if audio "
+            "comes back there, the problem is this destination, not your line."
+        )
+    explanation += _short_call_note(sample)
+    return _failure(
+        "media.no_audio_from_far_end",
+        "One-way audio: you can hear nothing from the far end",
+        explanation,
+        fix,
+        rfc="RFC 3550",
+    )
+
+
+def _no_audio_to_far_end(sample: MediaSample, local_address: str | None) -> Verdict:
+    title = "One-way audio: the far end receives nothing from you"
+    if _on_hold(sample):
+        return _hold_verdict(sample)
+    if sample.sent.packets == 0 and sample.sent.lost == 0:
+        return _failure(
+            "media.not_sent",
+            title,
+            f"siptest received {_packets(sample.received.packets)} from the far end but "
+            f"sent none itself: the far end's SDP answer did not accept audio from siptest "
+            f"(a=recvonly or a=inactive, or port 0), or no codec ({sample.codec or 'none'}) "
+            "was agreed for sending.",
+            f"{_CODEC_FIX} If the far end is a PBX, check that it answers with audio in "
+            "both directions (sendrecv).",
+            rfc="RFC 3264 section 6.1",
+        )
+    explanation = (
+        f"siptest received {_packets(sample.received.packets)} from the far end and sent "
+        f"its own audio to {sample.remote_rtp}, but the far end's RTCP receiver reports "
+        f"say none of it arrived ({sample.sent.lost} lost)."
+    )
+    unreachable = _remote_unreachable(sample, local_address)
+    if unreachable:
+        explanation += (
+            f" The far end asked for audio at {unreachable}, an address that cannot be "
+            "reached from here: that device sits behind a NAT and advertises its inside "
+            "address, or a SIP ALG on the way rewrote the SDP wrongly."
+        )
+        fix = (
+            "On the far end's network, switch off the SIP ALG and enable NAT traversal "
+            "(STUN) on that device. Through a provider, ask for media relay or symmetric "
+            "RTP (sending audio back to where it comes from)."
+        )
+    else:
+        explanation += (
+            " A firewall on your side drops outgoing RTP, or one between you and the far "
+            "end drops it on the way in."
+        )
+        fix = (
+            f"Allow outgoing UDP from {_RTP_PORTS} to any address (the far end chooses "
+            f"its own port), {_SIP_ALG}, and try again."
+        )
+    explanation += _short_call_note(sample)
+    return _failure("media.no_audio_to_far_end", title, explanation, fix, rfc="RFC 3550")
+
+
+def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) -> Verdict:
+    title = "No audio in either direction"
+    lead = (
+        "The call was answered but no audio flowed: siptest received no packets from "
+        "the far end, and the far end received none of siptest's."
+    )
+    if not sample.codec:
+        return _failure(
+            "media.codec_mismatch",
+            title,
+            f"{lead} No codec was agreed: the two sides have no audio codec in common.",
+            _CODEC_FIX,
+            rfc="RFC 3264 section 6.1",
+        )
+    if _on_hold(sample):
+        return _hold_verdict(sample)
+    unreachable = _remote_unreachable(sample, local_address)
+    behind_nat = _behind_nat(local_address) or nat_seen
+    if unreachable and behind_nat:
+        explanation = (
+            f"{lead} Both sides are behind NAT routers: the far end advertises its inside "
+            f"address {unreachable} and siptest its own, so neither can reach the other."
+        )
+        fix = (
+            f"{_SIP_ALG.capitalize()} on both networks and enable NAT traversal (STUN) on "
+            "both devices, or call through a provider that relays media."
+        )
+    elif unreachable:
+        explanation = (
+            f"{lead} The far end asked for audio at {unreachable}, an address that cannot "
+            "be reached from here (it sits behind a NAT or a SIP ALG rewrote its SDP), and "
+            "nothing came back either."
+        )
+        fix = (
+            "On the far end's network, switch off the SIP ALG and enable NAT traversal "
+            "(STUN) on that device; through a provider, ask for media relay."
+        )
+    else:
+        explanation = (
+            f"{lead} RTP is blocked both ways: a firewall lets SIP through but not the "
+            "audio ports, or a SIP ALG rewrote the SDP addresses wrongly."
+        )
+        fix = f"Allow UDP in and out on {_RTP_PORTS} on every firewall on the way and {_SIP_ALG}."
+        if behind_nat:
+            fix += " Behind a NAT, also enable NAT traversal (STUN) on the device."
+    explanation += _short_call_note(sample)
+    return _failure("media.no_audio", title, explanation, fix, rfc="RFC 3550")
+
+
+def _quality_fix(breaches: Iterable[_Breach]) -> str:
+    kinds = {breach.kind for breach in breaches}
+    fixes: list[str] = []
+    if kinds & {"loss", "jitter"}:
+        fixes.append(
+            "Loss and jitter come from the network path: make sure voice does not compete "
+            "with uploads (enable the router's QoS or voice priority, or test while nothing "
+            "else uses the line), use a cable instead of Wi-Fi, and if it persists give "
+            "this report to the internet provider."
+        )
+    if "rtt" in kinds:
+        fixes.append(
+            "The delay is high: use the provider's nearest server and keep voice off VPNs "
+            "and satellite or mobile links where you can."
+        )
+    if not fixes:
+        fixes.append(
+            "The codec itself costs quality: prefer G.711 (PCMA/PCMU) when the line has "
+            "the bandwidth (about 90 kbit/s each way)."
+        )
+    return " ".join(fixes)
+
+
+def _quality_verdict(
+    assessment: _Assessment, breaches: Sequence[_Breach], *, failed: bool
+) -> Verdict:
+    worst = assessment.worst
+    score = f"Estimated MOS {worst.mos:.2f} (R {worst.r_factor:.0f})" if worst else "Quality"
+    explanation = (
+        f"{score} with {assessment.sample.codec}: "
+        + "; ".join(breach.text for breach in breaches)
+        + "."
+    )
+    if failed:
+        return _failure(
+            "media.poor_quality",
+            "Audio flows both ways, but the call quality is poor",
+            explanation,
+            _quality_fix(breaches),
+            rfc="ITU-T G.107",
+        )
+    return Verdict(
+        id="media.marginal_quality",
+        category="media",
+        severity="warning",
+        title="Audio flows both ways; the call quality is marginal",
+        explanation=explanation,
+        fix=_quality_fix(breaches),
+        rfc="ITU-T G.107",
+    )
+
+
+def _ok_verdict(assessment: _Assessment) -> Verdict:
+    sample, worst = assessment.sample, assessment.worst
+    explanation = (
+        f"siptest sent {_packets(sample.sent.packets)} and received "
+        f"{_packets(sample.received.packets)} over {sample.duration:.1f} s with {sample.codec}"
+    )
+    explanation += f"; estimated MOS {worst.mos:.2f}." if worst else "."
+    if sample.rtt_ms is None and sample.sent.lost == 0:
+        explanation += (
+            " The far end sent no RTCP reports, so the outgoing direction is judged from "
+            "siptest's own count."
+        )
+    return Verdict(
+        id="media.ok",
+        category="none",
+        severity="ok",
+        title="Audio flows both ways",
+        explanation=explanation,
+        fix="Nothing to fix.",
+    )
+
+
+def _digits(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def _dtmf_verdict(expected: str, sent: str, received: str) -> Verdict:
+    title = "The DTMF digits did not arrive as sent"
+    shown = (
+        f"siptest sent '{sent}', the far end returned '{received}', "
+        f"the scenario expects '{expected}'."
+    )
+    method_fix = (
+        "Use the same DTMF method on both sides: RFC 4733 events (telephone-event in the "
+        "SDP) are the usual default, SIP INFO only where the provider asks for it. Make "
+        "sure the number called returns digits (an echo service or a second test account)."
+    )
+    if _digits(sent) != _digits(expected):
+        return _failure(
+            "media.dtmf_not_sent",
+            title,
+            f"{shown} siptest did not send the digits the scenario expects back.",
+            "Give the call step the same digits as the expectation (`dtmf:` on the call).",
+        )
+    if not received:
+        explanation = (
+            f"{shown} Nothing came back: the far end did not recognise the digits "
+            "(different DTMF method), or it does not return them."
+        )
+        fix = method_fix
+    elif _digits(received) == "".join(digit * 2 for digit in _digits(expected)):
+        explanation = (
+            f"{shown} Every digit arrived twice: the digits travel by two methods at once "
+            "(RFC 4733 events and in-band tones, or RFC 4733 and SIP INFO)."
+        )
+        fix = (
+            "Choose one DTMF method on the device (RFC 4733 is the usual one) and switch "
+            "off the others."
+        )
+    elif len(_digits(received)) < len(_digits(expected)):
+        explanation = (
+            f"{shown} Some digits were lost: packet loss, or digits too short for the "
+            "far end to detect."
+        )
+        fix = (
+            "Check packet loss in the media measurement, and set the device's DTMF digit "
+            "duration to at least 100 ms."
+        )
+    else:
+        explanation = f"{shown} Different digits arrived than were sent."
+        fix = method_fix
+    return _failure("media.dtmf_mismatch", title, explanation, fix, rfc="RFC 4733")
+
+
+# --- expectations ---------------------------------------------------------------
+
+
+def _expectation_results(
+    expectations: MediaExpectation | None,
+    assessment: _Assessment | None,
+    *,
+    dtmf_sent: str,
+    dtmf_received: str,
+) -> list[dict[str, Any]]:
+    if expectations is None:
+        return []
+    results: list[dict[str, Any]] = []
+    if expectations.audio is not None:
+        verdict = assessment.verdict if assessment else None
+        results.append(
+            {
+                "expect": "audio",
+                "wanted": expectations.audio,
+                "got": verdict,
+                "met": bool(assessment and assessment.both),
+            }
+        )
+    if expectations.min_mos is not None:
+        worst = assessment.worst if assessment else None
+        results.append(
+            {
+                "expect": "min_mos",
+                "wanted": expectations.min_mos,
+                "got": _round(worst.mos if worst else None, 2),
+                "met": worst is not None and worst.mos >= expectations.min_mos,
+            }
+        )
+    if expectations.dtmf is not None:
+        results.append(
+            {
+                "expect": "dtmf",
+                "wanted": expectations.dtmf,
+                "got": dtmf_received,
+                "met": assessment is not None
+                and _digits(dtmf_received) == _digits(expectations.dtmf),
+            }
+        )
+    return results
+
+
+# --- the check ------------------------------------------------------------------
+
+_EXPLAINS: dict[str, frozenset[str]] = {
+    "one_way_out": frozenset({"nat.detected", "nat.private_contact"}),
+    "one_way_in": frozenset({"nat.remote_sdp_private"}),
+    "none": frozenset({"nat.detected", "nat.private_contact", "nat.remote_sdp_private"}),
+}
+
+
+def _in_sentence(title: str) -> str:
+    """A title continued mid-sentence: 'The registrar...' becomes 'the registrar...'."""
+    if len(title) > 1 and title[0].isupper() and not title[1].isupper():
+        return title[0].lower() + title[1:]
+    return title
+
+
+def _with_findings(verdict: Verdict, findings: Sequence[Check]) -> Verdict:
+    titles = [_in_sentence(f.diagnosis.title) for f in findings if f.diagnosis is not None]
+    if not titles:
+        return verdict
+    return Verdict(
+        id=verdict.id,
+        category=verdict.category,
+        severity=verdict.severity,
+        title=verdict.title,
+        explanation=f"{verdict.explanation} This run also found that {'; '.join(titles)}.",
+        fix=verdict.fix,
+        rfc=verdict.rfc,
+    )
+
+
+def _finding_id(finding: Check) -> str | None:
+    return finding.diagnosis.id if finding.diagnosis else None
+
+
+def analyse_media(
+    sample: MediaSample | None,
+    *,
+    answered: bool,
+    expectations: MediaExpectation | None = None,
+    local_address: str | None = None,
+    dtmf_sent: str = "",
+    dtmf_received: str = "",
+    nat: Sequence[Check] = (),
+    thresholds: QualityThresholds = THRESHOLDS,
+) -> Check:
+    """The media check of one call: which way audio flowed, how good, expectations met.
+
+    `local_address` is the address siptest used for RTP (NAT evidence); `nat` holds
+    the findings of `nat_findings` for the same run, so a failure they explain can
+    name them. `details["media"]` is the JSON media section (docs/media.md).
+    """
+    min_mos = expectations.min_mos if expectations else None
+    if not answered:
+        results = _expectation_results(
+            expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+        )
+        ok = all(result["met"] for result in results)
+        section = _section(None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
+        section["expectations"] = results
+        return Check(
+            kind="media",
+            ok=ok,
+            diagnosis=Verdict(
+                id="media.not_measured",
+                category="none" if ok else "media",
+                severity="info" if ok else "error",
+                title="Audio not checked: the call was not answered",
+                explanation="There was no audio to measure; the call check says why the "
+                "call was not answered.",
+                fix="Fix the call first (see the call check).",
+            ),
+            details={"media": section},
+        )
+    if sample is None:
+        results = _expectation_results(
+            expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+        )
+        section = _section(None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
+        section["expectations"] = results
+        return Check(
+            kind="media",
+            ok=False,
+            diagnosis=_failure(
+                "media.no_stream",
+                "No audio in either direction: no audio stream was set up",
+                "The call was answered, but the two sides agreed on no audio stream: the "
+                "far end's SDP answer had no usable audio line (port 0) or no codec in "
+                "common with siptest's offer.",
+                _CODEC_FIX,
+                rfc="RFC 3264 section 6",
+            ),
+            details={"media": section},
+        )
+
+    assessment = _assess(sample, thresholds, min_mos)
+    verdict_name = assessment.verdict
+    results = _expectation_results(
+        expectations, assessment, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+    )
+    section = _section(
+        assessment, verdict=verdict_name, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+    )
+    section["expectations"] = results
+
+    explaining = [f for f in nat if _finding_id(f) in _EXPLAINS.get(verdict_name, frozenset())]
+    nat_seen = any(_finding_id(f) == "nat.detected" for f in explaining)
+    failures = assessment.failures()
+    unmet = {result["expect"] for result in results if not result["met"]}
+
+    diagnosis: Verdict
+    if verdict_name == "one_way_out":
+        diagnosis = _no_audio_from_far_end(sample, local_address, nat_seen)
+    elif verdict_name == "one_way_in":
+        diagnosis = _no_audio_to_far_end(sample, local_address)
+    elif verdict_name == "none":
+        diagnosis = _no_audio(sample, local_address, nat_seen)
+    elif failures:
+        diagnosis = _quality_verdict(assessment, assessment.breaches, failed=True)
+    elif "dtmf" in unmet and expectations is not None and expectations.dtmf is not None:
+        diagnosis = _dtmf_verdict(expectations.dtmf, dtmf_sent, dtmf_received)
+    elif assessment.breaches:
+        diagnosis = _quality_verdict(assessment, assessment.breaches, failed=False)
+    else:
+        diagnosis = _ok_verdict(assessment)
+
+    if explaining and diagnosis.category == "media":
+        diagnosis = _with_findings(diagnosis, explaining)
+        section["explained_by"] = [_finding_id(f) for f in explaining]
+    section["summary"] = summary_line(section)
+    ok = assessment.both and not failures and not unmet
+    return Check(
+        kind="media",
+        ok=ok,
+        diagnosis=diagnosis,
+        target=sample.remote_rtp or None,
+        duration_ms=round(sample.duration * 1000.0, 1),
+        details={"media": section},
+    )
+
+
+def analyse_call_media(
+    call: CallCompleted,
+    *,
+    expectations: MediaExpectation | None = None,
+    local_address: str | None = None,
+    nat: Sequence[Check] = (),
+) -> Check:
+    """`analyse_media` for a finished call, with its DTMF and answer state."""
+    return analyse_media(
+        call.media,
+        answered=call.answered,
+        expectations=expectations,
+        local_address=local_address,
+        dtmf_sent=call.dtmf_sent,
+        dtmf_received=call.dtmf_received,
+        nat=nat,
+    )
+
+
+# --- NAT findings -----------------------------------------------------------------
+
+
+def _finding(
+    id_: str,
+    severity: str,
+    title: str,
+    explanation: str,
+    fix: str,
+    rfc: str | None,
+    evidence: dict[str, Any],
+) -> Check:
+    return Check(
+        kind="media",
+        ok=True,
+        diagnosis=Verdict(
+            id=id_,
+            category="network",
+            severity=severity,
+            title=title,
+            explanation=explanation,
+            fix=fix,
+            rfc=rfc,
+        ),
+        details={"finding": "nat", "nat": evidence},
+    )
+
+
+def _port(value: str | int | None) -> int | None:
+    if isinstance(value, int):
+        return value
+    if value and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def nat_findings(
+    *,
+    local_address: str | None = None,
+    via_received: str | None = None,
+    via_rport: str | int | None = None,
+    local_port: int | None = None,
+    contact: str | None = None,
+    remote_sdp_address: str | None = None,
+    expires_requested: int | None = None,
+    expires_granted: int | None = None,
+) -> list[Check]:
+    """NAT evidence of one run as findings (checks that pass, category `network`).
+
+    `via_received`/`via_rport` are what the server saw us at (RFC 3261 18.2.1,
+    RFC 3581), `local_address`/`local_port` where siptest sent from, `contact` the
+    Contact the registrar holds for us, `remote_sdp_address` the c= address of the
+    far end's SDP.
+    """
+    rport = _port(via_rport)
+    evidence: dict[str, Any] = {
+        "local_address": local_address,
+        "local_port": local_port,
+        "via_received": via_received,
+        "via_rport": rport,
+        "contact": contact,
+        "remote_sdp_address": remote_sdp_address,
+        "expires_requested": expires_requested,
+        "expires_granted": expires_granted,
+    }
+    findings: list[Check] = []
+
+    address_changed = bool(
+        via_received and local_address and not _same_host(via_received, local_address)
+    )
+    port_changed = rport is not None and local_port is not None and rport != local_port
+    nat_detected = address_changed or port_changed
+    if nat_detected:
+        seen = f"{via_received or local_address}:{rport if rport is not None else '?'}"
+        sent_from = f"{local_address or '?'}:{local_port if local_port is not None else '?'}"
+        explanation = (
+            f"The server saw siptest's requests coming from {seen}; siptest sent them "
+            f"from {sent_from}. A NAT router sits between you and the server."
+        )
+        if address_kind(via_received) == "shared" or address_kind(local_address) == "shared":
+            explanation += (
+                " The shared address range 100.64.0.0/10 shows a carrier-grade NAT: the "
+                "internet provider shares one public address among customers, so port "
+                "forwarding cannot help and audio depends on the SIP provider relaying it."
+            )
+        elif not address_changed:
+            explanation += " Only the port changed: the router translates ports too."
+        findings.append(
+            _finding(
+                "nat.detected",
+                "info",
+                "siptest is behind a NAT",
+                explanation,
+                "Nothing to fix by itself. It matters for audio and incoming calls: keep "
+                "the SIP ALG off, let the device send keep-alives, and prefer a provider "
+                "that answers to the address it sees (rport, symmetric RTP) or relays media.",
+                "RFC 3581",
+                evidence,
+            )
+        )
+
+    contact_host = _uri_host(contact)
+    if (
+        nat_detected
+        and contact_host
+        and address_kind(contact_host) in _UNREACHABLE_KINDS
+        and not _same_host(contact_host, via_received)
+    ):
+        findings.append(
+            _finding(
+                "nat.private_contact",
+                "warning",
+                "The registrar holds a private address for you",
+                f"The server registered siptest's contact as {contact}, a private address "
+                "it cannot reach. Incoming calls and audio reach you only if the server "
+                f"uses the address it saw ({via_received}:{rport}) instead - most providers "
+                "do, some do not.",
+                "Enable NAT traversal on the device (STUN, 'NAT keep-alive' or 'use "
+                f"rport'), and {_SIP_ALG} if it is the one rewriting the Contact.",
+                "RFC 5626",
+                evidence,
+            )
+        )
+
+    if (
+        remote_sdp_address
+        and address_kind(remote_sdp_address) in _UNREACHABLE_KINDS
+        and not reachable_from(remote_sdp_address, local_address)
+    ):
+        findings.append(
+            _finding(
+                "nat.remote_sdp_private",
+                "warning",
+                "The far end asks for audio at a private address",
+                f"The far end's SDP (c= line) names {remote_sdp_address}, an address "
+                "siptest cannot reach: audio sent there is lost unless the far end's side "
+                "answers to where the packets come from (symmetric RTP).",
+                "On the far end's network, switch off the SIP ALG or enable STUN / NAT "
+                "traversal on that device; through a provider, ask for media relay.",
+                "RFC 4566 section 5.7",
+                evidence,
+            )
+        )
+
+    if expires_granted is not None and expires_requested is not None:
+        if expires_granted < expires_requested:
+            findings.append(
+                _finding(
+                    "nat.expiry_shortened",
+                    "info",
+                    "The server shortened the registration interval",
+                    f"siptest asked for {expires_requested} s and the server granted "
+                    f"{expires_granted} s. Providers often do this on purpose: frequent "
+                    "re-registration keeps the router's NAT mapping open so incoming "
+                    "calls get through.",
+                    f"Nothing to fix: a standard device re-registers within the "
+                    f"{expires_granted} s the server granted.",
+                    "RFC 3261 section 10.3",
+                    evidence,
+                )
+            )
+        elif expires_granted > expires_requested:
+            findings.append(
+                _finding(
+                    "nat.expiry_lengthened",
+                    "info",
+                    "The server granted a longer registration than asked for",
+                    f"siptest asked for {expires_requested} s and the server granted "
+                    f"{expires_granted} s; RFC 3261 lets a registrar only shorten it.",
+                    "Nothing to fix on your side; the device re-registers in time either way.",
+                    "RFC 3261 section 10.3",
+                    evidence,
+                )
+            )
+
+    interval = expires_granted if expires_granted is not None else expires_requested
+    if nat_detected and interval is not None and interval > KEEPALIVE_RISK_S:
+        findings.append(
+            _finding(
+                "nat.keepalive",
+                "info",
+                "Behind this NAT, keep-alives keep incoming calls working",
+                f"Many routers forget an idle UDP mapping after 30-120 s. With {interval} s "
+                "between registrations and no keep-alives, incoming calls and audio can "
+                "stop reaching the device until it registers again.",
+                "Enable keep-alives on the device ('NAT keep-alive' every 15-30 s, or "
+                "CRLF/OPTIONS keep-alives) or set the registration interval to 60 s.",
+                "RFC 4787 section 4.3; RFC 5626 section 4.4",
+                evidence,
+            )
+        )
+    return findings

@@ -1,0 +1,115 @@
+"""`siptest run SCENARIO...`: run scenario files; text, `--json`, `--junit PATH`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from siptest.cli import common
+from siptest.errors import ExitStatus, UsageError
+
+if TYPE_CHECKING:
+    from siptest.scenario import ScenarioRuns
+
+ScenariosArg = Annotated[
+    list[Path],
+    typer.Argument(
+        metavar="SCENARIO...",
+        help="Scenario files (*.sip.yaml), or directories searched for them.",
+        show_default=False,
+    ),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--junit",
+        metavar="PATH",
+        help="Also write JUnit XML to PATH: one testcase per scenario.",
+        dir_okay=False,
+    ),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--var",
+        metavar="NAME=VALUE",
+        help="Set a scenario variable, over the file's variables: and the environment.",
+        show_default=False,
+    ),
+]
+
+
+def run(
+    scenarios: ScenariosArg,
+    json_output: common.JsonOpt = False,
+    junit: JunitOpt = None,
+    var: VarOpt = None,
+    trace: common.TraceOpt = None,
+) -> None:
+    """Run scenario files: registrations, calls and what each must show.
+
+    Every file is read and checked before anything is sent. Each account's
+    password comes from the environment variable or file the scenario names,
+    never from the scenario itself.
+
+    Exit status: 0 every scenario passed, 1 an expectation was not met
+    (diagnosed), 2 a bad scenario file or option, 3 a scenario could not run,
+    130/143 interrupted (after cleaning up; the reports are partial).
+    """
+    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace))
+
+
+def _run(
+    paths: list[Path], json_output: bool, junit: Path | None, var: list[str], trace: Path | None
+) -> None:
+    from siptest.report.junit import write_junit
+    from siptest.report.scenario import render_runs_json, render_runs_text
+    from siptest.scenario import (
+        PreparedScenario,
+        ScenarioError,
+        find_scenarios,
+        load_scenario,
+        parse_overrides,
+        prepare,
+        run_scenarios,
+    )
+
+    for option, path in (("--junit", junit), ("--trace", trace)):
+        if path is not None and not path.absolute().parent.is_dir():
+            raise UsageError(f"{option} {path}: the folder {path.parent} does not exist.")
+    overrides = parse_overrides(var)
+    errors: list[str] = []
+    prepared: list[PreparedScenario] = []
+    for path in find_scenarios(paths):
+        try:
+            prepared.append(prepare(load_scenario(path, overrides=overrides)))
+        except ScenarioError as error:
+            errors.append(str(error))
+    if errors:
+        # Every broken file at once: CI runs are too slow to fix them one by one.
+        for message in errors:
+            typer.echo(f"siptest: {message}", err=True)
+        raise typer.Exit(int(ExitStatus.USAGE))
+    runs = run_scenarios(prepared)
+    if junit is not None:
+        write_junit(junit, runs)
+    if trace is not None:
+        _write_traces(trace, runs)
+    typer.echo(render_runs_json(runs) + "\n" if json_output else render_runs_text(runs), nl=False)
+    raise typer.Exit(int(runs.exit_status))
+
+
+def _write_traces(path: Path, runs: ScenarioRuns) -> None:
+    from siptest.report.trace import format_trace
+
+    text = "\n".join(
+        format_trace(run.messages, f"scenario {run.scenario.name} ({run.scenario.path})")
+        for run in runs.runs
+    )
+    # Readable by the owner only, like every siptest trace: it names accounts and servers.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
