@@ -8,6 +8,17 @@ from siptest.analysis.model import Check, Verdict
 from siptest.knowledge import Diagnosis, Knowledge, Situation
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
 
+RETRY_AFTER_CAP = 86_400
+"""A day. RFC 3261 20.33 sets no upper limit on Retry-After, but a longer wait is a
+server bug, not advice a person or a CI job should follow: siptest reports (and its
+texts quote) at most this many seconds, and says when it capped the server's value."""
+
+
+def honoured_retry_after(response: Response) -> int | None:
+    """The server's Retry-After in seconds, capped at `RETRY_AFTER_CAP`."""
+    value = response.retry_after
+    return None if value is None else min(value, RETRY_AFTER_CAP)
+
 
 def verdict_from(diagnosis: Diagnosis) -> Verdict:
     return Verdict(
@@ -68,18 +79,23 @@ def analyse_registration(
 ) -> Check:
     response = outcome.response
     facts = account_facts(account, timeout)
-    if response.retry_after is not None:
-        facts["retry_after"] = response.retry_after
+    retry_after = honoured_retry_after(response)
+    if retry_after is not None:
+        facts["retry_after"] = retry_after
     if response.min_expires is not None:
         facts["min_expires"] = response.min_expires
     # A 401/407 to a request that already carried credentials is a rejection,
     # not a challenge (RFC 3261 22.2/22.3); some servers answer it with 403.
     situation = situation_of(
-        response, transport=account.transport, credentials_sent=outcome.credentials_sent
+        response,
+        transport=account.transport,
+        credentials_sent=outcome.credentials_sent,
+        provisional=outcome.provisional,
     )
     diagnosis = knowledge.diagnose(situation, facts)
     received, rport = via_address(response) if response.origin == "remote" else (None, None)
     details: dict[str, Any] = {
+        "provisional": list(outcome.provisional),
         "requests_sent": outcome.requests_sent,
         "credentials_sent": outcome.credentials_sent,
         "stopped_after_rejection": outcome.credentials_rejected,
@@ -91,6 +107,9 @@ def analyse_registration(
     }
     if outcome.interval_retried is not None:
         details["min_expires_applied"] = outcome.interval_retried
+    if response.retry_after is not None and response.retry_after != retry_after:
+        details["retry_after_capped"] = True
+        details["retry_after_sent"] = response.retry_after
     return Check(
         kind="register",
         ok=outcome.ok,

@@ -152,6 +152,8 @@ class RegistrationCompleted:
     """The Contact we registered."""
     interval_retried: int | None = None
     """When a 423 made us register again with the server's Min-Expires."""
+    provisional: tuple[int, ...] = ()
+    """1xx codes the server sent (a 100 Trying proves it heard us)."""
 
     @property
     def ok(self) -> bool:

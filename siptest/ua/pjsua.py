@@ -557,7 +557,10 @@ class PjsuaAgent:
                 response = Response("REGISTER", code, reason, "remote", self._now(), headers)
             else:
                 cause = _local_cause(code, reason, self.log_tail)
-                origin: Origin = "none" if cause in _NO_ANSWER_CAUSES else "local"
+                heard = any(m.direction == "received" for m in exchange)
+                # "none" only when the server said nothing at all (a 100 Trying
+                # followed by silence is a local timeout after an answer).
+                origin: Origin = "none" if cause in _NO_ANSWER_CAUSES and not heard else "local"
                 response = Response(
                     "REGISTER",
                     code,
@@ -577,8 +580,16 @@ class PjsuaAgent:
             (_response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
             None,
         )
+        provisional = tuple(
+            _dedupe(
+                m.message.code
+                for m in exchange
+                if m.direction == "received" and m.message.code and m.message.code < 200
+            )
+        )
         return RegistrationCompleted(
             response=response,
+            provisional=provisional,
             requests_sent=sent,
             credentials_sent=credentials_sent,
             credentials_rejected=rejected,
