@@ -7,7 +7,7 @@ report and the redacted SIP exchange.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from siptest.analysis.calls import analyse_call, apply_expectation
 from siptest.analysis.media import analyse_call_media, nat_findings
@@ -50,6 +50,14 @@ def media_checks(
     )
     media = analyse_call_media(call, local_address=local_address, nat=findings)
     return [media, *findings]
+
+
+def with_media_section(call_check: Check, checks: list[Check]) -> Check:
+    """DESIGN.md: a call check carries `media` once media is measured."""
+    media = next((c for c in checks if c.kind == "media" and "media" in c.details), None)
+    if media is None:
+        return call_check
+    return replace(call_check, details=dict(call_check.details, media=media.details["media"]))
 
 
 def check_call(
@@ -98,9 +106,11 @@ def check_call(
                 )
                 if request.expect is not None:
                     check = apply_expectation(check, request.expect)
-                checks.append(check)
-                if call.answered:
-                    checks.extend(media_checks(call, checks, registration.local_address))
+                extra = (
+                    media_checks(call, checks, registration.local_address) if call.answered else []
+                )
+                checks.append(with_media_section(check, extra))
+                checks.extend(extra)
             if spec.registered and registered:
                 started = time.monotonic()
                 removal = agent.unregister(account)

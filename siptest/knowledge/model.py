@@ -40,6 +40,7 @@ LOCAL_CAUSES = (
     "transport",
     "cancelled",
     "limit",
+    "malformed",
 )
 TRANSPORTS = ("udp", "tcp", "tls")
 #: Methods that may carry their own wording in an entry (`register:` / `invite:`).

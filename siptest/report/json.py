@@ -7,6 +7,7 @@ from typing import Any
 
 from siptest import __version__
 from siptest.analysis.model import Check, Report
+from siptest.analysis.registration import honoured_retry_after
 from siptest.ua.base import Response
 
 
@@ -20,7 +21,7 @@ def response_json(response: Response | None) -> dict[str, Any] | None:
         "local_cause": response.local_cause,
         "detail": response.detail or None,
         "warning": response.warning,
-        "retry_after": response.retry_after,
+        "retry_after": honoured_retry_after(response),
         "min_expires": response.min_expires,
         "server": response.server,
     }

@@ -19,7 +19,15 @@ Origin = Literal["remote", "local", "none"]
 """Who produced a final response: the server, our own SIP stack, or nobody."""
 
 LocalCause = Literal[
-    "timeout", "refused", "unreachable", "tls", "dns", "transport", "cancelled", "limit"
+    "timeout",
+    "refused",
+    "unreachable",
+    "tls",
+    "dns",
+    "transport",
+    "cancelled",
+    "limit",
+    "malformed",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

@@ -26,7 +26,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,6 +67,13 @@ _SYSTEM_CA_BUNDLES = (
     "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
     "/etc/ssl/cert.pem",  # macOS, BSD
 )
+# pjsip drops a message it cannot parse and says so only in its log
+# (sip_transport.c: "Dropping N bytes packet from UDP ADDR : why", and for
+# streams "Error processing packet from ADDR: why").
+_DROPPED = re.compile(
+    r"^(?:Dropping \d+ bytes packet from \S+ \S+ :|Error processing packet from \S+:)"
+    r" *(?P<why>[^\r\n]*)"
+)
 _LOG_MESSAGE = re.compile(
     r"^(?P<dir>TX|RX) \d+ bytes (?P<info>.*?) (?:to|from) (?P<tp>\S+) (?P<peer>\S+):\r?\n"
     r"(?P<text>.*?)\r?\n?--end msg--",
@@ -97,7 +104,7 @@ def system_ca_bundle() -> Path | None:
     return None
 
 
-def _classes(pj: Any) -> tuple[type, type, type]:
+def _classes(pj: Any) -> tuple[type, type, type, type]:
     """pjsua2 subclasses, defined once pjsua2 is imported (it is imported lazily)."""
 
     class LogSink(pj.LogWriter):  # type: ignore[misc]
@@ -182,7 +189,22 @@ def _classes(pj: Any) -> tuple[type, type, type]:
             except Exception:  # pragma: no cover - defensive
                 pass
 
-    return LogSink, RegAccount, TestCall
+    class WatchedEndpoint(pj.Endpoint):  # type: ignore[misc]
+        """Hears why a TLS handshake failed: pjsip's log says only "verification error"."""
+
+        def __init__(self, on_tls_failure: Callable[[list[str]], None]) -> None:
+            super().__init__()
+            self._on_tls_failure = on_tls_failure
+
+        def onTransportState(self, prm: Any) -> None:
+            try:
+                info = prm.tlsInfo
+                if not info.isEmpty() and info.verifyStatus:
+                    self._on_tls_failure([str(text) for text in info.verifyMsgs])
+            except Exception:  # pragma: no cover - defensive
+                pass
+
+    return LogSink, RegAccount, TestCall, WatchedEndpoint
 
 
 class _TxModule(ctypes.Structure):
@@ -223,6 +245,10 @@ class PjsuaAgent:
         self._t0 = time.monotonic()
         self._guard = CredentialGuard()
         self._pending_sent: dict[str, SipMessage] = {}
+        self._tls_problems: list[str] = []
+        """Why the last TLS handshake failed, in pjsip's words ("...has expired")."""
+        self._dropped: list[tuple[int, str]] = []
+        """Unparsable messages pjsip dropped: (len(messages) at the time, why)."""
         self._accounts: list[Any] = []
         """Every pjsua2 account created (they count against MAX_ACCOUNTS)."""
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
@@ -252,9 +278,9 @@ class PjsuaAgent:
         self._lib.pjsip_tx_data_get_info.argtypes = [ctypes.c_void_p]
         self._lib.pjsua_get_pjsip_endpt.restype = ctypes.c_void_p
         self._lib.pjsip_endpt_register_module.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        log_sink_cls, self._account_cls, self._call_cls = _classes(pj)
+        log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = _classes(pj)
 
-        ep = pj.Endpoint()
+        ep = endpoint_cls(self._on_tls_failure)
         ep.libCreate()
         self._ep = ep
         cfg = pj.EpConfig()
@@ -365,6 +391,10 @@ class PjsuaAgent:
     def _on_log(self, line: str) -> None:
         match = _LOG_MESSAGE.match(line)
         if not match:
+            dropped = _DROPPED.match(line)
+            if dropped:
+                why = redact(dropped.group("why").strip(), self.config.secrets)[:200]
+                self._dropped.append((len(self.messages), why))
             self.log_tail.append(redact(line.rstrip(), self.config.secrets))
             return
         text = match.group("text")
@@ -389,6 +419,9 @@ class PjsuaAgent:
                 message=parsed,
             )
         )
+
+    def _on_tls_failure(self, problems: list[str]) -> None:
+        self._tls_problems = problems
 
     def _on_tx_request(self, tdata: int | None) -> int:
         try:
@@ -486,6 +519,7 @@ class PjsuaAgent:
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first_message = len(self.messages)
+        self._tls_problems = []
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = _UnreachableProbe.open(account, self.config.transport)
         unreachable = False
@@ -568,8 +602,21 @@ class PjsuaAgent:
                     origin,
                     self._now(),
                     local_cause=cause,
-                    detail=_detail(reason, self.log_tail),
+                    detail=(
+                        "; ".join(self._tls_problems)
+                        if cause == "tls" and self._tls_problems
+                        else _detail(reason, self.log_tail)
+                    ),
                 )
+        dropped = [why for index, why in self._dropped if index >= first]
+        if dropped and response.local_cause == "timeout":
+            # Something came back, but pjsip could not parse it: say so, not "silence".
+            response = replace(
+                response,
+                origin="local",
+                local_cause="malformed",
+                detail=f"The server's answer was dropped as malformed: {dropped[-1]}",
+            )
         granted = None
         contact = None
         if 200 <= response.code < 300 and event is not None:
@@ -753,6 +800,12 @@ class PjsuaAgent:
             return ""
         return spec.dtmf
 
+    def _end_live_calls(self) -> None:
+        # A helper of its own: a loop variable left holding a Call until
+        # libDestroy makes pjsua2 abort.
+        for call in self._calls + [c for acc in self._accounts for c in acc.incoming]:
+            self._end_call(call)
+
     def _end_call(self, call: Any) -> None:
         """Hang up (CANCEL before answer, BYE after) and wait, bounded, for the end."""
         pj = self._pj
@@ -896,8 +949,7 @@ class PjsuaAgent:
         self._closed = True
         if self._ep is None:
             return
-        for call in self._calls + [c for acc in self._accounts for c in acc.incoming]:
-            self._end_call(call)
+        self._end_live_calls()
         self._reap_incoming()
         while self._registered:
             self.unregister()

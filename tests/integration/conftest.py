@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,75 @@ def lab_log(lab):
     log = LabLog(Path(lab.log_file))
     log.mark()
     return log
+
+
+# -- scripted SIP peers (tests/integration/sippeer.py) -------------------------------
+
+
+@pytest.fixture
+def sip_peer():
+    """Start scripted SIP peers on 127.0.0.1: `sip_peer("udp", [challenge(), ok()])`.
+
+    Every peer started through it is stopped when the test ends.
+    """
+    from sippeer import SipPeer
+
+    peers: list[SipPeer] = []
+
+    def start(transport: str = "udp", script=(), **options: Any) -> SipPeer:
+        peer = SipPeer(transport, script, **options).start()
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        peer.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_material(tmp_path_factory):
+    """A test CA and good, self-signed, expired and wrong-name server certificates."""
+    from sippeer import make_tls_material
+
+    return make_tls_material(tmp_path_factory.mktemp("peer-tls"))
+
+
+@dataclass
+class PeerRun:
+    """`siptest register --json` against a peer, checked for what every run must keep."""
+
+    result: Result
+    elapsed: float
+    """Wall-clock seconds of the whole command, process start included."""
+
+    @property
+    def register(self) -> dict[str, Any]:
+        return self.result.check("register")
+
+
+@pytest.fixture(scope="session")
+def register_at():
+    """Run `siptest register USER@127.0.0.1:PORT --json` and check the invariants:
+    no traceback, stdout is exactly one JSON object, a register check is in it."""
+
+    def run(
+        port: int,
+        *extra: str,
+        transport: str = "udp",
+        timeout: float = 1,
+        password: str | None = "peer-test-pass",
+        user: str = "1001",
+        env: dict[str, str] | None = None,
+    ) -> PeerRun:
+        args = ["register", f"{user}@127.0.0.1:{port}", "--json"]
+        args += ["--transport", transport, "--timeout", f"{timeout:g}", *extra]
+        started = time.monotonic()
+        result = run_siptest(*args, password=password, env=env, timeout=timeout * 3 + 10)
+        elapsed = time.monotonic() - started
+        assert "Traceback" not in result.stderr, result.stderr
+        report = json.loads(result.stdout)  # raises on anything but exactly one JSON value
+        assert isinstance(report, dict), result.stdout
+        assert any(c["kind"] == "register" for c in report["checks"]), result.stdout
+        return PeerRun(result, elapsed)
+
+    return run

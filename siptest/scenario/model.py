@@ -1,0 +1,263 @@
+"""Scenarios as data: accounts, ordered steps, and what each step must show.
+
+A `Scenario` is what the loader makes of one `*.sip.yaml` file, with every
+`${VAR}` already substituted and every `repeat` unrolled, so the runner walks a
+flat tuple of steps. Passwords are not in here: an account only says where its
+password comes from (`PasswordSource`); `prepare` in the loader reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from siptest.analysis.model import Check
+from siptest.errors import UsageError
+from siptest.ua.base import AccountSpec, Transport
+
+SCENARIO_SUFFIXES = (".sip.yaml", ".sip.yml")
+"""How scenario files are named (found in directories, collected by pytest)."""
+MAX_WAIT_SECONDS = 300.0
+"""Longest single `wait` step: every wait in siptest is bounded."""
+MAX_REPEAT = 100
+"""Most repetitions of one `repeat` block."""
+MAX_STEPS = 1000
+"""Most steps of a scenario once its `repeat` blocks are unrolled."""
+MAX_REGISTRATIONS = 8
+"""Most `register` steps per scenario: siptest's SIP stack (pjsua2) creates an
+account for each and holds at most 8 per process."""
+
+
+def scenario_stem(path: Path) -> str:
+    """The file name without its scenario suffix: the default name of the scenario."""
+    name = path.name
+    for suffix in (*SCENARIO_SUFFIXES, ".yaml", ".yml"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+class ScenarioError(UsageError):
+    """A scenario file cannot be used as written; the message starts with FILE:LINE."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something is written: a file and a 1-based line."""
+
+    path: Path
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class PasswordSource:
+    """Where an account's password comes from; never the password itself."""
+
+    env: str | None = None
+    """Name of the environment variable that holds it."""
+    file: Path | None = None
+    """A file only the owner can read (first line), as with --password-file."""
+    location: Location | None = None
+    """Where the source is named (the account's line when defaulted)."""
+
+    @property
+    def key(self) -> str:
+        return "password_file" if self.file is not None else "password_env"
+
+    def describe(self) -> str:
+        return f"file {self.file}" if self.file is not None else f"${self.env}"
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as the scenario describes it (the password still unread)."""
+
+    name: str
+    """The name steps refer to it by."""
+    user: str
+    host: str
+    """Registrar host; IPv6 without brackets."""
+    port: int | None
+    transport: Transport
+    auth_user: str | None
+    domain: str | None
+    outbound_proxy: str | None
+    expires: int
+    password: PasswordSource
+    location: Location
+    answers_calls: bool = False
+    """Answer incoming calls while registered (the far end of a call between two
+    accounts); otherwise siptest's account refuses them with 486 Busy Here."""
+
+    @property
+    def hostport(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.port else host
+
+    def spec(self, password: str) -> AccountSpec:
+        """The account as the user agent takes it, with its password."""
+        return AccountSpec(
+            user=self.user,
+            domain=self.domain or self.hostport,
+            registrar=self.host,
+            port=self.port,
+            transport=self.transport,
+            auth_user=self.auth_user or self.user,
+            password=password,
+            outbound_proxy=self.outbound_proxy,
+            expires=self.expires,
+            answers_calls=self.answers_calls,
+        )
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What a step's check must show. Every condition given must hold."""
+
+    ok: bool | None = None
+    """The check succeeded (registered, answered, removed) - or, if False, failed."""
+    codes: tuple[int, ...] = ()
+    """The final response code is one of these."""
+    category: str | None = None
+    """The diagnosis category (none, credentials, number, tariff...)."""
+    answered: bool | None = None
+    """The call was (or was not) answered. Calls only."""
+    location: Location | None = None
+    """Where the expectation is written; None for the default."""
+
+    @property
+    def is_default(self) -> bool:
+        return self.location is None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.ok is not None:
+            data["ok"] = self.ok
+        if self.codes:
+            data["code"] = self.codes[0] if len(self.codes) == 1 else list(self.codes)
+        if self.category is not None:
+            data["category"] = self.category
+        if self.answered is not None:
+            data["answered"] = self.answered
+        return data
+
+    def describe(self) -> str:
+        parts = []
+        if self.ok is not None:
+            parts.append("ok" if self.ok else "not ok")
+        if self.codes:
+            parts.append("code " + " or ".join(str(code) for code in self.codes))
+        if self.category is not None:
+            parts.append(f"category {self.category}")
+        if self.answered is not None:
+            parts.append("answered" if self.answered else "not answered")
+        return ", ".join(parts)
+
+    def unmet(self, check: Check) -> list[str]:
+        """What did not hold, in words ("expected code 404, got 200 OK"); empty if met."""
+        response = check.response
+        got = f"{response.code} {response.reason}".strip() if response else "no response"
+        category = check.diagnosis.category if check.diagnosis else "none"
+        answered = bool(check.details.get("answered"))
+        problems = []
+        if self.ok is not None and check.ok != self.ok:
+            problems.append(
+                f"expected {'success' if self.ok else 'a failure'}, got {got}"
+                + (f" ({check.diagnosis.title})" if check.diagnosis else "")
+            )
+        if self.codes and (response is None or response.code not in self.codes):
+            wanted = " or ".join(str(code) for code in self.codes)
+            problems.append(f"expected code {wanted}, got {got}")
+        if self.category is not None and category != self.category:
+            problems.append(f"expected category {self.category}, got {category} ({got})")
+        if self.answered is not None and answered != self.answered:
+            state = "answered" if answered else f"not answered ({got})"
+            problems.append(
+                f"expected the call {'answered' if self.answered else 'not answered'}, "
+                f"it was {state}"
+            )
+        return problems
+
+
+DEFAULT_EXPECTATION = Expectation(ok=True)
+"""A step without `expect` must succeed."""
+
+
+@dataclass(frozen=True)
+class Register:
+    """Register an account (and keep it registered until unregister or the end)."""
+
+    account: str
+    location: Location
+    expect: Expectation = DEFAULT_EXPECTATION
+    round: str = ""
+    """"2/5" inside a repeat block; nested blocks give "1/2 2/5"."""
+
+
+@dataclass(frozen=True)
+class Unregister:
+    """Remove the account's registration (our own contact only)."""
+
+    account: str
+    location: Location
+    expect: Expectation = DEFAULT_EXPECTATION
+    round: str = ""
+
+
+@dataclass(frozen=True)
+class Call:
+    """Dial a number from an account; hang up after `talk` seconds."""
+
+    account: str
+    number: str
+    location: Location
+    ring_timeout: float = 30.0
+    talk: float = 2.0
+    dtmf: str = ""
+    expect: Expectation = DEFAULT_EXPECTATION
+    round: str = ""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Do nothing for a while (at most MAX_WAIT_SECONDS)."""
+
+    seconds: float
+    location: Location
+    round: str = ""
+
+
+Step = Register | Unregister | Call | Wait
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario file, ready to run once its passwords are read."""
+
+    name: str
+    path: Path
+    accounts: Mapping[str, Account]
+    """By name, in the order the file lists them."""
+    steps: tuple[Step, ...]
+    """In order, repeat blocks unrolled."""
+    transport: Transport
+    """Shared by every account: one SIP stack serves one transport."""
+    timeout: float = 5.0
+    """Seconds each SIP transaction may take."""
+    profile: str | None = None
+    """Provider profile name or profile file path."""
+    continue_on_failure: bool = False
+    tls_ca: Path | None = None
+    tls_insecure: bool = False
+    description: str = ""
+    profile_location: Location | None = None
+    """Where `profile` is written (for errors found when the profile is loaded)."""
+
+    @property
+    def location(self) -> Location:
+        return Location(self.path, 1)

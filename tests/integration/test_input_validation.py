@@ -1,0 +1,255 @@
+"""Bad input and anti-abuse (issue 7): refused with exit 2 before any packet leaves,
+the message naming the bad token; odd but legal passwords digested correctly; and
+nothing that looks like, or could serve as, a password-guessing tool.
+
+A scripted peer listens where each command points, so "before any packet" is
+checked by the peer having received nothing at all (not even a keep-alive).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import pytest
+from sippeer import challenge, ok
+
+import siptest as siptest_package
+from siptest.sipmessage import header_params
+
+GOOD_PASSWORD = "peer-test-pass"
+
+
+@pytest.fixture
+def peer(sip_peer):
+    return sip_peer("udp", [challenge(), ok(), ok()])
+
+
+def assert_refused_before_any_packet(result, peer, *tokens: str) -> None:
+    assert result.status == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    for token in tokens:
+        assert token in result.stderr, result.stderr
+    assert peer.received == [] and peer.junk == [], "a packet left before the input was checked"
+
+
+# -- targets -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "token"),
+    [
+        ("1001@::1:{port}", "brackets"),
+        ("1001@2001:db8::1", "2001:db8::1"),
+        ("1001@127.0.0.1:70000", "70000"),
+        ("1001@127.0.0.1:0", "'0'"),
+        ("1001@127.0.0.1:port", "'port'"),
+        ("tel:+41441234567", "tel:"),
+        ("sips:1001@127.0.0.1:{port}", "sips:"),
+        ("<sip:1001@127.0.0.1:{port}>", "angle brackets"),
+        ("1001@[::1:{port}", "]"),
+        ("@127.0.0.1:{port}", "user ID is missing"),
+        ("1001@", "server is missing"),
+        ("10 01@127.0.0.1:{port}", "'10 01'"),
+        ("1001@bad_host!:{port}", "bad_host!"),
+        ("", "empty"),
+    ],
+)
+def test_bad_target_is_refused_before_any_packet(siptest, peer, target, token):
+    result = siptest("register", target.format(port=peer.port), "--json", password=GOOD_PASSWORD)
+    assert_refused_before_any_packet(result, peer, token)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "token"),
+    [
+        ("--outbound-proxy", "1001@127.0.0.1:{port}", "without a user part"),
+        ("--outbound-proxy", "127.0.0.1:99999", "99999"),
+        ("--domain", "::1", "brackets"),
+        ("--timeout", "0", "timeout"),
+        ("--timeout", "1000", "timeout"),
+        ("--local-port", "70000", "local-port"),
+    ],
+)
+def test_bad_option_is_refused_before_any_packet(siptest, peer, option, value, token):
+    result = siptest(
+        "register",
+        f"1001@127.0.0.1:{peer.port}",
+        "--json",
+        option,
+        value.format(port=peer.port),
+        password=GOOD_PASSWORD,
+    )
+    assert_refused_before_any_packet(result, peer, token)
+
+
+# -- passwords that cannot be right ---------------------------------------------------
+
+
+def private_file(path, content: bytes | str, mode: int = 0o600):
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        ("", "empty"),
+        ("x" * 100_000, "100000 characters"),  # an environment string tops out at 128 KiB
+        ("two\nlines", "line break"),
+    ],
+    ids=["empty", "100k", "newline"],
+)
+def test_unusable_password_in_the_environment_is_refused(siptest, peer, value, token):
+    result = siptest("register", f"1001@127.0.0.1:{peer.port}", "--json", password=value)
+    assert_refused_before_any_packet(result, peer, "$SIPTEST_PASSWORD", token)
+    if value:
+        assert value not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "token"),
+    [
+        (b"", "empty"),
+        (b"\n", "empty"),
+        (b"x" * 1_048_576, "1048576 bytes"),
+        (b"\xff\xfe not utf-8", "not UTF-8"),
+        (b"first\nsecond\n", "line break"),
+    ],
+    ids=["empty", "only-newline", "1MB", "not-utf8", "two-lines"],
+)
+def test_unusable_password_file_is_refused(siptest, peer, tmp_path, content, token):
+    path = private_file(tmp_path / "sip-password", content)
+    result = siptest(
+        "register", f"1001@127.0.0.1:{peer.port}", "--json", "--password-file", str(path)
+    )
+    assert_refused_before_any_packet(result, peer, str(path), token)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660, 0o700 | 0o070])
+def test_password_file_others_can_read_is_refused(siptest, peer, tmp_path, mode):
+    path = private_file(tmp_path / "sip-password", GOOD_PASSWORD, mode)
+    result = siptest(
+        "register", f"1001@127.0.0.1:{peer.port}", "--json", "--password-file", str(path)
+    )
+    assert_refused_before_any_packet(result, peer, str(path), f"chmod 600 {path}")
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "fifo", "symlink-to-shared-file"])
+def test_password_file_that_is_not_a_private_file_is_refused(siptest, peer, tmp_path, kind):
+    path = tmp_path / "sip-password"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path, 0o600)  # reading it would block for ever: never opened
+    elif kind == "symlink-to-shared-file":
+        path.symlink_to(private_file(tmp_path / "shared", GOOD_PASSWORD, 0o644))
+    result = siptest(
+        "register", f"1001@127.0.0.1:{peer.port}", "--json", "--password-file", str(path)
+    )
+    assert_refused_before_any_packet(result, peer, str(path))
+
+
+def test_missing_password_says_how_to_give_one(siptest, peer):
+    result = siptest("register", f"1001@127.0.0.1:{peer.port}", "--json")
+    assert_refused_before_any_packet(result, peer, "SIPTEST_PASSWORD=", "--password-file")
+
+
+# -- passwords that are odd but legal ---------------------------------------------------
+
+ODD_PASSWORDS = {
+    "quote-backslash": 'say "hi" \\ bye',
+    "colon-at-percent": "user:pass@host%41%",
+    "all-specials": '" \\ : @ %',
+    "utf8": "pässwörd-密码-🔑",
+    "spaces-around": "  padded  ",
+}
+
+
+def digest_response(password: str, authorization: str, method: str = "REGISTER") -> str:
+    """RFC 2617 3.2.2.1 (qop absent, as the peer's challenge offers none), over UTF-8."""
+    params = header_params(authorization.split(None, 1)[1])
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+    ha1 = md5(f"{params['username']}:{params['realm']}:{password}")
+    ha2 = md5(f"{method}:{params['uri']}")
+    return md5(f"{ha1}:{params['nonce']}:{ha2}")
+
+
+@pytest.mark.parametrize("source", ["env", "file"])
+@pytest.mark.parametrize("name", ODD_PASSWORDS, ids=list(ODD_PASSWORDS))
+def test_odd_password_is_digested_correctly(sip_peer, register_at, tmp_path, name, source):
+    password = ODD_PASSWORDS[name]
+    peer = sip_peer("udp", [challenge(nonce="fixed-nonce"), ok(), ok()])
+    if source == "file":
+        path = private_file(tmp_path / "sip-password", password + "\n")
+        run = register_at(peer.port, "--password-file", str(path), password=None)
+    else:
+        run = register_at(peer.port, password=password)
+    assert run.result.status == 0, run.result.stdout
+    answered = peer.requests_of("REGISTER")[1]
+    authorization = answered.header("authorization")
+    assert authorization is not None
+    sent = header_params(authorization.split(None, 1)[1])["response"]
+    assert sent == digest_response(password, authorization)
+    assert password not in run.result.stdout + run.result.stderr
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("name", ["all-specials", "utf8"])
+def test_odd_wrong_password_is_rejected_by_the_lab_once(siptest, lab, lab_log, name):
+    result = siptest(
+        "register",
+        f"1003@127.0.0.1:{lab.sip_port}",
+        "--json",
+        "--timeout",
+        "2",
+        password=ODD_PASSWORDS[name],
+    )
+    assert result.status == 1, result.stderr
+    register = result.check("register")
+    assert register["response"]["code"] == 401
+    assert register["response"]["reason"] == "This password is not valid"
+    assert register["diagnosis"]["category"] == "credentials"
+    assert len(lab_log.requests("REGISTER", user="1003")) == 2
+
+
+# -- anti-abuse -------------------------------------------------------------------------
+
+SCANNER_SIGNATURES = re.compile(
+    r"friendly-scanner|sipvicious|sipcli|VaxSIPUserAgent|sundayddr|iWar|sip-scan|SIPScan"
+    r"|pplsip|smap",
+    re.IGNORECASE,
+)
+
+
+def test_register_offers_no_way_to_try_many_passwords(siptest):
+    result = siptest("register", "--help", env={"COLUMNS": "200"})
+    assert result.status == 0
+    options = set(re.findall(r"--[a-z][a-z-]*", result.stdout))
+    assert {"--password-file", "--password-env"} <= options
+    assert {o for o in options if "pass" in o} == {"--password-file", "--password-env"}
+    suspicious = re.compile(r"list|range|dict|wordlist|brute|guess|users|extensions|scan")
+    assert not {o for o in options if suspicious.search(o)}, options
+
+
+def test_no_command_is_a_scanner(siptest):
+    result = siptest("--help", env={"COLUMNS": "200"})
+    assert result.status == 0
+    assert not re.search(r"\b(scan|crack|brute|enumerate|guess)", result.stdout, re.IGNORECASE)
+
+
+def test_user_agent_is_siptest_and_no_scanner_signature(peer, register_at):
+    run = register_at(peer.port)
+    assert run.result.status == 0, run.result.stdout
+    for request in peer.received:
+        assert request.header("user-agent") == f"siptest/{siptest_package.__version__}"
+        text = request.raw.decode("utf-8", "replace")
+        assert not SCANNER_SIGNATURES.search(text), text
