@@ -207,6 +207,21 @@ def _classes(pj: Any) -> tuple[type, type, type, type]:
     return LogSink, RegAccount, TestCall, WatchedEndpoint
 
 
+class DialledCall:
+    """A call in progress, between `PjsuaAgent.dial` and `PjsuaAgent.follow`."""
+
+    def __init__(
+        self, spec: CallSpec, uri: str, call: Any, call_id: str, first: int, started: float
+    ) -> None:
+        self.spec = spec
+        self.uri = uri
+        self.call_id = call_id
+        self.first_message = first
+        self.started = started
+        self._call = call
+        """The pjsua2 Call; dropped once followed (it must not outlive the library)."""
+
+
 class _TxModule(ctypes.Structure):
     """pjsip_module (pjsip/sip_module.h), just enough to hook on_tx_request."""
 
@@ -672,6 +687,13 @@ class PjsuaAgent:
     # -- calls ------------------------------------------------------------
 
     def call(self, account: AccountSpec, spec: CallSpec) -> CallCompleted:
+        return self.follow(self.dial(account, spec))
+
+    def dial(self, account: AccountSpec, spec: CallSpec) -> DialledCall:
+        """Send the INVITE and return at once; `follow` sees the call through.
+
+        For callers that hold several calls at once (at most MAX_CALLS).
+        """
         pj = self._pj
         live = [c for c in self._calls if c.state != pj.PJSIP_INV_STATE_DISCONNECTED]
         if len(live) >= MAX_CALLS:
@@ -700,12 +722,24 @@ class PjsuaAgent:
                 ) from exc
             raise CannotRunError(f"The SIP stack could not dial {uri}: {exc.reason}") from exc
         self._calls.append(call)
-        call_id = call.getInfo().callIdString
+        return DialledCall(spec, uri, call, call.getInfo().callIdString, first, time.monotonic())
+
+    def follow(self, dialled: DialledCall) -> CallCompleted:
+        """Wait for the answer (or ring timeout → CANCEL), talk, hang up, report."""
+        pj = self._pj
+        spec, uri, call, call_id, first = (
+            dialled.spec,
+            dialled.uri,
+            dialled._call,
+            dialled.call_id,
+            dialled.first_message,
+        )
         confirmed, disconnected = pj.PJSIP_INV_STATE_CONFIRMED, pj.PJSIP_INV_STATE_DISCONNECTED
 
         # pjsip's Timer B (= --timeout) ends an INVITE nobody answers at all;
-        # the ring timeout ends one that rings too long.
-        self._wait(lambda: call.state in (confirmed, disconnected), spec.ring_timeout)
+        # the ring timeout (counted from the dial) ends one that rings too long.
+        ringing = spec.ring_timeout - (time.monotonic() - dialled.started)
+        self._wait(lambda: call.state in (confirmed, disconnected), max(0.0, ringing))
         cancelled = False
         if call.state not in (confirmed, disconnected):
             cancelled = True
@@ -735,6 +769,7 @@ class PjsuaAgent:
         outcome = self._call_outcome(
             spec, uri, call, call_id, first, answered, cancelled, hangup, talked, media, digits_sent
         )
+        dialled._call = None
         self._release(call)
         self._reap_incoming()
         return outcome
@@ -1094,4 +1129,4 @@ def _split_hostport(value: str, default_port: int) -> tuple[str, int]:
     return host, int(port) if port.isdigit() else default_port
 
 
-__all__ = ["AgentConfig", "PjsuaAgent", "system_ca_bundle"]
+__all__ = ["AgentConfig", "DialledCall", "PjsuaAgent", "system_ca_bundle"]
