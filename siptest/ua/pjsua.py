@@ -811,13 +811,16 @@ class PjsuaAgent:
     def _reap_incoming(self) -> None:
         """Drop incoming calls that ended, keeping their digits (see _release)."""
         disconnected = self._pj.PJSIP_INV_STATE_DISCONNECTED
+        reaped = False
         for acc in self._accounts:
             ended = [call for call in acc.incoming if call.state == disconnected]
             for call in ended:
                 acc.digits.extend(call.digits)
                 acc.incoming.remove(call)
+                reaped = True
             del ended
-        gc.collect()
+        if reaped:
+            gc.collect()
 
     def _send_dtmf(self, call: Any, spec: CallSpec) -> str:
         if not spec.dtmf:
@@ -996,15 +999,17 @@ class PjsuaAgent:
         if ep is None:
             return
         # Order that never aborted (lab-notes): calls gone, then accounts, then the library.
+        calls_left = bool(self._calls) or any(acc.incoming for acc in self._accounts)
         self._calls.clear()
         for acc in self._accounts:
             acc.incoming.clear()
         self._tone = None
-        gc.collect()
+        if calls_left:
+            # A Call in a reference cycle would otherwise outlive libDestroy (abort).
+            gc.collect()
         for acc in self._accounts:
             _shutdown(acc)
         self._accounts.clear()
-        gc.collect()
         try:
             ep.libDestroy(self._pj.PJSUA_DESTROY_NO_RX_MSG)
         except Exception:  # pragma: no cover - defensive
