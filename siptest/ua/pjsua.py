@@ -744,13 +744,15 @@ class PjsuaAgent:
         if call.state not in (confirmed, disconnected):
             cancelled = True
             self._end_call(call)
-            # RFC 3261 9.1: the INVITE still gets its final response (487),
-            # which pjsip ACKs; wait for it so nothing is left half-open.
-            self._wait(
-                lambda: self._final_invite(first, call_id) is not None,
-                self.config.timeout + 1,
-                interruptible=False,
-            )
+            # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),
+            # which pjsip ACKs; wait for it so nothing is left half-open. Without a
+            # provisional response no CANCEL was sent (9.1), and nothing will come.
+            if self._invite_responses(first, call_id):
+                self._wait(
+                    lambda: self._final_invite(first, call_id) is not None,
+                    self.config.timeout + 1,
+                    interruptible=False,
+                )
         answered = call.was_confirmed
         media: MediaSample | None = None
         hangup: Literal["us", "remote"] | None = None

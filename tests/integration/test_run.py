@@ -90,6 +90,13 @@ def test_example_scenarios_pass_with_text_json_and_junit(siptest, lab, lab_env, 
     assert calls["0900123456"]["diagnosis"]["category"] == "tariff"
     assert calls["12345678"]["response"]["code"] == 404
     assert calls["1002"]["answered"] is True  # the callee account answered
+    # media expectations: the digits arrived at the callee, 7000 sounds good
+    assert calls["1002"]["dtmf"] == {
+        "method": "rfc4733", "sent": "123#", "received": "123#", "received_by": "callee",
+    }  # fmt: skip
+    assert calls["7000"]["media"]["verdict"] == "both"
+    assert calls["7000"]["media"]["mos"] >= 3.5
+    assert calls["7000"]["expectation_met"] is True
     cases = junit_cases(junit)
     assert set(cases) == {"ATA self-check", "CI smoke", "Credential check"}
     assert all(
@@ -149,6 +156,97 @@ def test_call_expected_to_be_answered_that_is_not_exits_1_with_the_number_diagno
     assert failure["diagnosis"]["category"] == "number"
     assert "not answered (404 Not Found)" in failure["problems"][0]
     assert report["checks"][-1]["kind"] == "unregister"
+    assert lab.bindings("1001") == []
+
+
+TWO_ACCOUNTS = """\
+accounts:
+  caller: {user: "1001", host: "${SIPTEST_HOST}", port: "${SIPTEST_PORT}"}
+  callee:
+    user: "1002"
+    host: ${SIPTEST_HOST}
+    port: ${SIPTEST_PORT}
+    password_env: SIPTEST_PASSWORD_B
+    answers_calls: true
+steps:
+  - register: caller
+  - register: callee
+"""
+
+
+@pytest.mark.parametrize("method", ["rfc4733", "info"])
+def test_dtmf_expected_at_a_second_account_arrives_and_passes(
+    siptest, lab, lab_env, tmp_path, method
+):
+    scenario = write(
+        tmp_path,
+        "dtmf.sip.yaml",
+        TWO_ACCOUNTS
+        + f"  - call: {{number: '1002', account: caller, talk: 2, dtmf: '123#', "
+        f"dtmf_method: {method}}}\n"
+        "    expect: {answered: true, audio: both, dtmf: '123#'}\n",
+    )
+    result = siptest("run", str(scenario), "--json", env=lab_env, timeout=60)
+    assert result.status == 0, result.stdout + result.stderr
+    (report,) = result.json["scenarios"]
+    assert report["status"] == "passed"
+    call = next(c for c in report["checks"] if c["kind"] == "call")
+    assert call["expect"] == {"answered": True, "audio": "both", "dtmf": "123#"}
+    assert call["dtmf"] == {
+        "method": method, "sent": "123#", "received": "123#", "received_by": "callee",
+    }  # fmt: skip
+    media = next(c for c in report["checks"] if c["kind"] == "media" and "media" in c)
+    assert media["ok"] is True and media["step"] == f"{scenario}:12"
+    assert {e["expect"]: e["met"] for e in media["media"]["expectations"]} == {
+        "audio": True,
+        "dtmf": True,
+    }
+    assert lab.bindings("1001") == [] and lab.bindings("1002") == []
+
+
+def test_a_minimum_mos_above_the_scale_is_refused_with_exit_2_before_anything_is_sent(
+    siptest, lab, lab_env, lab_log, tmp_path
+):
+    scenario = write(
+        tmp_path,
+        "mos.sip.yaml",
+        "account: {user: '1001', host: '${SIPTEST_HOST}', port: '${SIPTEST_PORT}'}\n"
+        "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 4.6}\n",
+    )
+    result = siptest("run", str(scenario), "--json", env=lab_env)
+    assert result.status == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert f"{scenario}:5: key 'min_mos': must be from 1.0 to 4.5" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert lab_log.requests("REGISTER") == []
+
+
+def test_audio_expected_of_a_call_that_is_not_answered_exits_1_saying_why(
+    siptest, lab, lab_env, tmp_path
+):
+    scenario = write(
+        tmp_path,
+        "busy.sip.yaml",
+        "account: {user: '1001', host: '${SIPTEST_HOST}', port: '${SIPTEST_PORT}'}\n"
+        "steps:\n  - register\n  - call: 999486\n    expect: {audio: both}\n",
+    )
+    reason = "expected audio both ways, but the call was not answered (486 Busy Here)"
+    junit = tmp_path / "busy.xml"
+    text = siptest("run", str(scenario), "--junit", str(junit), env=lab_env)
+    assert text.status == 1, text.stdout + text.stderr
+    assert f"NOT MET: {reason}" in " ".join(text.stdout.split())
+    assert "FAIL busy: 1 expectation not met." in text.stdout
+    failure_xml = junit_cases(junit)["busy"].find("failure")
+    assert failure_xml is not None
+    assert failure_xml.get("message") == f"{scenario}:4: call 999486 from 1001: {reason}"
+
+    as_json = siptest("run", str(scenario), "--json", env=lab_env)
+    assert as_json.status == 1
+    (report,) = as_json.json["scenarios"]
+    (failure,) = report["failures"]
+    assert failure["problems"] == [reason]
+    assert failure["diagnosis"]["category"] == "callee"
+    assert [c["kind"] for c in report["checks"]] == ["register", "call", "unregister"]
     assert lab.bindings("1001") == []
 
 

@@ -119,7 +119,8 @@ def test_json_is_one_object_with_every_scenario_and_its_checks(tmp_path):
     }
     answers, unknown, no_stack = document["scenarios"]
     assert answers["status"] == "passed" and answers["ok"] is True
-    assert [c["kind"] for c in answers["checks"]] == ["register", "call", "unregister"]
+    assert [c["kind"] for c in answers["checks"]] == ["register", "call", "media", "unregister"]
+    assert answers["checks"][1]["media"]["verdict"] == "both"
     assert unknown["status"] == "failed"
     (failure,) = unknown["failures"]
     assert failure["step"].endswith("unknown-number.sip.yaml:8")

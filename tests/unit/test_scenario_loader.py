@@ -248,6 +248,120 @@ BROKEN = [
         "transport tls",
         id="tls-option-without-tls",
     ),
+    # -- expectations on media (calls only) --
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {audio: one_way}\n",
+        8,
+        "audio",
+        "only 'both'",
+        id="audio-not-both",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 4.6}\n",
+        8,
+        "min_mos",
+        "must be from 1.0 to 4.5",
+        id="min-mos-above-4.5",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 0.9}\n",
+        8,
+        "min_mos",
+        "must be from 1.0 to 4.5",
+        id="min-mos-below-1",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: good}\n",
+        8,
+        "min_mos",
+        "expected a MOS score such as 3.5, got 'good'",
+        id="min-mos-not-a-number",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: nan}\n",
+        8,
+        "min_mos",
+        "must be from 1.0 to 4.5",
+        id="min-mos-nan",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: {number: 7000, dtmf: '12'}\n    expect: {dtmf: '12x'}\n",
+        7,
+        "dtmf",
+        "DTMF is up to 32 of 0-9, *, # and A-D",
+        id="expect-dtmf-bad-digit",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register:\n      expect: {audio: both}\n",
+        7,
+        "audio",
+        "only a call step can expect audio",
+        id="audio-on-register",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - unregister:\n      expect: {min_mos: 3.5}\n",
+        8,
+        "min_mos",
+        "only a call step can expect min_mos",
+        id="min-mos-on-unregister",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - expect: {dtmf: '1'}\n",
+        7,
+        "dtmf",
+        "only a call step can expect dtmf",
+        id="dtmf-expected-of-a-register-step",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {dtmf: '12'}\n",
+        8,
+        "dtmf",
+        "the call sends no digits (the call on line 7)",
+        id="expect-dtmf-but-none-sent",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: {number: 7000, dtmf: '1'}\n"
+        "    expect:\n      audio: both\n      dtmf: '12'\n",
+        9,
+        "dtmf",
+        "differ from the digits the call sends",
+        id="expect-dtmf-other-than-sent",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: 7000\n    expect: {audio: both}\n  - expect: {audio: both}\n",
+        8,
+        "audio",
+        "already expected on line 7",
+        id="audio-expected-twice",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: {number: 7000, dtmf: '1', dtmf_method: sms}\n",
+        6,
+        "dtmf_method",
+        "'sms' is not a DTMF method; rfc4733",
+        id="unknown-dtmf-method",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: {number: 7000, dtmf_method: info}\n",
+        6,
+        "dtmf_method",
+        "no digits to send",
+        id="dtmf-method-without-digits",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: 7000\n    dtmf_method: info\n",
+        7,
+        "dtmf_method",
+        "inside the step",
+        id="dtmf-method-at-step-level",
+    ),
+    pytest.param(
+        ACCOUNT + "steps:\n  - call: 7000\n    expect: {mos: 3.5}\n",
+        7,
+        "mos",
+        "Did you mean 'min_mos'",
+        id="expect-key-typo",
+    ),
 ]
 
 
@@ -341,6 +455,63 @@ def test_call_options_and_both_ways_of_writing_expect(tmp_path):
     assert first.expect.codes == (403, 404)
     assert first.expect.ok is None
     assert second.expect.answered is True
+
+
+@pytest.mark.parametrize(
+    ("call", "expect", "wanted"),
+    [
+        ("7000", "{audio: both}", {"audio": "both"}),
+        ("7000", "{audio: BOTH, answered: true}", {"audio": "both", "answered": True}),
+        ("7000", "{min_mos: 3.5}", {"min_mos": 3.5}),
+        ("7000", "{min_mos: 1}", {"min_mos": 1.0}),
+        ("7000", "{min_mos: '4.5'}", {"min_mos": 4.5}),
+        ("{number: 7000, dtmf: '123#'}", "{dtmf: '123#'}", {"dtmf": "123#"}),
+        ("{number: 7000, dtmf: 'a*'}", "{dtmf: 'A*'}", {"dtmf": "A*"}),
+        (
+            "{number: 7000, dtmf: '1'}",
+            "{code: 200, audio: both, min_mos: 4.0, dtmf: '1'}",
+            {"code": 200, "audio": "both", "min_mos": 4.0, "dtmf": "1"},
+        ),
+    ],
+)
+def test_expectations_on_media(tmp_path, call, expect, wanted):
+    text = ACCOUNT + f"steps:\n  - call: {call}\n    expect: {expect}\n"
+    (step,) = load(tmp_path, text).steps
+    assert isinstance(step, Call)
+    assert step.expect.as_json() == wanted
+    media = step.expect.media
+    assert media is not None
+    assert (media.audio, media.min_mos, media.dtmf) == (
+        wanted.get("audio"),
+        wanted.get("min_mos"),
+        wanted.get("dtmf"),
+    )
+
+
+def test_media_expectations_combine_with_a_separate_expect(tmp_path):
+    text = ACCOUNT + (
+        "steps:\n"
+        "  - call: {number: 1002, dtmf: '123#', dtmf_method: info}\n"
+        "    expect: answered\n"
+        "  - expect: {audio: both, dtmf: '123#'}\n"
+        "  - expect: {min_mos: 3.5}\n"
+    )
+    (step,) = load(tmp_path, text).steps
+    assert isinstance(step, Call)
+    assert (step.dtmf, step.dtmf_method) == ("123#", "info")
+    assert step.expect.as_json() == {
+        "answered": True,
+        "audio": "both",
+        "min_mos": 3.5,
+        "dtmf": "123#",
+    }
+
+
+def test_a_call_without_media_expectations_has_none_and_sends_rfc4733(tmp_path):
+    (step,) = load(tmp_path, ACCOUNT + "steps:\n  - call: {number: 7000, dtmf: '1'}\n").steps
+    assert isinstance(step, Call)
+    assert step.expect.media is None
+    assert step.dtmf_method == "rfc4733"
 
 
 def test_expecting_the_same_thing_twice_is_refused(tmp_path):

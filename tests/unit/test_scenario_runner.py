@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from siptest.errors import CannotRunError, ExitStatus
-from siptest.scenario import load_scenario, prepare, run_scenario, run_scenarios
-from siptest.scenario.fake import ScriptedAgent, response
+from siptest.report.junit import junit_xml
+from siptest.report.scenario import render_run_text, runs_json
+from siptest.scenario import ScenarioRuns, load_scenario, prepare, run_scenario, run_scenarios
+from siptest.scenario.fake import CLEAN_AUDIO, ScriptedAgent, response
+from siptest.ua.base import MediaSample, StreamStats
 
 PASSWORDS = {"SIPTEST_PASSWORD": "lab-1001-pass", "PW_B": "lab-1002-pass"}
 TARIFF = response("INVITE", 403, "This call is not covered by your tariff plan")
@@ -72,7 +78,7 @@ def test_passing_scenario_registers_calls_and_unregisters_in_order(tmp_path):
         ("close",),
     ]
     kinds = [check.kind for check in result.report.checks]
-    assert kinds == ["register", "call", "unregister"]
+    assert kinds == ["register", "call", "media", "unregister"]
     call = steps_of(result, "call")[0]
     assert call["step"].endswith("test.sip.yaml:7")
     assert call["expect"] == {"answered": True}
@@ -294,3 +300,226 @@ def test_exit_status_of_a_run_is_its_worst_scenario(tmp_path, statuses, expected
     runs = run_scenarios(scenarios, agent_factory=factory)
     assert [run.status for run in runs.runs] == statuses
     assert runs.exit_status == expected
+
+
+# -- media: the check after an answered call, and expectations on it ------------------------
+
+ONE_WAY = MediaSample(
+    codec="PCMA",
+    remote_rtp="127.0.0.1:40000",
+    sent=StreamStats(packets=100, lost=0, jitter_ms=None),
+    received=StreamStats(packets=0, lost=0, jitter_ms=None),
+    rtt_ms=None,
+    duration=2.0,
+)
+LOSSY = replace(
+    CLEAN_AUDIO,
+    sent=StreamStats(packets=96, lost=4, jitter_ms=0.5),
+    received=StreamStats(packets=96, lost=4, jitter_ms=0.5),
+)
+
+
+def media_of(result) -> list:
+    return [c for c in result.report.checks if c.kind == "media" and "media" in c.details]
+
+
+def test_an_answered_call_gets_the_media_check_and_the_call_carries_the_media_section(tmp_path):
+    agent = ScriptedAgent(calls={"7000": 200})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 7000\n"
+    result = run(tmp_path, text, agent)
+    assert result.ok, result.failures
+    (media,) = media_of(result)
+    assert media.ok and media.details["media"]["verdict"] == "both"
+    assert media.details["step"].endswith("test.sip.yaml:7")
+    call = steps_of(result, "call")[0]
+    assert call["media"] == media.details["media"]
+    assert call["media"]["expectations"] == []
+
+
+def test_without_media_expectations_bad_audio_is_reported_not_judged(tmp_path):
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": ONE_WAY})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: answered\n"
+    result = run(tmp_path, text, agent)
+    assert result.ok, result.failures
+    (media,) = media_of(result)
+    assert media.ok is False
+    assert media.details["media"]["verdict"] == "one_way_out"
+
+
+def test_a_call_that_is_not_answered_gets_no_media_check(tmp_path):
+    agent = ScriptedAgent(calls={"12345678": 404})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 12345678\n    expect: 404\n"
+    result = run(tmp_path, text, agent)
+    assert result.ok, result.failures
+    assert [c.kind for c in result.report.checks] == ["register", "call", "unregister"]
+    assert "media" not in steps_of(result, "call")[0]
+
+
+@pytest.mark.parametrize(
+    ("expect", "media"),
+    [
+        ("{audio: both}", CLEAN_AUDIO),
+        ("{min_mos: 3.5}", CLEAN_AUDIO),
+        ("{answered: true, audio: both, min_mos: 4.0}", CLEAN_AUDIO),
+        ("{min_mos: 3.5}", LOSSY),  # 4 % loss with G.711: still about MOS 4
+    ],
+)
+def test_media_expectations_that_hold_pass(tmp_path, expect, media):
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": media})
+    text = ONE_ACCOUNT + f"steps:\n  - register\n  - call: 7000\n    expect: {expect}\n"
+    result = run(tmp_path, text, agent)
+    assert result.ok, result.failures
+    call = steps_of(result, "call")[0]
+    assert call["expectation_met"] is True
+    assert all(e["met"] for e in call["media"]["expectations"])
+
+
+def test_one_way_audio_against_audio_both_fails_with_the_media_diagnosis(tmp_path):
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": ONE_WAY})
+    text = ONE_ACCOUNT + (
+        "steps:\n  - register\n  - call: 7000\n    expect: {answered: true, audio: both}\n"
+        "  - call: 7000\n"
+    )
+    result = run(tmp_path, text, agent)
+    assert result.status == "failed"
+    assert result.steps_not_run == 1
+    (failure,) = result.failures
+    assert failure.location.line == 7
+    assert failure.problems == (
+        "expected audio both ways, got one-way audio (nothing heard from the far end)",
+    )
+    assert failure.check.kind == "media"
+    assert failure.check.diagnosis is not None
+    assert failure.check.diagnosis.id == "media.no_audio_from_far_end"
+    call = steps_of(result, "call")[0]
+    assert call["expectation_met"] is False
+    assert call["expect"] == {"answered": True, "audio": "both"}
+    # text, JSON and JUnit say it like any other failure
+    runs = ScenarioRuns((result,))
+    text_report = " ".join(render_run_text(result).split())
+    assert "Expected: answered, audio both ways - NOT MET: expected audio both ways" in (
+        text_report
+    )
+    assert "What: One-way audio: you can hear nothing from the far end" in text_report
+    assert "FAIL test: 1 expectation not met; 1 step not run." in text_report
+    (failure_json,) = runs_json(runs)["scenarios"][0]["failures"]
+    assert failure_json["diagnosis"]["id"] == "media.no_audio_from_far_end"
+    assert failure_json["diagnosis"]["category"] == "media"
+    element = ET.fromstring(junit_xml(runs)).find(".//failure")
+    assert element is not None
+    assert element.get("message", "").endswith(
+        "call 7000 from 1001: expected audio both ways, got one-way audio "
+        "(nothing heard from the far end)"
+    )
+    assert "One-way audio: you can hear nothing from the far end" in (element.text or "")
+
+
+def test_a_mos_below_the_minimum_fails(tmp_path):
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": LOSSY})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 4.3}\n"
+    result = run(tmp_path, text, agent)
+    (failure,) = result.failures
+    (problem,) = failure.problems
+    assert re.fullmatch(r"expected MOS at least 4\.3, got 4\.0\d", problem), problem
+    assert failure.check.diagnosis is not None
+    assert failure.check.diagnosis.id == "media.poor_quality"
+    assert "below the scenario's minimum of 4.30" in failure.check.diagnosis.explanation
+
+
+def test_min_mos_without_audio_both_ways_has_no_estimate(tmp_path):
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": ONE_WAY})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 3.5}\n"
+    (failure,) = run(tmp_path, text, agent).failures
+    assert failure.problems == (
+        "expected MOS at least 3.5, got no estimate (no audio both ways)",
+    )
+
+
+def test_a_media_expectation_on_a_call_that_is_not_answered_fails_with_the_call_diagnosis(
+    tmp_path,
+):
+    agent = ScriptedAgent(calls={"999486": 486})
+    text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 999486\n    expect: {audio: both}\n"
+    result = run(tmp_path, text, agent)
+    (failure,) = result.failures
+    assert failure.problems == (
+        "expected audio both ways, but the call was not answered (486 Busy Here)",
+    )
+    assert failure.check.kind == "call"
+    assert failure.check.diagnosis is not None
+    assert failure.check.diagnosis.category == "callee"
+    assert media_of(result) == []
+
+
+def test_dtmf_that_came_back_from_an_echo_service_is_judged(tmp_path):
+    text = ONE_ACCOUNT + (
+        "steps:\n  - register\n"
+        "  - call: {number: 7000, dtmf: '123#', dtmf_method: info}\n"
+        "    expect: {dtmf: '123#'}\n"
+    )
+    seen: list[str] = []
+
+    class Recording(ScriptedAgent):
+        def call(self, account, spec):
+            seen.append(spec.dtmf_method)
+            return super().call(account, spec)
+
+    result = run(tmp_path, text, Recording(calls={"7000": 200}, dtmf_back={"7000": "123#"}))
+    assert result.ok, result.failures
+    assert seen == ["info"]
+    call = steps_of(result, "call")[0]
+    assert call["dtmf"] == {"method": "info", "sent": "123#", "received": "123#"}
+
+    short = Recording(calls={"7000": 200}, dtmf_back={"7000": "12"})
+    (failure,) = run(tmp_path, text, short).failures
+    assert failure.problems == ("expected DTMF '123#' at the far end, '12' arrived",)
+    assert failure.check.diagnosis is not None
+    assert failure.check.diagnosis.id == "media.dtmf_mismatch"
+
+
+class DigitCounting(ScriptedAgent):
+    """A fake that, like PjsuaAgent, tells what calls answered by an account received."""
+
+    def __init__(self, per_call: str, earlier: str = "", **tables) -> None:
+        super().__init__(**tables)
+        self.per_call = per_call
+        self.received: dict[str, str] = {"1002": earlier}
+
+    def call(self, account, spec):
+        outcome = super().call(account, spec)
+        if outcome.answered and spec.number in self.received:
+            self.received[spec.number] += self.per_call
+        return outcome
+
+    def received_digits(self, account) -> str:
+        return self.received.get(account.user, "")
+
+
+def test_dtmf_to_a_second_account_is_read_from_that_account(tmp_path):
+    text = TWO_ACCOUNTS.replace("password_env: PW_B}", "password_env: PW_B, answers_calls: true}")
+    text += (
+        "steps:\n  - register: caller\n  - register: callee\n"
+        "  - call: {number: 1002, account: caller, dtmf: '123#', expect: {dtmf: '123#'}}\n"
+    )
+    # Nothing comes back to the caller; the callee received the digits (after a "9"
+    # from an earlier call, which does not count).
+    result = run(tmp_path, text, DigitCounting("123#", earlier="9", calls={"1002": 200}))
+    assert result.ok, result.failures
+    call = steps_of(result, "call")[0]
+    assert call["dtmf"]["received"] == "123#" and call["dtmf"]["received_by"] == "callee"
+    assert call["media"]["dtmf_received"] == "123#"
+
+    (failure,) = run(tmp_path, text, DigitCounting("", calls={"1002": 200})).failures
+    assert failure.problems == ("expected DTMF '123#' at the far end, nothing arrived",)
+
+
+def test_dtmf_to_a_second_account_without_a_digit_reader_falls_back_to_what_came_back(
+    tmp_path,
+):
+    text = TWO_ACCOUNTS.replace("password_env: PW_B}", "password_env: PW_B, answers_calls: true}")
+    text += (
+        "steps:\n  - register: caller\n  - register: callee\n"
+        "  - call: {number: 1002, account: caller, dtmf: '1', expect: {dtmf: '1'}}\n"
+    )
+    agent = ScriptedAgent(calls={"1002": 200}, dtmf_back={"1002": "1"})
+    assert run(tmp_path, text, agent).ok
