@@ -1,4 +1,4 @@
-"""The user agent, backed by pjsua2 — the only module that imports it.
+"""The user agent, backed by pjsua2 (this package is the only one that imports it).
 
 How pjsua2 is driven here, and why (see lab-notes.md for the measurements):
 
@@ -19,7 +19,6 @@ How pjsua2 is driven here, and why (see lab-notes.md for the measurements):
 from __future__ import annotations
 
 import ctypes
-import errno
 import gc
 import re
 import socket
@@ -48,6 +47,17 @@ from siptest.ua.base import (
     WireMessage,
 )
 from siptest.ua.credentials import CredentialGuard, carries_credentials
+from siptest.ua.evidence import (
+    dial_uri,
+    distinct_requests,
+    failure_detail,
+    fold_repeats,
+    local_cause,
+    response_from,
+    sdp_address,
+)
+from siptest.ua.pjsua.bindings import TX_CALLBACK, TX_PRIORITY, TxModule, subclasses
+from siptest.ua.probe import UnreachableProbe
 
 USER_AGENT = f"siptest/{__version__}"
 """Plain and honest: providers block scanner signatures, not named testers."""
@@ -104,109 +114,6 @@ def system_ca_bundle() -> Path | None:
     return None
 
 
-def _classes(pj: Any) -> tuple[type, type, type, type]:
-    """pjsua2 subclasses, defined once pjsua2 is imported (it is imported lazily)."""
-
-    class LogSink(pj.LogWriter):  # type: ignore[misc]
-        def __init__(self, on_line: Callable[[str], None]) -> None:
-            super().__init__()
-            self._on_line = on_line
-
-        def write(self, entry: Any) -> None:
-            # Exceptions inside callbacks are swallowed by the binding: never raise.
-            try:
-                self._on_line(entry.msg)
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-    class RegAccount(pj.Account):  # type: ignore[misc]
-        def __init__(self, answers: bool, on_media: Callable[[Any], None]) -> None:
-            super().__init__()
-            self.events: list[tuple[int, str, str, int]] = []
-            self.answers = answers
-            self.on_media = on_media
-            self.incoming: list[Any] = []
-            """Every Call created for an incoming INVITE: it must outlive this callback,
-            or pjsua2 destroys it and the caller gets 603."""
-            self.digits: list[str] = []
-            """DTMF received by incoming calls that have ended."""
-
-        def onRegState(self, prm: Any) -> None:
-            try:
-                self.events.append((prm.code, prm.reason, prm.rdata.wholeMsg, prm.expiration))
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-        def onIncomingCall(self, prm: Any) -> None:
-            # A test account answers only when its scenario says so; otherwise
-            # it refuses politely (486) instead of the binding's default 500.
-            try:
-                call = TestCall(self, self.on_media, prm.callId)
-                self.incoming.append(call)
-                op = pj.CallOpParam()
-                op.statusCode = 200 if self.answers else 486
-                if self.answers:
-                    call.answer(op)
-                else:
-                    call.hangup(op)
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-    class TestCall(pj.Call):  # type: ignore[misc]
-        """A call whose state changes and DTMF digits are recorded; it sends a tone."""
-
-        def __init__(
-            self, account: Any, on_media: Callable[[Any], None], call_id: int = -1
-        ) -> None:
-            super().__init__(account, call_id)
-            self.on_media = on_media
-            self.state = pj.PJSIP_INV_STATE_NULL
-            self.last_code = 0
-            self.last_reason = ""
-            self.digits: list[str] = []
-            self.was_confirmed = False
-
-        def onCallMediaState(self, prm: Any) -> None:
-            try:
-                self.on_media(self)
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-        def onCallState(self, prm: Any) -> None:
-            try:
-                info = self.getInfo()
-                self.state = info.state
-                self.last_code = info.lastStatusCode
-                self.last_reason = info.lastReason
-                if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
-                    self.was_confirmed = True
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-        def onDtmfDigit(self, prm: Any) -> None:
-            try:
-                self.digits.append(str(prm.digit))
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-    class WatchedEndpoint(pj.Endpoint):  # type: ignore[misc]
-        """Hears why a TLS handshake failed: pjsip's log says only "verification error"."""
-
-        def __init__(self, on_tls_failure: Callable[[list[str]], None]) -> None:
-            super().__init__()
-            self._on_tls_failure = on_tls_failure
-
-        def onTransportState(self, prm: Any) -> None:
-            try:
-                info = prm.tlsInfo
-                if not info.isEmpty() and info.verifyStatus:
-                    self._on_tls_failure([str(text) for text in info.verifyMsgs])
-            except Exception:  # pragma: no cover - defensive
-                pass
-
-    return LogSink, RegAccount, TestCall, WatchedEndpoint
-
-
 class DialledCall:
     """A call in progress, between `PjsuaAgent.dial` and `PjsuaAgent.follow`."""
 
@@ -220,34 +127,6 @@ class DialledCall:
         self.started = started
         self._call = call
         """The pjsua2 Call; dropped once followed (it must not outlive the library)."""
-
-
-class _TxModule(ctypes.Structure):
-    """pjsip_module (pjsip/sip_module.h), just enough to hook on_tx_request."""
-
-
-_TX_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-_TxModule._fields_ = [
-    ("prev", ctypes.c_void_p),
-    ("next", ctypes.c_void_p),
-    ("name_ptr", ctypes.c_char_p),
-    ("name_len", ctypes.c_ssize_t),
-    ("id", ctypes.c_int),
-    ("priority", ctypes.c_int),
-    ("load", ctypes.c_void_p),
-    ("start", ctypes.c_void_p),
-    ("stop", ctypes.c_void_p),
-    ("unload", ctypes.c_void_p),
-    ("on_rx_request", ctypes.c_void_p),
-    ("on_rx_response", ctypes.c_void_p),
-    ("on_tx_request", _TX_CALLBACK),
-    ("on_tx_response", ctypes.c_void_p),
-    ("on_tsx_state", ctypes.c_void_p),
-]
-# pjsua's message logger sits at PJSIP_MOD_PRIORITY_TRANSPORT_LAYER - 1 (7);
-# outgoing messages visit modules from high to low numbers, so at 5 we run
-# after the message was printed and logged, just before it is sent.
-_TX_PRIORITY = 5
 
 
 class PjsuaAgent:
@@ -293,7 +172,7 @@ class PjsuaAgent:
         self._lib.pjsip_tx_data_get_info.argtypes = [ctypes.c_void_p]
         self._lib.pjsua_get_pjsip_endpt.restype = ctypes.c_void_p
         self._lib.pjsip_endpt_register_module.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = _classes(pj)
+        log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = subclasses(pj)
 
         ep = endpoint_cls(self._on_tls_failure)
         ep.libCreate()
@@ -338,13 +217,13 @@ class PjsuaAgent:
             self._ep.codecSetPriority(name, priority)
 
     def _install_tx_hook(self) -> None:
-        self._tx_callback = _TX_CALLBACK(self._on_tx_request)
+        self._tx_callback = TX_CALLBACK(self._on_tx_request)
         self._module_name = b"mod-siptest-guard"
-        self._module = _TxModule(
+        self._module = TxModule(
             name_ptr=self._module_name,
             name_len=len(self._module_name),
             id=-1,
-            priority=_TX_PRIORITY,
+            priority=TX_PRIORITY,
             on_tx_request=self._tx_callback,
         )
         endpt = self._lib.pjsua_get_pjsip_endpt()
@@ -536,7 +415,7 @@ class PjsuaAgent:
         first_message = len(self.messages)
         self._tls_problems = []
         acc = self._create_account(cfg, answers=account.answers_calls)
-        probe = _UnreachableProbe.open(account, self.config.transport)
+        probe = UnreachableProbe.open(account, self.config.transport)
         unreachable = False
 
         def finished() -> bool:
@@ -568,7 +447,7 @@ class PjsuaAgent:
         self, account: AccountSpec, acc: Any, first: int, unreachable: bool
     ) -> RegistrationCompleted:
         exchange = [m for m in self.messages[first:] if m.message.method == "REGISTER"]
-        sent = _distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
+        sent = distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
         credentials_sent = any(
             m.message.header("authorization") for m in exchange if m.direction == "sent"
         )
@@ -578,7 +457,7 @@ class PjsuaAgent:
         event = acc.events[-1] if acc.events else None
         response: Response
         if rejected and finals:
-            response = _response_from(finals[-1], "REGISTER")
+            response = response_from(finals[-1], "REGISTER")
         elif unreachable:
             response = Response(
                 "REGISTER",
@@ -605,7 +484,7 @@ class PjsuaAgent:
                 headers = parsed.headers if parsed else ()
                 response = Response("REGISTER", code, reason, "remote", self._now(), headers)
             else:
-                cause = _local_cause(code, reason, self.log_tail)
+                cause = local_cause(code, reason, self.log_tail)
                 heard = any(m.direction == "received" for m in exchange)
                 # "none" only when the server said nothing at all (a 100 Trying
                 # followed by silence is a local timeout after an answer).
@@ -620,7 +499,7 @@ class PjsuaAgent:
                     detail=(
                         "; ".join(self._tls_problems)
                         if cause == "tls" and self._tls_problems
-                        else _detail(reason, self.log_tail)
+                        else failure_detail(reason, self.log_tail)
                     ),
                 )
         dropped = [why for index, why in self._dropped if index >= first]
@@ -639,11 +518,11 @@ class PjsuaAgent:
             sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
             contact = next((c for c in reversed(sent_contacts) if c), None)
         retried = next(
-            (_response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
+            (response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
             None,
         )
         provisional = tuple(
-            _dedupe(
+            fold_repeats(
                 m.message.code
                 for m in exchange
                 if m.direction == "received" and m.message.code and m.message.code < 200
@@ -927,7 +806,7 @@ class PjsuaAgent:
     ) -> CallCompleted:
         responses = self._invite_responses(first, call_id)
         provisional = tuple(
-            _dedupe(m.message.code for m in responses if (m.message.code or 0) < 200)
+            fold_repeats(m.message.code for m in responses if (m.message.code or 0) < 200)
         )
         invites = [
             m
@@ -943,12 +822,12 @@ class PjsuaAgent:
         if remote_final is not None and (
             answered or rejected or remote_final.message.code == call.last_code or cancelled
         ):
-            response = _response_from(remote_final, "INVITE")
+            response = response_from(remote_final, "INVITE")
         else:
             code = call.last_code or 408
             reason = call.last_reason or "No final response"
             cause: LocalCause = (
-                "cancelled" if cancelled else _local_cause(code, reason, self.log_tail)
+                "cancelled" if cancelled else local_cause(code, reason, self.log_tail)
             )
             response = Response(
                 "INVITE",
@@ -957,7 +836,7 @@ class PjsuaAgent:
                 "local" if cancelled else "none" if cause in _NO_ANSWER_CAUSES else "local",
                 self._now(),
                 local_cause=cause,
-                detail=_detail(reason, self.log_tail),
+                detail=failure_detail(reason, self.log_tail),
             )
         answer = next(
             (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
@@ -969,7 +848,7 @@ class PjsuaAgent:
             provisional=provisional,
             answered=answered,
             response=response,
-            requests_sent=_distinct_requests(m for m in invites if not m.blocked),
+            requests_sent=distinct_requests(m for m in invites if not m.blocked),
             credentials_sent=credentials_sent,
             credentials_rejected=rejected,
             cancelled_by_us=cancelled,
@@ -978,7 +857,7 @@ class PjsuaAgent:
             media=media,
             dtmf_sent=digits_sent,
             dtmf_received="".join(call.digits),
-            remote_sdp_address=_sdp_address(answer.text) if answer else None,
+            remote_sdp_address=sdp_address(answer.text) if answer else None,
         )
 
     # -- teardown ---------------------------------------------------------
@@ -1018,122 +897,11 @@ class PjsuaAgent:
             pass
 
 
-def dial_uri(number: str, account: AccountSpec) -> str:
-    """The Request-URI for what the user dialled: digits at the account's domain."""
-    if number.lower().startswith(("sip:", "sips:")):
-        return number
-    target = number if "@" in number else f"{number}@{account.domain}"
-    uri = f"sip:{target}"
-    # Without the parameter pjsip would pick UDP for a URI with no transport.
-    return uri if account.transport == "udp" else f"{uri};transport={account.transport}"
-
-
-def _dedupe(codes: Any) -> list[int]:
-    """Provisional codes in order, retransmissions of the same code folded."""
-    result: list[int] = []
-    for code in codes:
-        if not result or result[-1] != code:
-            result.append(code)
-    return result
-
-
-def _sdp_address(text: str) -> str | None:
-    match = re.search(r"^c=IN IP[46] (\S+)", text, re.MULTILINE)
-    return match.group(1) if match else None
-
-
 def _shutdown(acc: Any) -> None:
     try:
         acc.shutdown()
     except Exception:  # pragma: no cover - defensive
         pass
-
-
-def _distinct_requests(messages: Any) -> int:
-    """Count requests by CSeq: UDP retransmissions are the same request."""
-    return len({(m.message.header("call-id"), m.message.cseq) for m in messages})
-
-
-def _response_from(wire: WireMessage, method: str) -> Response:
-    msg = wire.message
-    return Response(method, msg.code or 0, msg.reason, "remote", wire.at, msg.headers)
-
-
-def _local_cause(code: int, reason: str, log_tail: deque[str]) -> LocalCause:
-    text = (reason + " " + " ".join(list(log_tail)[-6:])).lower()
-    if code == 408:
-        return "timeout"
-    if code == 502 or "eresolve" in text or "gethostbyname" in text or "resolve" in text:
-        return "dns"
-    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
-        return "tls"
-    if "refused" in text:
-        return "refused"
-    if "unreachable" in text:
-        return "unreachable"
-    return "transport"
-
-
-def _detail(reason: str, log_tail: deque[str]) -> str:
-    """The stack's own last words on a local failure, for the report."""
-    for line in reversed(log_tail):
-        lowered = line.lower()
-        if any(word in lowered for word in ("error", "fail", "verif", "refused")):
-            return line.strip()[:300]
-    return reason
-
-
-class _UnreachableProbe:
-    """Notices ICMP "port unreachable" for UDP targets, which pjsip ignores.
-
-    A connected UDP socket sends one RFC 5626 keep-alive (CRLF CRLF) to the
-    server; if the kernel then reports ECONNREFUSED, nothing listens there and
-    waiting for Timer F would only waste the user's time.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    @classmethod
-    def open(cls, account: AccountSpec, transport: str) -> _UnreachableProbe | None:
-        if transport != "udp":
-            return None
-        target = account.outbound_proxy or account.hostport
-        host, port = _split_hostport(target, 5060)
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
-            family, _, _, _, address = infos[0]
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-            sock.connect(address)
-            sock.send(b"\r\n\r\n")
-        except OSError:
-            return None
-        return cls(sock)
-
-    def refused(self) -> bool:
-        try:
-            self._sock.recv(2048)
-        except BlockingIOError:
-            return False
-        except OSError as exc:
-            return exc.errno == errno.ECONNREFUSED
-        return False
-
-    def close(self) -> None:
-        self._sock.close()
-
-
-def _split_hostport(value: str, default_port: int) -> tuple[str, int]:
-    value = value.split(";", 1)[0]
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-    else:
-        host, port = value, ""
-    return host, int(port) if port.isdigit() else default_port
 
 
 __all__ = ["AgentConfig", "DialledCall", "PjsuaAgent", "system_ca_bundle"]

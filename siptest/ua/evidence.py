@@ -1,0 +1,72 @@
+"""Reading what the SIP stack captured: pure helpers with no SIP stack in them.
+
+The pjsua2 agent records every message as a `WireMessage`; these functions turn
+those records (and the stack's own words for local failures) into the facts the
+outcome dataclasses carry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from siptest.ua.base import AccountSpec, LocalCause, Response, WireMessage
+
+
+def dial_uri(number: str, account: AccountSpec) -> str:
+    """The Request-URI for what the user dialled: digits at the account's domain."""
+    if number.lower().startswith(("sip:", "sips:")):
+        return number
+    target = number if "@" in number else f"{number}@{account.domain}"
+    uri = f"sip:{target}"
+    # Without the parameter pjsip would pick UDP for a URI with no transport.
+    return uri if account.transport == "udp" else f"{uri};transport={account.transport}"
+
+
+def fold_repeats(codes: Any) -> list[int]:
+    """Provisional codes in order, retransmissions of the same code folded."""
+    result: list[int] = []
+    for code in codes:
+        if not result or result[-1] != code:
+            result.append(code)
+    return result
+
+
+def sdp_address(text: str) -> str | None:
+    match = re.search(r"^c=IN IP[46] (\S+)", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def distinct_requests(messages: Any) -> int:
+    """Count requests by CSeq: UDP retransmissions are the same request."""
+    return len({(m.message.header("call-id"), m.message.cseq) for m in messages})
+
+
+def response_from(wire: WireMessage, method: str) -> Response:
+    msg = wire.message
+    return Response(method, msg.code or 0, msg.reason, "remote", wire.at, msg.headers)
+
+
+def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
+    text = (reason + " " + " ".join(list(log_tail)[-6:])).lower()
+    if code == 408:
+        return "timeout"
+    if code == 502 or "eresolve" in text or "gethostbyname" in text or "resolve" in text:
+        return "dns"
+    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
+        return "tls"
+    if "refused" in text:
+        return "refused"
+    if "unreachable" in text:
+        return "unreachable"
+    return "transport"
+
+
+def failure_detail(reason: str, log_tail: Sequence[str]) -> str:
+    """The stack's own last words on a local failure, for the report."""
+    for line in reversed(log_tail):
+        lowered = line.lower()
+        if any(word in lowered for word in ("error", "fail", "verif", "refused")):
+            return line.strip()[:300]
+    return reason

@@ -1,0 +1,21 @@
+"""The user agent backed by pjsua2: the only package that imports pjsua2 (lazily)."""
+
+from siptest.ua.pjsua.agent import (
+    MAX_ACCOUNTS,
+    MAX_CALLS,
+    USER_AGENT,
+    AgentConfig,
+    DialledCall,
+    PjsuaAgent,
+    system_ca_bundle,
+)
+
+__all__ = [
+    "MAX_ACCOUNTS",
+    "MAX_CALLS",
+    "USER_AGENT",
+    "AgentConfig",
+    "DialledCall",
+    "PjsuaAgent",
+    "system_ca_bundle",
+]

@@ -1,0 +1,61 @@
+"""ICMP "port unreachable" for UDP targets, which pjsip ignores."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+from siptest.ua.base import AccountSpec
+
+
+class UnreachableProbe:
+    """Notices ICMP "port unreachable" for UDP targets, which pjsip ignores.
+
+    A connected UDP socket sends one RFC 5626 keep-alive (CRLF CRLF) to the
+    server; if the kernel then reports ECONNREFUSED, nothing listens there and
+    waiting for Timer F would only waste the user's time.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    @classmethod
+    def open(cls, account: AccountSpec, transport: str) -> UnreachableProbe | None:
+        if transport != "udp":
+            return None
+        target = account.outbound_proxy or account.hostport
+        host, port = split_hostport(target, 5060)
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            family, _, _, _, address = infos[0]
+            sock = socket.socket(family, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            sock.connect(address)
+            sock.send(b"\r\n\r\n")
+        except OSError:
+            return None
+        return cls(sock)
+
+    def refused(self) -> bool:
+        try:
+            self._sock.recv(2048)
+        except BlockingIOError:
+            return False
+        except OSError as exc:
+            return exc.errno == errno.ECONNREFUSED
+        return False
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def split_hostport(value: str, default_port: int) -> tuple[str, int]:
+    value = value.split(";", 1)[0]
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    else:
+        host, port = value, ""
+    return host, int(port) if port.isdigit() else default_port
