@@ -10,8 +10,9 @@ import time
 from dataclasses import dataclass, field, replace
 
 from siptest.analysis.calls import analyse_call, apply_expectation
-from siptest.analysis.media import analyse_call_media, nat_findings
+from siptest.analysis.media import MediaExpectation, analyse_call_media
 from siptest.analysis.model import Check, Report
+from siptest.analysis.nat import nat_findings
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
 from siptest.interruption import catching_signals
@@ -34,9 +35,17 @@ class CallRequest:
 
 
 def media_checks(
-    call: CallCompleted, earlier: list[Check], local_address: str | None
+    call: CallCompleted,
+    earlier: list[Check],
+    local_address: str | None,
+    *,
+    expectations: MediaExpectation | None = None,
 ) -> list[Check]:
-    """The media verdict of an answered call, then the NAT findings of the run."""
+    """The media verdict of an answered call, then the NAT findings of the run.
+
+    `earlier` holds the run's checks so far (its first successful registration is
+    the NAT evidence); `expectations` are a scenario's `audio`/`min_mos`/`dtmf`.
+    """
     registration = next((c for c in earlier if c.kind == "register" and c.ok), None)
     details = registration.details if registration else {}
     findings = nat_findings(
@@ -48,7 +57,9 @@ def media_checks(
         expires_requested=details.get("expires_requested"),
         expires_granted=details.get("expires_granted"),
     )
-    media = analyse_call_media(call, local_address=local_address, nat=findings)
+    media = analyse_call_media(
+        call, expectations=expectations, local_address=local_address, nat=findings
+    )
     return [media, *findings]
 
 

@@ -18,22 +18,24 @@ thresholds and sources are in docs/media.md.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from siptest.analysis.addresses import (
+    UNREACHABLE_KINDS,
+    address_kind,
+    behind_nat,
+    reachable_from,
+    split_hostport,
+)
 from siptest.analysis.model import Check, Verdict
+from siptest.analysis.nat import SIP_ALG
 from siptest.analysis.quality import QualityEstimate, estimate_mos
 from siptest.ua.base import CallCompleted, MediaSample, StreamStats
 
 AudioVerdict = Literal["both", "one_way_in", "one_way_out", "none", "poor"]
 """`one_way_out`: only our outgoing audio flows; `one_way_in`: only incoming audio flows."""
-
-AddressKind = Literal[
-    "public", "private", "shared", "loopback", "link_local", "unspecified", "name", "invalid"
-]
 
 
 @dataclass(frozen=True)
@@ -67,118 +69,6 @@ THRESHOLDS = QualityThresholds()
 
 SHORT_MEASUREMENT_S = 1.0
 """Below this much media, a silent direction may only mean the call was too short."""
-
-KEEPALIVE_RISK_S = 120
-"""RFC 4787 REQ-5 asks NATs to keep idle UDP mappings 2 minutes; many keep them less."""
-
-
-# --- addresses --------------------------------------------------------------
-
-_SHARED = ipaddress.ip_network("100.64.0.0/10")  # RFC 6598 carrier-grade NAT
-# Blocks inside which two hosts can reach each other without a NAT in between.
-_SITE_BLOCKS = tuple(
-    ipaddress.ip_network(block)
-    for block in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",  # RFC 1918
-        "100.64.0.0/10",  # RFC 6598
-        "169.254.0.0/16",  # RFC 3927
-        "fc00::/7",  # RFC 4193
-        "fe80::/10",  # RFC 4291
-    )
-)
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_HOSTNAME = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*\.?$")
-_URI_HOST = re.compile(r"sips?:(?:[^@;>]*@)?(\[[^\]]+\]|[^:;>\s]+)", re.IGNORECASE)
-
-_NAT_BLOCKS = tuple(
-    ipaddress.ip_network(block)
-    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-)
-_UNREACHABLE_KINDS = ("private", "shared", "link_local", "loopback")
-
-
-def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
-
-
-def address_kind(host: str | None) -> AddressKind:
-    """What kind of address a host is, for reachability from elsewhere."""
-    if not host:
-        return "invalid"
-    ip = _ip(host)
-    if ip is None:
-        return "name" if _HOSTNAME.match(host) else "invalid"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if ip.is_unspecified:
-        return "unspecified"
-    if ip.is_loopback:
-        return "loopback"
-    if ip.is_link_local:
-        return "link_local"
-    if isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED:
-        return "shared"
-    # RFC 1918 and RFC 4193 only: documentation and reserved ranges, which Python's
-    # is_private also covers, are not what a NAT hands out.
-    if any(ip in block for block in _NAT_BLOCKS):
-        return "private"
-    return "public"
-
-
-def split_hostport(text: str) -> tuple[str, int | None]:
-    """`1.2.3.4:4000`, `[2001:db8::1]:4000`, `2001:db8::1` or `host` to (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-        return host, int(port) if port.isdigit() else None
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port) if port.isdigit() else None
-    return text, None
-
-
-def _uri_host(uri: str | None) -> str | None:
-    if not uri:
-        return None
-    match = _URI_HOST.search(uri)
-    return match.group(1).strip("[]") if match else None
-
-
-def _same_host(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    ip_a, ip_b = _ip(a), _ip(b)
-    if ip_a is not None and ip_b is not None:
-        return ip_a == ip_b
-    return a.lower() == b.lower()
-
-
-def reachable_from(remote: str, local: str | None) -> bool:
-    """Whether packets from `local` can plausibly reach `remote` (no NAT in between).
-
-    Public addresses and names are taken as reachable. A private address is
-    reachable only from the same private block, a loopback one only from loopback.
-    """
-    kind = address_kind(remote)
-    if kind not in _UNREACHABLE_KINDS:
-        return True
-    local_kind = address_kind(local)
-    if kind == "loopback":
-        return local_kind == "loopback"
-    remote_ip, local_ip = _ip(remote), _ip(local or "")
-    if remote_ip is None or local_ip is None:
-        return False
-    return any(remote_ip in block and local_ip in block for block in _SITE_BLOCKS)
-
-
-def _behind_nat(local_address: str | None) -> bool:
-    return address_kind(local_address) in ("private", "shared", "link_local")
 
 
 # --- the media section -------------------------------------------------------
@@ -432,9 +322,6 @@ _RTP_PORTS = (
     "the RTP ports (UDP; siptest and most phones use a range such as 4000-65535 or "
     "10000-20000, see the device's RTP port setting)"
 )
-_SIP_ALG = (
-    "switch off the router's SIP ALG (also called 'SIP helper', 'SIP passthrough' or 'SIP fixup')"
-)
 _CODEC_FIX = (
     "Offer a codec both sides support - G.711 (PCMA and PCMU) works everywhere - and "
     "make sure the device does not lock itself to a single other codec."
@@ -473,7 +360,7 @@ def _on_hold(sample: MediaSample) -> bool:
 def _remote_unreachable(sample: MediaSample, local_address: str | None) -> str | None:
     """The far end's SDP address when siptest cannot reach it (NAT on its side)."""
     host = split_hostport(sample.remote_rtp)[0]
-    if address_kind(host) in _UNREACHABLE_KINDS and not reachable_from(host, local_address):
+    if address_kind(host) in UNREACHABLE_KINDS and not reachable_from(host, local_address):
         return host
     return None
 
@@ -503,7 +390,7 @@ def _no_audio_from_far_end(
             " The far end's RTCP reports show that siptest's audio reaches it, so only "
             "the path back to you is broken."
         )
-    if _behind_nat(local_address) or nat_seen:
+    if behind_nat(local_address) or nat_seen:
         where = f"The address siptest uses, {local_address}," if local_address else "siptest"
         explanation += (
             f" {where} sits behind a NAT router: the far end sends its audio "
@@ -511,7 +398,7 @@ def _no_audio_from_far_end(
             "the provider relays the media or the router lets it in."
         )
         fix = (
-            f"First {_SIP_ALG}. Then enable NAT traversal on the device (STUN, or the "
+            f"First {SIP_ALG}. Then enable NAT traversal on the device (STUN, or the "
             "provider's 'NAT' / 'symmetric RTP' option) so its SDP carries the public "
             f"address. If audio still does not arrive, forward {_RTP_PORTS} to the device, "
             "or ask the provider to relay media."
@@ -524,7 +411,7 @@ def _no_audio_from_far_end(
         )
         fix = (
             f"Allow inbound UDP to {_RTP_PORTS} on every firewall between you and the far "
-            f"end and {_SIP_ALG}. Then call an echo test or another number: if audio "
+            f"end and {SIP_ALG}. Then call an echo test or another number: if audio "
             "comes back there, the problem is this destination, not your line."
         )
     explanation += _short_call_note(sample)
@@ -577,7 +464,7 @@ def _no_audio_to_far_end(sample: MediaSample, local_address: str | None) -> Verd
         )
         fix = (
             f"Allow outgoing UDP from {_RTP_PORTS} to any address (the far end chooses "
-            f"its own port), {_SIP_ALG}, and try again."
+            f"its own port), {SIP_ALG}, and try again."
         )
     explanation += _short_call_note(sample)
     return _failure("media.no_audio_to_far_end", title, explanation, fix, rfc="RFC 3550")
@@ -600,14 +487,14 @@ def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) ->
     if _on_hold(sample):
         return _hold_verdict(sample)
     unreachable = _remote_unreachable(sample, local_address)
-    behind_nat = _behind_nat(local_address) or nat_seen
-    if unreachable and behind_nat:
+    natted = behind_nat(local_address) or nat_seen
+    if unreachable and natted:
         explanation = (
             f"{lead} Both sides are behind NAT routers: the far end advertises its inside "
             f"address {unreachable} and siptest its own, so neither can reach the other."
         )
         fix = (
-            f"{_SIP_ALG.capitalize()} on both networks and enable NAT traversal (STUN) on "
+            f"{SIP_ALG.capitalize()} on both networks and enable NAT traversal (STUN) on "
             "both devices, or call through a provider that relays media."
         )
     elif unreachable:
@@ -625,8 +512,8 @@ def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) ->
             f"{lead} RTP is blocked both ways: a firewall lets SIP through but not the "
             "audio ports, or a SIP ALG rewrote the SDP addresses wrongly."
         )
-        fix = f"Allow UDP in and out on {_RTP_PORTS} on every firewall on the way and {_SIP_ALG}."
-        if behind_nat:
+        fix = f"Allow UDP in and out on {_RTP_PORTS} on every firewall on the way and {SIP_ALG}."
+        if natted:
             fix += " Behind a NAT, also enable NAT traversal (STUN) on the device."
     explanation += _short_call_note(sample)
     return _failure("media.no_audio", title, explanation, fix, rfc="RFC 3550")
@@ -962,197 +849,3 @@ def analyse_call_media(
         dtmf_received=call.dtmf_received,
         nat=nat,
     )
-
-
-# --- NAT findings -----------------------------------------------------------------
-
-
-def _finding(
-    id_: str,
-    severity: str,
-    title: str,
-    explanation: str,
-    fix: str,
-    rfc: str | None,
-    evidence: dict[str, Any],
-) -> Check:
-    return Check(
-        kind="media",
-        ok=True,
-        diagnosis=Verdict(
-            id=id_,
-            category="network",
-            severity=severity,
-            title=title,
-            explanation=explanation,
-            fix=fix,
-            rfc=rfc,
-        ),
-        details={"finding": "nat", "nat": evidence},
-    )
-
-
-def _port(value: str | int | None) -> int | None:
-    if isinstance(value, int):
-        return value
-    if value and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def nat_findings(
-    *,
-    local_address: str | None = None,
-    via_received: str | None = None,
-    via_rport: str | int | None = None,
-    local_port: int | None = None,
-    contact: str | None = None,
-    remote_sdp_address: str | None = None,
-    expires_requested: int | None = None,
-    expires_granted: int | None = None,
-) -> list[Check]:
-    """NAT evidence of one run as findings (checks that pass, category `network`).
-
-    `via_received`/`via_rport` are what the server saw us at (RFC 3261 18.2.1,
-    RFC 3581), `local_address`/`local_port` where siptest sent from, `contact` the
-    Contact the registrar holds for us, `remote_sdp_address` the c= address of the
-    far end's SDP.
-    """
-    rport = _port(via_rport)
-    evidence: dict[str, Any] = {
-        "local_address": local_address,
-        "local_port": local_port,
-        "via_received": via_received,
-        "via_rport": rport,
-        "contact": contact,
-        "remote_sdp_address": remote_sdp_address,
-        "expires_requested": expires_requested,
-        "expires_granted": expires_granted,
-    }
-    findings: list[Check] = []
-
-    address_changed = bool(
-        via_received and local_address and not _same_host(via_received, local_address)
-    )
-    port_changed = rport is not None and local_port is not None and rport != local_port
-    nat_detected = address_changed or port_changed
-    if nat_detected:
-        seen = f"{via_received or local_address}:{rport if rport is not None else '?'}"
-        sent_from = f"{local_address or '?'}:{local_port if local_port is not None else '?'}"
-        explanation = (
-            f"The server saw siptest's requests coming from {seen}; siptest sent them "
-            f"from {sent_from}. A NAT router sits between you and the server."
-        )
-        if address_kind(via_received) == "shared" or address_kind(local_address) == "shared":
-            explanation += (
-                " The shared address range 100.64.0.0/10 shows a carrier-grade NAT: the "
-                "internet provider shares one public address among customers, so port "
-                "forwarding cannot help and audio depends on the SIP provider relaying it."
-            )
-        elif not address_changed:
-            explanation += " Only the port changed: the router translates ports too."
-        findings.append(
-            _finding(
-                "nat.detected",
-                "info",
-                "siptest is behind a NAT",
-                explanation,
-                "Nothing to fix by itself. It matters for audio and incoming calls: keep "
-                "the SIP ALG off, let the device send keep-alives, and prefer a provider "
-                "that answers to the address it sees (rport, symmetric RTP) or relays media.",
-                "RFC 3581",
-                evidence,
-            )
-        )
-
-    contact_host = _uri_host(contact)
-    if (
-        nat_detected
-        and contact_host
-        and address_kind(contact_host) in _UNREACHABLE_KINDS
-        and not _same_host(contact_host, via_received)
-    ):
-        findings.append(
-            _finding(
-                "nat.private_contact",
-                "warning",
-                "The registrar holds a private address for you",
-                f"The server registered siptest's contact as {contact}, a private address "
-                "it cannot reach. Incoming calls and audio reach you only if the server "
-                f"uses the address it saw ({via_received}:{rport}) instead - most providers "
-                "do, some do not.",
-                "Enable NAT traversal on the device (STUN, 'NAT keep-alive' or 'use "
-                f"rport'), and {_SIP_ALG} if it is the one rewriting the Contact.",
-                "RFC 5626",
-                evidence,
-            )
-        )
-
-    if (
-        remote_sdp_address
-        and address_kind(remote_sdp_address) in _UNREACHABLE_KINDS
-        and not reachable_from(remote_sdp_address, local_address)
-    ):
-        findings.append(
-            _finding(
-                "nat.remote_sdp_private",
-                "warning",
-                "The far end asks for audio at a private address",
-                f"The far end's SDP (c= line) names {remote_sdp_address}, an address "
-                "siptest cannot reach: audio sent there is lost unless the far end's side "
-                "answers to where the packets come from (symmetric RTP).",
-                "On the far end's network, switch off the SIP ALG or enable STUN / NAT "
-                "traversal on that device; through a provider, ask for media relay.",
-                "RFC 4566 section 5.7",
-                evidence,
-            )
-        )
-
-    if expires_granted is not None and expires_requested is not None:
-        if expires_granted < expires_requested:
-            findings.append(
-                _finding(
-                    "nat.expiry_shortened",
-                    "info",
-                    "The server shortened the registration interval",
-                    f"siptest asked for {expires_requested} s and the server granted "
-                    f"{expires_granted} s. Providers often do this on purpose: frequent "
-                    "re-registration keeps the router's NAT mapping open so incoming "
-                    "calls get through.",
-                    f"Nothing to fix: a standard device re-registers within the "
-                    f"{expires_granted} s the server granted.",
-                    "RFC 3261 section 10.3",
-                    evidence,
-                )
-            )
-        elif expires_granted > expires_requested:
-            findings.append(
-                _finding(
-                    "nat.expiry_lengthened",
-                    "info",
-                    "The server granted a longer registration than asked for",
-                    f"siptest asked for {expires_requested} s and the server granted "
-                    f"{expires_granted} s; RFC 3261 lets a registrar only shorten it.",
-                    "Nothing to fix on your side; the device re-registers in time either way.",
-                    "RFC 3261 section 10.3",
-                    evidence,
-                )
-            )
-
-    interval = expires_granted if expires_granted is not None else expires_requested
-    if nat_detected and interval is not None and interval > KEEPALIVE_RISK_S:
-        findings.append(
-            _finding(
-                "nat.keepalive",
-                "info",
-                "Behind this NAT, keep-alives keep incoming calls working",
-                f"Many routers forget an idle UDP mapping after 30-120 s. With {interval} s "
-                "between registrations and no keep-alives, incoming calls and audio can "
-                "stop reaching the device until it registers again.",
-                "Enable keep-alives on the device ('NAT keep-alive' every 15-30 s, or "
-                "CRLF/OPTIONS keep-alives) or set the registration interval to 60 s.",
-                "RFC 4787 section 4.3; RFC 5626 section 4.4",
-                evidence,
-            )
-        )
-    return findings

@@ -72,6 +72,12 @@ def _describe_expect(expected: dict[str, Any]) -> str:
         parts.append(f"category {expected['category']}")
     if "answered" in expected:
         parts.append("answered" if expected["answered"] else "not answered")
+    if "audio" in expected:
+        parts.append("audio both ways")
+    if "min_mos" in expected:
+        parts.append(f"MOS at least {expected['min_mos']:g}")
+    if "dtmf" in expected:
+        parts.append(f"DTMF '{expected['dtmf']}' at the far end")
     return ", ".join(parts)
 
 

@@ -5,9 +5,12 @@
     agent.actions   # [("register", "1001"), ("call", "1001", "7000"), ("unregister", "1001"), ...]
 
 Registrations answer 200 unless the table says otherwise; calls answer 404 unless
-it says otherwise (200 means answered). `during_call` runs while a call "rings",
-e.g. to send the process a SIGINT; a call interrupted that way ends as our own
-CANCEL (487) like the real agent's.
+it says otherwise (200 means answered). An answered call carries `CLEAN_AUDIO`
+(audio both ways, no loss) unless `media` names another sample (None: no audio
+stream), and brings back the DTMF digits `dtmf_back` names for its number (an
+echo service). `during_call` runs while a call "rings", e.g. to send the process
+a SIGINT; a call interrupted that way ends as our own CANCEL (487) like the real
+agent's.
 """
 
 from __future__ import annotations
@@ -19,10 +22,22 @@ from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
     CallSpec,
+    MediaSample,
     RegistrationCompleted,
     Response,
+    StreamStats,
     WireMessage,
 )
+
+CLEAN_AUDIO = MediaSample(
+    codec="PCMA",
+    remote_rtp="127.0.0.1:40000",
+    sent=StreamStats(packets=100, lost=0, jitter_ms=0.5),
+    received=StreamStats(packets=100, lost=0, jitter_ms=0.5),
+    rtt_ms=1.0,
+    duration=2.0,
+)
+"""Two seconds of G.711 both ways on loopback: what an echo service gives."""
 
 _REASONS = {
     200: "OK",
@@ -62,6 +77,8 @@ class ScriptedAgent:
         unregistrations: Mapping[str, int] | None = None,
         calls: Mapping[str, int | Response] | None = None,
         during_call: Mapping[str, Callable[[], None]] | None = None,
+        media: Mapping[str, MediaSample | None] | None = None,
+        dtmf_back: Mapping[str, str] | None = None,
     ) -> None:
         self.registrations = dict(registrations or {})
         """User ID -> final answer to REGISTER (default 200)."""
@@ -71,6 +88,10 @@ class ScriptedAgent:
         """Number -> final answer to INVITE (default 404; 2xx means answered)."""
         self.during_call = dict(during_call or {})
         """Number -> something to do while it rings."""
+        self.media = dict(media or {})
+        """Number -> the media of the answered call (default CLEAN_AUDIO; None: no stream)."""
+        self.dtmf_back = dict(dtmf_back or {})
+        """Number -> DTMF digits that come back from the far end once answered."""
         self.messages: list[WireMessage] = []
         self.actions: list[tuple[str, ...]] = []
         """("register", user), ("unregister", user), ("call", user, number), ("close",)."""
@@ -149,7 +170,10 @@ class ScriptedAgent:
             cancelled_by_us=cancelled,
             hangup="us" if answered else None,
             talk_seconds=spec.talk if answered else 0.0,
+            media=self.media.get(spec.number, CLEAN_AUDIO) if answered else None,
             dtmf_sent=spec.dtmf if answered else "",
+            dtmf_received=self.dtmf_back.get(spec.number, "") if answered else "",
+            remote_sdp_address="127.0.0.1" if answered else None,
         )
 
     def interrupt(self) -> None:

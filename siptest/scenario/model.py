@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from siptest.analysis.media import MediaExpectation
 from siptest.analysis.model import Check
 from siptest.errors import UsageError
 from siptest.ua.base import AccountSpec, Transport
@@ -28,6 +29,11 @@ MAX_STEPS = 1000
 MAX_REGISTRATIONS = 8
 """Most `register` steps per scenario: siptest's SIP stack (pjsua2) creates an
 account for each and holds at most 8 per process."""
+MOS_RANGE = (1.0, 4.5)
+"""What `min_mos` may ask for: the MOS scale of the E-model estimate (ITU-T G.107)."""
+MEDIA_KEYS = ("audio", "min_mos", "dtmf")
+"""Expectations judged against the media check of an answered call."""
+DtmfMethod = Literal["rfc4733", "info"]
 
 
 def scenario_stem(path: Path) -> str:
@@ -127,12 +133,27 @@ class Expectation:
     """The diagnosis category (none, credentials, number, tariff...)."""
     answered: bool | None = None
     """The call was (or was not) answered. Calls only."""
+    audio: Literal["both"] | None = None
+    """Audio flowed both ways (the media check). Calls only."""
+    min_mos: float | None = None
+    """The call quality estimate (worse direction) is at least this. Calls only."""
+    dtmf: str | None = None
+    """These DTMF digits arrived at the far end. Calls only."""
     location: Location | None = None
     """Where the expectation is written; None for the default."""
+    dtmf_location: Location | None = None
+    """Where `dtmf` is written (its own line, for errors found after merging)."""
 
     @property
     def is_default(self) -> bool:
         return self.location is None
+
+    @property
+    def media(self) -> MediaExpectation | None:
+        """The expectations on the call's media, as the media analysis takes them."""
+        if self.audio is None and self.min_mos is None and self.dtmf is None:
+            return None
+        return MediaExpectation(audio=self.audio, min_mos=self.min_mos, dtmf=self.dtmf)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -144,6 +165,12 @@ class Expectation:
             data["category"] = self.category
         if self.answered is not None:
             data["answered"] = self.answered
+        if self.audio is not None:
+            data["audio"] = self.audio
+        if self.min_mos is not None:
+            data["min_mos"] = self.min_mos
+        if self.dtmf is not None:
+            data["dtmf"] = self.dtmf
         return data
 
     def describe(self) -> str:
@@ -156,10 +183,24 @@ class Expectation:
             parts.append(f"category {self.category}")
         if self.answered is not None:
             parts.append("answered" if self.answered else "not answered")
+        parts.extend(self.describe_media())
         return ", ".join(parts)
 
+    def describe_media(self) -> list[str]:
+        parts = []
+        if self.audio is not None:
+            parts.append("audio both ways")
+        if self.min_mos is not None:
+            parts.append(f"MOS at least {self.min_mos:g}")
+        if self.dtmf is not None:
+            parts.append(f"DTMF '{self.dtmf}' at the far end")
+        return parts
+
     def unmet(self, check: Check) -> list[str]:
-        """What did not hold, in words ("expected code 404, got 200 OK"); empty if met."""
+        """What did not hold, in words ("expected code 404, got 200 OK"); empty if met.
+
+        Judges the step's own check; the media keys are judged by `unmet_media`.
+        """
         response = check.response
         got = f"{response.code} {response.reason}".strip() if response else "no response"
         category = check.diagnosis.category if check.diagnosis else "none"
@@ -182,6 +223,56 @@ class Expectation:
                 f"it was {state}"
             )
         return problems
+
+    def unmet_media(self, call: Check, media: Check | None) -> list[str]:
+        """What the media check shows against `audio`, `min_mos` and `dtmf`; empty if met.
+
+        `call` is the call's check, `media` its media check (None when the call was
+        not answered: nothing was measured, so no media expectation can hold).
+        """
+        if self.media is None:
+            return []
+        wanted = " and ".join(self.describe_media())
+        section = media.details.get("media") if media is not None else None
+        if media is None or not isinstance(section, dict):
+            response = call.response
+            got = f"{response.code} {response.reason}".strip() if response else "no response"
+            return [f"expected {wanted}, but the call was not answered ({got})"]
+        problems = [
+            _unmet_media_text(result)
+            for result in section.get("expectations", [])
+            if not result.get("met")
+        ]
+        if not problems and not media.ok:
+            # Each key held, but the media check failed on its own terms (no audio
+            # back, loss beyond the failure threshold): the step fails with it.
+            title = media.diagnosis.title if media.diagnosis else "the media check failed"
+            problems.append(f"expected {wanted}; the media check failed: {title}")
+        return problems
+
+
+_AUDIO_WORDS = {
+    "both": "audio both ways",
+    "poor": "audio both ways, poor quality",
+    "one_way_out": "one-way audio (nothing heard from the far end)",
+    "one_way_in": "one-way audio (the far end receives nothing)",
+    "none": "no audio in either direction",
+}
+
+
+def _unmet_media_text(result: dict[str, Any]) -> str:
+    """One unmet media expectation in words, from the media section's `expectations`."""
+    kind, wanted, got = result.get("expect"), result.get("wanted"), result.get("got")
+    if kind == "audio":
+        return f"expected audio both ways, got {_AUDIO_WORDS.get(str(got), 'no audio')}"
+    if kind == "min_mos":
+        if got is None:
+            return f"expected MOS at least {wanted:g}, got no estimate (no audio both ways)"
+        return f"expected MOS at least {wanted:g}, got {got:.2f}"
+    if kind == "dtmf":
+        arrived = f"'{got}'" if got else "nothing"
+        return f"expected DTMF '{wanted}' at the far end, {arrived} arrived"
+    return f"expected {kind} {wanted}, got {got}"
 
 
 DEFAULT_EXPECTATION = Expectation(ok=True)
@@ -219,6 +310,8 @@ class Call:
     ring_timeout: float = 30.0
     talk: float = 2.0
     dtmf: str = ""
+    dtmf_method: DtmfMethod = "rfc4733"
+    """How the digits are sent: RFC 4733 events in the RTP stream, or SIP INFO."""
     expect: Expectation = DEFAULT_EXPECTATION
     round: str = ""
 

@@ -9,6 +9,14 @@ the check's `ok` then says whether the expectation held, and its details carry
 the step's FILE:LINE, the expectation and, when it failed, what did not hold. A
 scenario stops at its first unmet expectation unless `continue_on_failure`.
 
+An answered call is followed, as in `siptest call`, by its media check and the
+run's NAT findings (`siptest.calling.media_checks`), and the call check carries
+the `media` section. The step's `audio`, `min_mos` and `dtmf` expectations are
+judged against that media check; without them it is reported, not judged. The
+digits expected at the far end of a call to another account of the scenario
+that answers calls are the ones that account received (when the user agent can
+tell, as `PjsuaAgent.received_digits` does); otherwise the ones that came back.
+
 Whatever happens - an unmet expectation, an error, Ctrl-C - every account still
 registered is un-registered (our own contact only) before the user agent is
 closed; the user agent itself CANCELs or BYEs a call it is in. A signal ends the
@@ -17,15 +25,17 @@ run after that clean-up, and the report says it is partial.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 from siptest.analysis.calls import analyse_call
 from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
+from siptest.calling import media_checks, with_media_section
 from siptest.errors import ExitStatus, SiptestError
 from siptest.interruption import Interruption, catching_signals
 from siptest.scenario.loader import PreparedScenario
@@ -39,7 +49,14 @@ from siptest.scenario.model import (
     Unregister,
     Wait,
 )
-from siptest.ua.base import CallSpec, TlsSettings, UserAgent, WireMessage
+from siptest.ua.base import (
+    AccountSpec,
+    CallCompleted,
+    CallSpec,
+    TlsSettings,
+    UserAgent,
+    WireMessage,
+)
 
 AgentFactory = Callable[[PreparedScenario], UserAgent]
 Sleep = Callable[[float], None]
@@ -48,21 +65,36 @@ Status = Literal["passed", "failed", "error", "interrupted"]
 
 _PAUSE_SLICE = 0.1
 """A `wait` step notices Ctrl-C within this many seconds."""
+_URI_USER = re.compile(r"^sips?:([^@;>]+)@", re.IGNORECASE)
+
+
+@runtime_checkable
+class DigitReader(Protocol):
+    """A user agent that can tell which DTMF digits its own accounts' calls received."""
+
+    def received_digits(self, account: AccountSpec) -> str: ...
+
+
+def local_address(prepared: PreparedScenario) -> str | None:
+    """The address the scenario's SIP stack advertises (Via, Contact, SDP): toward the
+    first account's server, as the agent is set up (NAT evidence for the media check)."""
+    from siptest.ua.addressing import source_address
+
+    first = next(iter(prepared.accounts.values()))
+    return source_address(first.outbound_proxy or first.registrar)
 
 
 def pjsua_agent(prepared: PreparedScenario) -> UserAgent:
     """The real user agent: one pjsua2 stack on the scenario's transport."""
-    from siptest.ua.addressing import source_address
     from siptest.ua.pjsua import AgentConfig, PjsuaAgent
 
     scenario = prepared.scenario
-    first = next(iter(prepared.accounts.values()))
     return PjsuaAgent(
         AgentConfig(
             transport=scenario.transport,
             timeout=scenario.timeout,
             tls=TlsSettings(verify=not scenario.tls_insecure, ca_file=scenario.tls_ca),
-            public_address=source_address(first.outbound_proxy or first.registrar),
+            public_address=local_address(prepared),
             secrets=tuple(spec.password for spec in prepared.accounts.values()),
         )
     )
@@ -211,6 +243,10 @@ class _ScenarioRunner:
         self.failures: list[Failure] = []
         self.registered: list[str] = []
         """Accounts registered now, in the order they registered."""
+        self.registrations: dict[str, Check] = {}
+        """Each account's latest successful registration (NAT evidence for calls)."""
+        self._local_address: str | None = None
+        self._local_address_known = False
 
     def run(self) -> ScenarioRun:
         started = self.clock()
@@ -287,6 +323,8 @@ class _ScenarioRunner:
             check = analyse_registration(
                 registration, spec, self.knowledge, timeout=timeout, duration_ms=self.since(started)
             )
+            if registration.ok:
+                self.registrations[step.account] = check
         elif isinstance(step, Unregister):
             if step.account not in self.registered:
                 return  # nothing to remove: the registration failed as expected
@@ -296,33 +334,90 @@ class _ScenarioRunner:
                 return
             check = analyse_unregistration(removal, spec, self.since(started))
         else:
-            number, findings = check_number(step.number, self.knowledge.profile)
-            # Pre-flight findings are advice here: the number is dialled as written
-            # (separators removed) and the step's expectation decides.
-            self.checks.extend(
-                replace(finding, ok=True, details={**finding.details, "step": str(step.location)})
-                for finding in findings
-            )
-            call = CallSpec(
-                number=number,
-                ring_timeout=step.ring_timeout,
-                talk=step.talk,
-                dtmf=step.dtmf,
-                registered=step.account in self.registered,
-            )
-            started = self.clock()
-            outcome = agent.call(spec, call)
-            check = analyse_call(
-                outcome,
-                spec,
-                call,
-                self.knowledge,
-                timeout=timeout,
-                duration_ms=self.since(started),
-            )
+            self.call(agent, step, spec)
+            return
         self.judge(step, check)
 
-    def judge(self, step: Register | Unregister | Call, check: Check) -> None:
+    def call(self, agent: UserAgent, step: Call, spec: AccountSpec) -> None:
+        number, findings = check_number(step.number, self.knowledge.profile)
+        # Pre-flight findings are advice here: the number is dialled as written
+        # (separators removed) and the step's expectation decides.
+        self.checks.extend(
+            replace(finding, ok=True, details={**finding.details, "step": str(step.location)})
+            for finding in findings
+        )
+        call = CallSpec(
+            number=number,
+            ring_timeout=step.ring_timeout,
+            talk=step.talk,
+            dtmf=step.dtmf,
+            dtmf_method=step.dtmf_method,
+            registered=step.account in self.registered,
+        )
+        callee = self.far_end_account(step, number, agent) if step.dtmf else None
+        before = self.digits_at(agent, callee)
+        started = self.clock()
+        outcome = agent.call(spec, call)
+        elapsed = self.since(started)
+        if callee is not None and before is not None:
+            # The digits the far end received, not what came back to us.
+            after = self.digits_at(agent, callee) or ""
+            outcome = replace(outcome, dtmf_received=after[len(before) :])
+        check = analyse_call(
+            outcome, spec, call, self.knowledge, timeout=self.scenario.timeout, duration_ms=elapsed
+        )
+        if callee is not None and before is not None and "dtmf" in check.details:
+            check = _with(check, dtmf={**check.details["dtmf"], "received_by": callee})
+        media = self.media(step, outcome)
+        self.judge(step, with_media_section(check, media), media)
+
+    # -- media -------------------------------------------------------------------------
+
+    def media(self, step: Call, outcome: CallCompleted) -> list[Check]:
+        """The media check and NAT findings of an answered call, as `siptest call` adds them."""
+        if not outcome.answered:
+            return []
+        registration = self.registrations.get(step.account)
+        earlier = [registration] if registration and step.account in self.registered else []
+        checks = media_checks(
+            outcome, earlier, self.local_address(), expectations=step.expect.media
+        )
+        return [_with(check, step=str(step.location), account=step.account) for check in checks]
+
+    def local_address(self) -> str | None:
+        """Where siptest sends from (NAT evidence); looked up once, at the first answer."""
+        if not self._local_address_known:
+            self._local_address = local_address(self.prepared)
+            self._local_address_known = True
+        return self._local_address
+
+    def far_end_account(self, step: Call, number: str, agent: UserAgent) -> str | None:
+        """The scenario's own account a call reaches, when that account answers calls."""
+        if not isinstance(agent, DigitReader):
+            return None
+        match = _URI_USER.match(number)
+        user = match.group(1) if match else number
+        for name, account in self.scenario.accounts.items():
+            if (
+                name != step.account
+                and account.answers_calls
+                and account.user == user
+                and name in self.registered
+            ):
+                return name
+        return None
+
+    def digits_at(self, agent: UserAgent, account: str | None) -> str | None:
+        """Every digit calls answered by `account` received so far (None: cannot tell)."""
+        if account is None or not isinstance(agent, DigitReader):
+            return None
+        return agent.received_digits(self.prepared.accounts[account])
+
+    # -- judging -----------------------------------------------------------------------
+
+    def judge(
+        self, step: Register | Unregister | Call, check: Check, media: Sequence[Check] = ()
+    ) -> None:
         details: dict[str, object] = {
             "step": str(step.location),
             "step_name": describe(step, self.scenario),
@@ -334,8 +429,14 @@ class _ScenarioRunner:
         if self.interruption.happened:
             # Cut short by Ctrl-C: what happened is recorded, not judged.
             self.checks.append(_with(check, **details, interrupted=True))
+            self.checks.extend(media)
             return
-        problems = step.expect.unmet(check)
+        own = step.expect.unmet(check)
+        media_check = next((c for c in media if "media" in c.details), None)
+        media_problems = (
+            step.expect.unmet_media(check, media_check) if isinstance(step, Call) else []
+        )
+        problems = own + media_problems
         judged = replace(
             check,
             ok=not problems,
@@ -347,9 +448,13 @@ class _ScenarioRunner:
             },
         )
         self.checks.append(judged)
+        self.checks.extend(media)
         if problems:
+            # The diagnosis that explains the failure: the media check's when only the
+            # media fell short of the expectation, else the step's own.
+            explaining = media_check if media_check is not None and not own else judged
             self.failures.append(
-                Failure(step.location, describe(step, self.scenario), tuple(problems), judged)
+                Failure(step.location, describe(step, self.scenario), tuple(problems), explaining)
             )
 
     def pause(self, seconds: float) -> None:

@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -23,8 +24,11 @@ from siptest.scenario.model import (
     MAX_REPEAT,
     MAX_STEPS,
     MAX_WAIT_SECONDS,
+    MEDIA_KEYS,
+    MOS_RANGE,
     Account,
     Call,
+    DtmfMethod,
     Expectation,
     Location,
     PasswordSource,
@@ -81,8 +85,9 @@ _ACCOUNT_KEYS = (
 )
 _STEP_KINDS = ("register", "unregister", "call", "wait", "expect", "repeat")
 _ACCOUNT_STEP_KEYS = ("account", "expect")
-_CALL_KEYS = ("number", "account", "ring_timeout", "talk", "dtmf", "expect")
-_EXPECT_KEYS = ("ok", "code", "category", "answered")
+_CALL_KEYS = ("number", "account", "ring_timeout", "talk", "dtmf", "dtmf_method", "expect")
+_EXPECT_KEYS = ("ok", "code", "category", "answered", *MEDIA_KEYS)
+_DTMF_METHODS: tuple[DtmfMethod, ...] = ("rfc4733", "info")
 _TRANSPORTS: tuple[Transport, ...] = ("udp", "tcp", "tls")
 _TRUE = ("true", "yes", "on")
 _FALSE = ("false", "no", "off")
@@ -221,6 +226,7 @@ class SchemaReader:
         if not steps:
             raise self.error(top["steps"], "steps", "is empty; list at least one step.")
         self.check_registrations(steps)
+        self.check_dtmf(steps)
         tls_ca = self.path_value(top["tls_ca"], "tls_ca") if "tls_ca" in top else None
         tls_insecure = (
             self.boolean(top["tls_insecure"], "tls_insecure") if "tls_insecure" in top else False
@@ -574,6 +580,13 @@ class SchemaReader:
         fields = self.mapping(node, "call", _CALL_KEYS)
         if "number" not in fields:
             raise self.error(node, "number", "missing: which number should the call dial?")
+        if "dtmf_method" in fields and "dtmf" not in fields:
+            raise self.error(
+                fields["dtmf_method"],
+                "dtmf_method",
+                "there are no digits to send; add dtmf: '123#' to the call or leave "
+                "dtmf_method out.",
+            )
         return Call(
             account=self.account_name(fields.get("account"), accounts, "call", at),
             number=self.number(fields["number"]),
@@ -587,6 +600,9 @@ class SchemaReader:
             if "talk" in fields
             else 2.0,
             dtmf=self.dtmf(fields["dtmf"]) if "dtmf" in fields else "",
+            dtmf_method=(
+                self.dtmf_method(fields["dtmf_method"]) if "dtmf_method" in fields else "rfc4733"
+            ),
             expect=self.expectation(fields["expect"], "call")
             if "expect" in fields
             else DEFAULT_EXPECTATION,
@@ -608,7 +624,49 @@ class SchemaReader:
             raise self.error(
                 node, "dtmf", f"{value.shown()}: DTMF is up to 32 of 0-9, *, # and A-D."
             )
-        return digits
+        return digits.upper()
+
+    def dtmf_method(self, node: Node) -> DtmfMethod:
+        value = self.text(node, "dtmf_method")
+        word = value.value.strip().lower()
+        for method in _DTMF_METHODS:
+            if word == method:
+                return method
+        raise self.error(
+            node,
+            "dtmf_method",
+            f"{value.shown()} is not a DTMF method; rfc4733 (events in the audio stream, "
+            "the usual one) or info (SIP INFO requests).",
+        )
+
+    def min_mos(self, node: Node) -> float:
+        value = self.text(node, "min_mos")
+        low, high = MOS_RANGE
+        try:
+            number = float(value.value.strip())
+        except ValueError:
+            raise self.error(
+                node, "min_mos", f"expected a MOS score such as 3.5, got {value.shown()}."
+            ) from None
+        if not low <= number <= high:  # also refuses nan
+            raise self.error(
+                node,
+                "min_mos",
+                f"must be from {low:.1f} to {high:.1f} (the MOS scale; 4.5 is the best a "
+                f"call can score), got {number:g}.",
+            )
+        return number
+
+    def audio(self, node: Node) -> Literal["both"]:
+        value = self.text(node, "audio")
+        if value.value.strip().lower() != "both":
+            raise self.error(
+                node,
+                "audio",
+                f"{value.shown()} cannot be expected; only 'both' (audio flows in both "
+                "directions). One-way audio and silence are failures the media check reports.",
+            )
+        return "both"
 
     def wait(self, node: Node) -> Wait:
         if isinstance(node, yaml.MappingNode):
@@ -667,11 +725,15 @@ class SchemaReader:
                 "expect",
                 f"{value.shown()} is not something to expect. Give ok, answered, a response "
                 f"code (e.g. 404) or a category ({', '.join(CATEGORIES)}); or a mapping of "
-                "ok/code/category/answered.",
+                "ok/code/category/answered/audio/min_mos/dtmf.",
             )
         fields = self.mapping(node, "expect", _EXPECT_KEYS)
         if not fields:
-            raise self.error(node, "expect", "say what to expect: ok, code, category or answered.")
+            raise self.error(
+                node,
+                "expect",
+                "say what to expect: ok, code, category, answered, audio, min_mos or dtmf.",
+            )
         codes: tuple[int, ...] = ()
         if "code" in fields:
             code_node = fields["code"]
@@ -693,12 +755,19 @@ class SchemaReader:
         if "answered" in fields:
             self.calls_only(fields["answered"], kind, "answered")
             answered = self.boolean(fields["answered"], "answered")
+        for key in MEDIA_KEYS:
+            if key in fields:
+                self.media_only_on_calls(fields[key], kind, key)
         return Expectation(
             ok=self.boolean(fields["ok"], "ok") if "ok" in fields else None,
             codes=codes,
             category=category,
             answered=answered,
+            audio=self.audio(fields["audio"]) if "audio" in fields else None,
+            min_mos=self.min_mos(fields["min_mos"]) if "min_mos" in fields else None,
+            dtmf=self.dtmf(fields["dtmf"]) if "dtmf" in fields else None,
             location=location,
+            dtmf_location=self.at(fields["dtmf"]) if "dtmf" in fields else None,
         )
 
     def code(self, node: Node, text: Text) -> int:
@@ -712,6 +781,15 @@ class SchemaReader:
     def calls_only(self, node: Node, kind: str, key: str) -> None:
         if kind != "call":
             raise self.error(node, key, f"only a call can be {key}; this is a {kind} step.")
+
+    def media_only_on_calls(self, node: Node, kind: str, key: str) -> None:
+        if kind != "call":
+            raise self.error(
+                node,
+                key,
+                f"only a call step can expect {key} (it is about the call's audio); "
+                f"this is a {kind} step.",
+            )
 
     def attach(self, steps: list[Step], node: Node) -> None:
         """A standalone `- expect:` adds to the step before it."""
@@ -732,7 +810,7 @@ class SchemaReader:
         current = step.expect
         if current.is_default:
             return replace(step, expect=extra)
-        for name in ("ok", "category", "answered"):
+        for name in ("ok", "category", "answered", *MEDIA_KEYS):
             if getattr(current, name) is not None and getattr(extra, name) is not None:
                 raise ScenarioError(
                     f"{extra.location}: key '{name}': already expected on line "
@@ -749,9 +827,32 @@ class SchemaReader:
             codes=current.codes or extra.codes,
             category=current.category or extra.category,
             answered=current.answered if current.answered is not None else extra.answered,
+            audio=current.audio or extra.audio,
+            min_mos=current.min_mos if current.min_mos is not None else extra.min_mos,
+            dtmf=current.dtmf if current.dtmf is not None else extra.dtmf,
             location=current.location,
+            dtmf_location=current.dtmf_location or extra.dtmf_location,
         )
         return replace(step, expect=combined)
+
+    def check_dtmf(self, steps: Sequence[Step]) -> None:
+        """Digits expected at the far end must be the digits the call sends."""
+        for step in steps:
+            if not isinstance(step, Call) or step.expect.dtmf is None:
+                continue
+            if step.dtmf != step.expect.dtmf:
+                where = step.expect.dtmf_location or step.expect.location or step.location
+                problem = (
+                    "the digits expected to arrive differ from the digits the call sends"
+                    if step.dtmf
+                    else "the call sends no digits"
+                )
+                raise ScenarioError(
+                    f"{where}: key 'dtmf': {problem} (the call on line "
+                    f"{step.location.line}). The far end "
+                    "can only receive what the call sends: give the call the same digits "
+                    "(call: {number: ..., dtmf: ...})."
+                )
 
     def check_registrations(self, steps: Sequence[Step]) -> None:
         registers = [step for step in steps if isinstance(step, Register)]

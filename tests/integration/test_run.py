@@ -181,8 +181,7 @@ def test_dtmf_expected_at_a_second_account_arrives_and_passes(
     scenario = write(
         tmp_path,
         "dtmf.sip.yaml",
-        TWO_ACCOUNTS
-        + f"  - call: {{number: '1002', account: caller, talk: 2, dtmf: '123#', "
+        TWO_ACCOUNTS + f"  - call: {{number: '1002', account: caller, talk: 2, dtmf: '123#', "
         f"dtmf_method: {method}}}\n"
         "    expect: {answered: true, audio: both, dtmf: '123#'}\n",
     )

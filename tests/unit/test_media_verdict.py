@@ -4,17 +4,15 @@ import json
 
 import pytest
 
+from siptest.analysis.addresses import address_kind, reachable_from, split_hostport
 from siptest.analysis.media import (
     MediaExpectation,
-    address_kind,
     analyse_call_media,
     analyse_media,
-    nat_findings,
-    reachable_from,
-    split_hostport,
     summary_line,
 )
 from siptest.analysis.model import Report
+from siptest.analysis.nat import nat_findings
 from siptest.report.json import render_json
 from siptest.report.text import render_text
 from siptest.ua.base import CallCompleted, MediaSample, Response, StreamStats

@@ -430,9 +430,7 @@ def test_min_mos_without_audio_both_ways_has_no_estimate(tmp_path):
     agent = ScriptedAgent(calls={"7000": 200}, media={"7000": ONE_WAY})
     text = ONE_ACCOUNT + "steps:\n  - register\n  - call: 7000\n    expect: {min_mos: 3.5}\n"
     (failure,) = run(tmp_path, text, agent).failures
-    assert failure.problems == (
-        "expected MOS at least 3.5, got no estimate (no audio both ways)",
-    )
+    assert failure.problems == ("expected MOS at least 3.5, got no estimate (no audio both ways)",)
 
 
 def test_a_media_expectation_on_a_call_that_is_not_answered_fails_with_the_call_diagnosis(
@@ -523,3 +521,17 @@ def test_dtmf_to_a_second_account_without_a_digit_reader_falls_back_to_what_came
     )
     agent = ScriptedAgent(calls={"1002": 200}, dtmf_back={"1002": "1"})
     assert run(tmp_path, text, agent).ok
+
+
+def test_a_media_expectation_that_holds_still_fails_on_a_failed_media_check(tmp_path):
+    # The digits came back, but nothing else did: the media check fails, so does the step.
+    agent = ScriptedAgent(calls={"7000": 200}, media={"7000": ONE_WAY}, dtmf_back={"7000": "1"})
+    text = ONE_ACCOUNT + (
+        "steps:\n  - register\n  - call: {number: 7000, dtmf: '1'}\n    expect: {dtmf: '1'}\n"
+    )
+    (failure,) = run(tmp_path, text, agent).failures
+    assert failure.problems == (
+        "expected DTMF '1' at the far end; the media check failed: "
+        "One-way audio: you can hear nothing from the far end",
+    )
+    assert failure.check.kind == "media"
