@@ -70,3 +70,25 @@ def failure_detail(reason: str, log_tail: Sequence[str]) -> str:
         if any(word in lowered for word in ("error", "fail", "verif", "refused")):
             return line.strip()[:300]
     return reason
+
+
+def invite_responses(messages: Sequence[WireMessage], call_id: str) -> list[WireMessage]:
+    """Responses received to the INVITEs of one call (challenges included)."""
+    return [
+        m
+        for m in messages
+        if m.direction == "received"
+        and m.message.method == "INVITE"
+        and m.message.code is not None
+        and m.message.header("call-id") == call_id
+    ]
+
+
+def final_invite(messages: Sequence[WireMessage], call_id: str) -> WireMessage | None:
+    """The final response to the latest INVITE of the call (not an earlier challenge)."""
+    responses = invite_responses(messages, call_id)
+    latest = max((m.message.cseq or 0 for m in responses), default=0)
+    finals = [
+        m for m in responses if (m.message.code or 0) >= 200 and (m.message.cseq or 0) == latest
+    ]
+    return finals[-1] if finals else None

@@ -41,7 +41,6 @@ from siptest.ua.base import (
     Origin,
     RegistrationCompleted,
     Response,
-    StreamStats,
     TlsSettings,
     Transport,
     WireMessage,
@@ -51,12 +50,15 @@ from siptest.ua.evidence import (
     dial_uri,
     distinct_requests,
     failure_detail,
+    final_invite,
     fold_repeats,
+    invite_responses,
     local_cause,
     response_from,
     sdp_address,
 )
 from siptest.ua.pjsua.bindings import TX_CALLBACK, TX_PRIORITY, TxModule, subclasses
+from siptest.ua.pjsua.media import ToneSource, media_sample, send_dtmf
 from siptest.ua.probe import UnreachableProbe
 
 USER_AGENT = f"siptest/{__version__}"
@@ -148,7 +150,7 @@ class PjsuaAgent:
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
         """Registered accounts by address of record, in registration order."""
         self._calls: list[Any] = []
-        self._tone: Any = None
+        self._tone: ToneSource
         self._interrupted = False
         self._closed = False
         self._ep: Any = None
@@ -165,6 +167,7 @@ class PjsuaAgent:
                 "Run: pip install pjsua2-python==2.15.1.post1 (Python 3.10-3.12)."
             ) from exc
         self._pj = pj
+        self._tone = ToneSource(pj)
         self._lib = ctypes.CDLL(pj._pjsua2.__file__)
         # libCreate() prints before LogConfig applies: silence pjlib first.
         self._lib.pj_log_set_level(0)
@@ -400,7 +403,7 @@ class PjsuaAgent:
                 f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
                 "Split the scenario into several files."
             )
-        acc = self._account_cls(answers, self._start_tone)
+        acc = self._account_cls(answers, self._tone.start)
         try:
             acc.create(cfg)
         except self._pj.Error as exc:
@@ -587,7 +590,7 @@ class PjsuaAgent:
             acc = self._create_account(self._account_config(account, registering=False))
         uri = dial_uri(spec.number, account)
         first = len(self.messages)
-        call = self._call_cls(acc, self._start_tone)
+        call = self._call_cls(acc, self._tone.start)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
@@ -626,9 +629,9 @@ class PjsuaAgent:
             # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),
             # which pjsip ACKs; wait for it so nothing is left half-open. Without a
             # provisional response no CANCEL was sent (9.1), and nothing will come.
-            if self._invite_responses(first, call_id):
+            if invite_responses(self.messages[first:], call_id):
                 self._wait(
-                    lambda: self._final_invite(first, call_id) is not None,
+                    lambda: final_invite(self.messages[first:], call_id) is not None,
                     self.config.timeout + 1,
                     interruptible=False,
                 )
@@ -639,10 +642,10 @@ class PjsuaAgent:
         digits_sent = ""
         if answered and call.state == confirmed:
             started = time.monotonic()
-            digits_sent = self._send_dtmf(call, spec)
+            digits_sent = send_dtmf(self._pj, call, spec)
             self._wait(lambda: call.state == disconnected, spec.talk)
             talked = time.monotonic() - started
-            media = self._media_sample(call, talked)
+            media = media_sample(self._pj, call, talked)
             hangup = "remote" if call.state == disconnected else "us"
             self._end_call(call)
         elif answered:
@@ -662,24 +665,6 @@ class PjsuaAgent:
         self._calls.remove(call)
         del call
         gc.collect()
-
-    def _start_tone(self, call: Any) -> None:
-        """Send a steady 440 Hz tone into every active call: real audio, not silence."""
-        pj = self._pj
-        try:
-            media = call.getAudioMedia(-1)
-            if self._tone is None:
-                tone = pj.ToneGenerator()
-                tone.createToneGenerator()
-                desc = pj.ToneDesc()
-                desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 440, 0, 1000, 0
-                tones = pj.ToneDescVector()
-                tones.append(desc)
-                tone.play(tones, True)
-                self._tone = tone
-            self._tone.startTransmit(media)
-        except pj.Error:
-            pass
 
     def received_digits(self, account: AccountSpec) -> str:
         """DTMF digits that calls answered by this (registered) account received."""
@@ -703,22 +688,6 @@ class PjsuaAgent:
         if reaped:
             gc.collect()
 
-    def _send_dtmf(self, call: Any, spec: CallSpec) -> str:
-        if not spec.dtmf:
-            return ""
-        pj = self._pj
-        try:
-            if spec.dtmf_method == "info":
-                param = pj.CallSendDtmfParam()
-                param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
-                param.digits = spec.dtmf
-                call.sendDtmf(param)
-            else:
-                call.dialDtmf(spec.dtmf)
-        except pj.Error:
-            return ""
-        return spec.dtmf
-
     def _end_live_calls(self) -> None:
         # A helper of its own: a loop variable left holding a Call until
         # libDestroy makes pjsua2 abort.
@@ -737,59 +706,6 @@ class PjsuaAgent:
             return
         self._wait(lambda: call.state == disconnected, self.config.timeout + 1, interruptible=False)
 
-    def _invite_responses(self, first: int, call_id: str) -> list[WireMessage]:
-        return [
-            m
-            for m in self.messages[first:]
-            if m.direction == "received"
-            and m.message.method == "INVITE"
-            and m.message.code is not None
-            and m.message.header("call-id") == call_id
-        ]
-
-    def _final_invite(self, first: int, call_id: str) -> WireMessage | None:
-        """The final response to the latest INVITE of the call (not an earlier challenge)."""
-        responses = self._invite_responses(first, call_id)
-        latest = max((m.message.cseq or 0 for m in responses), default=0)
-        finals = [
-            m for m in responses if (m.message.code or 0) >= 200 and (m.message.cseq or 0) == latest
-        ]
-        return finals[-1] if finals else None
-
-    def _media_sample(self, call: Any, seconds: float) -> MediaSample | None:
-        try:
-            stat = call.getStreamStat(0)
-            info = call.getStreamInfo(0)
-        except self._pj.Error:
-            return None
-        rtcp = stat.rtcp
-
-        def jitter(side: Any) -> float | None:
-            return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
-
-        rx, tx = rtcp.rxStat, rtcp.txStat
-        received = StreamStats(packets=int(rx.pkt), lost=int(rx.loss), jitter_ms=jitter(rx))
-        # `sent` means what the far end got (docs/media.md): from its RTCP receiver
-        # reports when there are any; none while it sends RTCP means nothing arrived;
-        # a peer without RTCP (SIPp echo) leaves only our own count.
-        peer_rtcp = bool(getattr(rtcp.peerSdes, "cname", ""))
-        if tx.updateCount > 0:
-            sent = StreamStats(
-                packets=max(0, int(tx.pkt) - int(tx.loss)), lost=int(tx.loss), jitter_ms=jitter(tx)
-            )
-        elif peer_rtcp:
-            sent = StreamStats(packets=0, lost=int(tx.pkt), jitter_ms=None)
-        else:
-            sent = StreamStats(packets=int(tx.pkt), lost=0, jitter_ms=None)
-        return MediaSample(
-            codec=str(info.codecName),
-            remote_rtp=str(info.remoteRtpAddress),
-            sent=sent,
-            received=received,
-            rtt_ms=rtcp.rttUsec.mean / 1000 if rtcp.rttUsec.n else None,
-            duration=seconds,
-        )
-
     def _call_outcome(
         self,
         spec: CallSpec,
@@ -804,7 +720,7 @@ class PjsuaAgent:
         media: MediaSample | None,
         digits_sent: str,
     ) -> CallCompleted:
-        responses = self._invite_responses(first, call_id)
+        responses = invite_responses(self.messages[first:], call_id)
         provisional = tuple(
             fold_repeats(m.message.code for m in responses if (m.message.code or 0) < 200)
         )
@@ -818,7 +734,7 @@ class PjsuaAgent:
         ]
         credentials_sent = any(carries_credentials(m.message) for m in invites)
         rejected = self._guard.was_rejected(call_id)
-        remote_final = self._final_invite(first, call_id)
+        remote_final = final_invite(self.messages[first:], call_id)
         if remote_final is not None and (
             answered or rejected or remote_final.message.code == call.last_code or cancelled
         ):
@@ -884,7 +800,7 @@ class PjsuaAgent:
         self._calls.clear()
         for acc in self._accounts:
             acc.incoming.clear()
-        self._tone = None
+        self._tone.close()
         if calls_left:
             # A Call in a reference cycle would otherwise outlive libDestroy (abort).
             gc.collect()

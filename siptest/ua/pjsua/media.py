@@ -1,0 +1,92 @@
+"""Media of a pjsua2 call: a tone to send, DTMF, and the RTP/RTCP statistics.
+
+Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from siptest.ua.base import CallSpec, MediaSample, StreamStats
+
+
+class ToneSource:
+    """A steady 440 Hz tone sent into every active call: real audio, not silence."""
+
+    def __init__(self, pj: Any) -> None:
+        self._pj = pj
+        self._tone: Any = None
+
+    def start(self, call: Any) -> None:
+        pj = self._pj
+        try:
+            media = call.getAudioMedia(-1)
+            if self._tone is None:
+                tone = pj.ToneGenerator()
+                tone.createToneGenerator()
+                desc = pj.ToneDesc()
+                desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 440, 0, 1000, 0
+                tones = pj.ToneDescVector()
+                tones.append(desc)
+                tone.play(tones, True)
+                self._tone = tone
+            self._tone.startTransmit(media)
+        except pj.Error:
+            pass
+
+    def close(self) -> None:
+        """Drop the generator: no pjsua2 media object may outlive the library."""
+        self._tone = None
+
+
+def send_dtmf(pj: Any, call: Any, spec: CallSpec) -> str:
+    """Send the spec's digits (RFC 4733 events or SIP INFO); the digits sent, or ""."""
+    if not spec.dtmf:
+        return ""
+    try:
+        if spec.dtmf_method == "info":
+            param = pj.CallSendDtmfParam()
+            param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+            param.digits = spec.dtmf
+            call.sendDtmf(param)
+        else:
+            call.dialDtmf(spec.dtmf)
+    except pj.Error:
+        return ""
+    return spec.dtmf
+
+
+def media_sample(pj: Any, call: Any, seconds: float) -> MediaSample | None:
+    """The call's stream statistics now, or None when it has no audio stream."""
+    try:
+        stat = call.getStreamStat(0)
+        info = call.getStreamInfo(0)
+    except pj.Error:
+        return None
+    rtcp = stat.rtcp
+
+    def jitter(side: Any) -> float | None:
+        return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
+
+    rx, tx = rtcp.rxStat, rtcp.txStat
+    received = StreamStats(packets=int(rx.pkt), lost=int(rx.loss), jitter_ms=jitter(rx))
+    # `sent` means what the far end got (docs/media.md): from its RTCP receiver
+    # reports when there are any; none while it sends RTCP means nothing arrived;
+    # a peer without RTCP (SIPp echo) leaves only our own count.
+    peer_rtcp = bool(getattr(rtcp.peerSdes, "cname", ""))
+    if tx.updateCount > 0:
+        sent = StreamStats(
+            packets=max(0, int(tx.pkt) - int(tx.loss)), lost=int(tx.loss), jitter_ms=jitter(tx)
+        )
+    elif peer_rtcp:
+        sent = StreamStats(packets=0, lost=int(tx.pkt), jitter_ms=None)
+    else:
+        sent = StreamStats(packets=int(tx.pkt), lost=0, jitter_ms=None)
+    return MediaSample(
+        codec=str(info.codecName),
+        remote_rtp=str(info.remoteRtpAddress),
+        sent=sent,
+        received=received,
+        rtt_ms=rtcp.rttUsec.mean / 1000 if rtcp.rttUsec.n else None,
+        duration=seconds,
+    )
