@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import re
 import socket
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,7 +29,7 @@ from typing import Any, Literal
 
 from siptest import __version__
 from siptest.errors import CannotRunError
-from siptest.sipmessage import SipMessage, parse_message, redact
+from siptest.sipmessage import parse_message
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
@@ -43,9 +41,9 @@ from siptest.ua.base import (
     Response,
     TlsSettings,
     Transport,
-    WireMessage,
 )
-from siptest.ua.credentials import CredentialGuard, carries_credentials
+from siptest.ua.capture import Capture
+from siptest.ua.credentials import carries_credentials
 from siptest.ua.evidence import (
     dial_uri,
     distinct_requests,
@@ -78,18 +76,6 @@ _SYSTEM_CA_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
     "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
     "/etc/ssl/cert.pem",  # macOS, BSD
-)
-# pjsip drops a message it cannot parse and says so only in its log
-# (sip_transport.c: "Dropping N bytes packet from UDP ADDR : why", and for
-# streams "Error processing packet from ADDR: why").
-_DROPPED = re.compile(
-    r"^(?:Dropping \d+ bytes packet from \S+ \S+ :|Error processing packet from \S+:)"
-    r" *(?P<why>[^\r\n]*)"
-)
-_LOG_MESSAGE = re.compile(
-    r"^(?P<dir>TX|RX) \d+ bytes (?P<info>.*?) (?:to|from) (?P<tp>\S+) (?P<peer>\S+):\r?\n"
-    r"(?P<text>.*?)\r?\n?--end msg--",
-    re.DOTALL,
 )
 
 
@@ -136,15 +122,9 @@ class PjsuaAgent:
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
-        self.messages: list[WireMessage] = []
-        self.log_tail: deque[str] = deque(maxlen=40)
-        self._t0 = time.monotonic()
-        self._guard = CredentialGuard()
-        self._pending_sent: dict[str, SipMessage] = {}
-        self._tls_problems: list[str] = []
-        """Why the last TLS handshake failed, in pjsip's words ("...has expired")."""
-        self._dropped: list[tuple[int, str]] = []
-        """Unparsable messages pjsip dropped: (len(messages) at the time, why)."""
+        self.capture = Capture(config.secrets)
+        self.messages = self.capture.messages
+        """Every message sent or received so far, redacted, in order."""
         self._accounts: list[Any] = []
         """Every pjsua2 account created (they count against MAX_ACCOUNTS)."""
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
@@ -188,7 +168,7 @@ class PjsuaAgent:
         cfg.medConfig.hasIoqueue = False
         cfg.medConfig.threadCnt = 0
         cfg.medConfig.noVad = True
-        self._log_sink = log_sink_cls(self._on_log)
+        self._log_sink = log_sink_cls(self.capture.on_log)
         cfg.logConfig.writer = self._log_sink
         # Level 4 is where pjsua logs whole SIP messages; they are redacted in
         # _on_log before anything keeps them.
@@ -282,58 +262,13 @@ class PjsuaAgent:
 
     # -- capture ----------------------------------------------------------
 
-    def _now(self) -> float:
-        return time.monotonic() - self._t0
-
-    def _on_log(self, line: str) -> None:
-        match = _LOG_MESSAGE.match(line)
-        if not match:
-            dropped = _DROPPED.match(line)
-            if dropped:
-                why = redact(dropped.group("why").strip(), self.config.secrets)[:200]
-                self._dropped.append((len(self.messages), why))
-            self.log_tail.append(redact(line.rstrip(), self.config.secrets))
-            return
-        text = match.group("text")
-        parsed = parse_message(text)
-        if parsed is None:
-            parsed = SipMessage(start_line=text.split("\n", 1)[0][:200])
-        direction: Literal["sent", "received"] = (
-            "sent" if match.group("dir") == "TX" else "received"
-        )
-        if direction == "sent":
-            self._guard.sent(parsed)
-            self._pending_sent[match.group("info")] = parsed
-        else:
-            self._guard.received(parsed)
-        self.messages.append(
-            WireMessage(
-                direction=direction,
-                at=self._now(),
-                transport=match.group("tp"),
-                peer=match.group("peer"),
-                text=redact(text, self.config.secrets),
-                message=parsed,
-            )
-        )
-
     def _on_tls_failure(self, problems: list[str]) -> None:
-        self._tls_problems = problems
+        self.capture.tls_problems = problems
 
     def _on_tx_request(self, tdata: int | None) -> int:
         try:
-            info = self._lib.pjsip_tx_data_get_info(tdata)
-            message = self._pending_sent.pop(info.decode("utf-8", "replace"), None)
-            if message is None or self._guard.allows(message):
-                return 0
-            for index in range(len(self.messages) - 1, -1, -1):
-                if self.messages[index].message is message:
-                    old = self.messages[index]
-                    self.messages[index] = WireMessage(
-                        old.direction, old.at, old.transport, old.peer, old.text, message, True
-                    )
-                    break
-            return _PJ_ECANCELLED
+            info = self._lib.pjsip_tx_data_get_info(tdata).decode("utf-8", "replace")
+            return _PJ_ECANCELLED if self.capture.veto(info) else 0
         except Exception:  # pragma: no cover - must never raise into C
             return 0
 
@@ -416,7 +351,7 @@ class PjsuaAgent:
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first_message = len(self.messages)
-        self._tls_problems = []
+        self.capture.tls_problems = []
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = UnreachableProbe.open(account, self.config.transport)
         unreachable = False
@@ -425,7 +360,7 @@ class PjsuaAgent:
             nonlocal unreachable
             if acc.events:
                 return True
-            if probe is not None and not self._received_since(first_message):
+            if probe is not None and not self.capture.received_since(first_message):
                 unreachable = probe.refused()
             return unreachable
 
@@ -443,9 +378,6 @@ class PjsuaAgent:
             _shutdown(acc)
         return outcome
 
-    def _received_since(self, first: int) -> bool:
-        return any(m.direction == "received" for m in self.messages[first:])
-
     def _registration_outcome(
         self, account: AccountSpec, acc: Any, first: int, unreachable: bool
     ) -> RegistrationCompleted:
@@ -455,7 +387,7 @@ class PjsuaAgent:
             m.message.header("authorization") for m in exchange if m.direction == "sent"
         )
         call_id = exchange[0].message.header("call-id") if exchange else None
-        rejected = self._guard.was_rejected(call_id)
+        rejected = self.capture.guard.was_rejected(call_id)
         finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
         event = acc.events[-1] if acc.events else None
         response: Response
@@ -467,7 +399,7 @@ class PjsuaAgent:
                 503,
                 "Port unreachable",
                 "none",
-                self._now(),
+                self.capture.now(),
                 local_cause="unreachable",
                 detail="ICMP port unreachable: nothing is listening at that address and port",
             )
@@ -477,7 +409,7 @@ class PjsuaAgent:
                 408,
                 "No final response",
                 "none",
-                self._now(),
+                self.capture.now(),
                 local_cause="timeout",
             )
         else:
@@ -485,9 +417,9 @@ class PjsuaAgent:
             if whole:
                 parsed = parse_message(whole)
                 headers = parsed.headers if parsed else ()
-                response = Response("REGISTER", code, reason, "remote", self._now(), headers)
+                response = Response("REGISTER", code, reason, "remote", self.capture.now(), headers)
             else:
-                cause = local_cause(code, reason, self.log_tail)
+                cause = local_cause(code, reason, self.capture.log_tail)
                 heard = any(m.direction == "received" for m in exchange)
                 # "none" only when the server said nothing at all (a 100 Trying
                 # followed by silence is a local timeout after an answer).
@@ -497,15 +429,15 @@ class PjsuaAgent:
                     code,
                     reason,
                     origin,
-                    self._now(),
+                    self.capture.now(),
                     local_cause=cause,
                     detail=(
-                        "; ".join(self._tls_problems)
-                        if cause == "tls" and self._tls_problems
-                        else failure_detail(reason, self.log_tail)
+                        "; ".join(self.capture.tls_problems)
+                        if cause == "tls" and self.capture.tls_problems
+                        else failure_detail(reason, self.capture.log_tail)
                     ),
                 )
-        dropped = [why for index, why in self._dropped if index >= first]
+        dropped = [why for index, why in self.capture.dropped if index >= first]
         if dropped and response.local_cause == "timeout":
             # Something came back, but pjsip could not parse it: say so, not "silence".
             response = replace(
@@ -733,7 +665,7 @@ class PjsuaAgent:
             and m.message.header("call-id") == call_id
         ]
         credentials_sent = any(carries_credentials(m.message) for m in invites)
-        rejected = self._guard.was_rejected(call_id)
+        rejected = self.capture.guard.was_rejected(call_id)
         remote_final = final_invite(self.messages[first:], call_id)
         if remote_final is not None and (
             answered or rejected or remote_final.message.code == call.last_code or cancelled
@@ -743,16 +675,16 @@ class PjsuaAgent:
             code = call.last_code or 408
             reason = call.last_reason or "No final response"
             cause: LocalCause = (
-                "cancelled" if cancelled else local_cause(code, reason, self.log_tail)
+                "cancelled" if cancelled else local_cause(code, reason, self.capture.log_tail)
             )
             response = Response(
                 "INVITE",
                 code,
                 reason,
                 "local" if cancelled else "none" if cause in _NO_ANSWER_CAUSES else "local",
-                self._now(),
+                self.capture.now(),
                 local_cause=cause,
-                detail=failure_detail(reason, self.log_tail),
+                detail=failure_detail(reason, self.capture.log_tail),
             )
         answer = next(
             (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
