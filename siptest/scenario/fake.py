@@ -176,6 +176,9 @@ class ScriptedAgent:
             remote_sdp_address="127.0.0.1" if answered else None,
         )
 
+    def idle(self, seconds: float) -> None:
+        self.actions.append(("idle", f"{seconds:g}"))
+
     def interrupt(self) -> None:
         self.interrupted = True
 

@@ -177,7 +177,7 @@ def run_scenarios(
     scenarios: Sequence[PreparedScenario],
     *,
     agent_factory: AgentFactory = pjsua_agent,
-    sleep: Sleep = time.sleep,
+    sleep: Sleep | None = None,
     clock: Clock = time.monotonic,
 ) -> ScenarioRuns:
     """Run scenarios one after another; a signal stops the current one and the rest."""
@@ -201,7 +201,7 @@ def run_scenario(
     prepared: PreparedScenario,
     *,
     agent_factory: AgentFactory = pjsua_agent,
-    sleep: Sleep = time.sleep,
+    sleep: Sleep | None = None,
     clock: Clock = time.monotonic,
 ) -> ScenarioRun:
     """Run one scenario (see run_scenarios)."""
@@ -228,7 +228,7 @@ class _ScenarioRunner:
         agent_factory: AgentFactory,
         interruption: Interruption,
         current: _CurrentAgent,
-        sleep: Sleep,
+        sleep: Sleep | None,
         clock: Clock,
     ) -> None:
         self.prepared = prepared
@@ -308,7 +308,7 @@ class _ScenarioRunner:
 
     def perform(self, agent: UserAgent, step: Step) -> None:
         if isinstance(step, Wait):
-            self.pause(step.seconds)
+            self.pause(agent, step.seconds)
             return
         spec = self.prepared.accounts[step.account]
         timeout = self.scenario.timeout
@@ -457,13 +457,15 @@ class _ScenarioRunner:
                 Failure(step.location, describe(step, self.scenario), tuple(problems), explaining)
             )
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, agent: UserAgent, seconds: float) -> None:
+        """A `wait` step: the user agent keeps serving SIP (refreshes, incoming calls)."""
+        pass_time = self.sleep or agent.idle
         deadline = self.clock() + seconds
         while not self.interruption.happened:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 return
-            self.sleep(min(remaining, _PAUSE_SLICE))
+            pass_time(min(remaining, _PAUSE_SLICE))
 
     def clean_up(self, agent: UserAgent) -> None:
         """Remove every registration still in place, latest first; bounded by the agent."""

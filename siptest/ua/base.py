@@ -273,6 +273,10 @@ class UserAgent(Protocol):
         """Dial, wait (bounded) for the outcome, talk, hang up; always cleans up."""
         ...
 
+    def idle(self, seconds: float) -> None:
+        """Keep serving SIP (refreshes, incoming calls) for `seconds`, or until interrupted."""
+        ...
+
     def interrupt(self) -> None:
         """End the wait in progress early (called from a signal handler)."""
         ...

@@ -274,6 +274,10 @@ class PjsuaAgent:
 
     # -- waiting ----------------------------------------------------------
 
+    def idle(self, seconds: float) -> None:
+        self._wait(lambda: False, seconds)
+        self._reap_incoming()
+
     def interrupt(self) -> None:
         """Ask every wait in progress to end now (signal handlers call this)."""
         self._interrupted = True
