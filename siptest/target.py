@@ -73,7 +73,14 @@ def parse_target(text: str) -> Target:
 
 
 def _parse_hostport(hostport: str, original: str) -> tuple[str, int | None]:
-    hostport = hostport.split(";", 1)[0]
+    hostport, semicolon, params = hostport.partition(";")
+    if semicolon:
+        hint = (
+            " Use --transport instead of ';transport=...'."
+            if "transport=" in params.lower()
+            else ""
+        )
+        raise UsageError(f"'{original}': URI parameters (';{params}') are not taken here.{hint}")
     if not hostport:
         raise UsageError(f"'{original}': the server is missing after '@'.")
     port_text: str | None = None
@@ -133,3 +140,19 @@ def parse_hostport(text: str, what: str) -> tuple[str, int | None]:
     if "@" in text:
         raise UsageError(f"{what} '{text}' must be HOST[:PORT] without a user part.")
     return _parse_hostport(text.removeprefix("sip:"), text)
+
+
+def check_dial_uri(number: str, transport: str) -> None:
+    """Refuse a SIP URI as NUMBER that the chosen transport cannot dial."""
+    lowered = number.strip().lower()
+    if lowered.startswith("sips:"):
+        raise UsageError(
+            f"'{number}': sips: URIs are not dialled here. Use sip: with --transport tls."
+        )
+    if lowered.startswith("sip:") and ";transport=" in lowered:
+        wanted = lowered.split(";transport=", 1)[1].split(";", 1)[0]
+        if wanted != transport:
+            raise UsageError(
+                f"'{number}' asks for transport {wanted}, but siptest runs on {transport}. "
+                f"Pass --transport {wanted}, or leave ';transport=' out of the URI."
+            )

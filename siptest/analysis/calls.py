@@ -83,7 +83,8 @@ def parse_expectation(text: str) -> int | str:
     if value not in CATEGORIES:
         choices = ", ".join(sorted(CATEGORIES))
         raise UsageError(
-            f"--expect {text}: give a response code (e.g. 403) or a category ({choices})."
+            f"--expect {text}: give a response code (e.g. 403), 'answered', "
+            f"or a category ({choices})."
         )
     return value
 

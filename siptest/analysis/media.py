@@ -744,13 +744,34 @@ def analyse_media(
     name them. `details["media"]` is the JSON media section (docs/media.md).
     """
     min_mos = expectations.min_mos if expectations else None
-    if not answered:
+    too_short = (
+        sample is not None
+        and sample.duration < SHORT_MEASUREMENT_S
+        and sample.sent.packets == 0
+        and sample.received.packets == 0
+    )
+    if not answered or too_short:
+        # Unanswered, or hung up before the first packet could flow (--talk 0):
+        # nothing to judge, which is not the same as "no audio".
         results = _expectation_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
         ok = all(result["met"] for result in results)
         section = _section(None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
         section["expectations"] = results
+        title, explanation, fix = (
+            (
+                "Audio not checked: the call was not answered",
+                "There was no audio to measure; the call check says why the call was not answered.",
+                "Fix the call first (see the call check).",
+            )
+            if not answered
+            else (
+                "Audio not checked: the call ended before audio could flow",
+                "The call was hung up right after it was answered, before the first audio packets.",
+                "Hold the call longer (--talk 3, or `talk:` in a scenario) to check audio.",
+            )
+        )
         return Check(
             kind="media",
             ok=ok,
@@ -758,10 +779,9 @@ def analyse_media(
                 id="media.not_measured",
                 category="none" if ok else "media",
                 severity="info" if ok else "error",
-                title="Audio not checked: the call was not answered",
-                explanation="There was no audio to measure; the call check says why the "
-                "call was not answered.",
-                fix="Fix the call first (see the call check).",
+                title=title,
+                explanation=explanation,
+                fix=fix,
             ),
             details={"media": section},
         )

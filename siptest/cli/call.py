@@ -85,9 +85,11 @@ def call(
     def run() -> None:
         expected = parse_expectation(expect) if expect is not None else None
         from siptest.errors import UsageError
+        from siptest.target import check_dial_uri
 
         if not number.strip():
             raise UsageError("NUMBER is empty. Give the number to dial, e.g. 0321234567.")
+        check_dial_uri(number, transport.value)
         if dtmf and not re.fullmatch(r"[0-9*#A-Da-d]+", dtmf):
             raise UsageError(f"--dtmf {dtmf}: DTMF digits are 0-9, *, # and A-D.")
         options = common.SipOptions(
@@ -124,4 +126,4 @@ def call(
         run_result = check_call(request, knowledge)
         common.emit(run_result, json_output, trace, f"call {number} from {account.aor}")
 
-    common.guarded(run)
+    common.guarded(run, json_output)

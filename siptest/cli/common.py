@@ -87,17 +87,22 @@ LocalPortOpt = Annotated[
 T = TypeVar("T")
 
 
-def fail(error: SiptestError) -> NoReturn:
+def fail(error: SiptestError, json_output: bool = False) -> NoReturn:
+    """The message on stderr; with --json also one JSON object on stdout (for pipelines)."""
     typer.echo(f"siptest: {error}", err=True)
+    if json_output:
+        from siptest.report.json import render_error_json
+
+        typer.echo(render_error_json(int(error.exit_status), str(error)))
     raise typer.Exit(int(error.exit_status))
 
 
-def guarded(action: Callable[[], T]) -> T:
+def guarded(action: Callable[[], T], json_output: bool = False) -> T:
     """Run a command body; siptest's own errors become a message and an exit status."""
     try:
         return action()
     except SiptestError as error:
-        fail(error)
+        fail(error, json_output)
 
 
 def resolve_profile(profile: str | None) -> str | Path | None:
@@ -142,6 +147,11 @@ class SipOptions:
         from siptest.ua.base import AccountSpec, TlsSettings
 
         parsed = parse_target(self.target)
+        if ":" in parsed.host:
+            raise UsageError(
+                f"'{self.target}': IPv6 servers are not supported yet (siptest's SIP stack "
+                "runs on IPv4). Use the server's IPv4 address or a host name with an A record."
+            )
         if self.domain is not None:
             parse_hostport(self.domain, "--domain")
         if self.outbound_proxy is not None:
@@ -176,8 +186,17 @@ def emit(run: CheckRun, json_output: bool, trace: Path | None, header: str) -> N
     from siptest.report.text import render_text
     from siptest.report.trace import write_trace
 
-    if trace is not None:
-        write_trace(trace, run.messages, header)
     report = run.report
     typer.echo(render_json(report) + "\n" if json_output else render_text(report), nl=False)
+    if trace is not None:
+        try:
+            write_trace(trace, run.messages, header)
+        except OSError as exc:
+            # The report is out already; say why the trace is missing, exit 3.
+            typer.echo(
+                f"siptest: Could not write the trace to {trace}: {exc.strerror}. "
+                "Check the path and free disk space.",
+                err=True,
+            )
+            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
     finish(report.ok, run.exit_status)

@@ -43,7 +43,7 @@ def explain(
     Works offline from siptest's knowledge base. Exit status: 0 explained,
     2 nothing to explain (empty or unknown query).
     """
-    common.guarded(lambda: _run(query, method, profile, list_, json_))
+    common.guarded(lambda: _run(query, method, profile, list_, json_), json_)
 
 
 def _run(

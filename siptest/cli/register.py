@@ -60,4 +60,4 @@ def register(
         run_result = check_registration(request, knowledge)
         common.emit(run_result, json_output, trace, trace_header(request))
 
-    common.guarded(run)
+    common.guarded(run, json_output)

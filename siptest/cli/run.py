@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,7 +58,7 @@ def run(
     (diagnosed), 2 a bad scenario file or option, 3 a scenario could not run,
     130/143 interrupted (after cleaning up; the reports are partial).
     """
-    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace))
+    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace), json_output)
 
 
 def _run(
@@ -90,26 +89,32 @@ def _run(
             errors.append(str(error))
     if errors:
         # Every broken file at once: CI runs are too slow to fix them one by one.
-        for message in errors:
+        for message in errors[:-1]:
             typer.echo(f"siptest: {message}", err=True)
-        raise typer.Exit(int(ExitStatus.USAGE))
+        raise ScenarioError(errors[-1])
     runs = run_scenarios(prepared)
-    if junit is not None:
-        write_junit(junit, runs)
-    if trace is not None:
-        _write_traces(trace, runs)
     typer.echo(render_runs_json(runs) + "\n" if json_output else render_runs_text(runs), nl=False)
+    for option, path, write in (("--junit", junit, write_junit), ("--trace", trace, _write_traces)):
+        if path is None:
+            continue
+        try:
+            write(path, runs)
+        except OSError as exc:
+            # The report is out already; say why the file is missing, exit 3.
+            typer.echo(
+                f"siptest: {option}: could not write {path}: {exc.strerror}. "
+                "Check the path and free disk space.",
+                err=True,
+            )
+            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
     raise typer.Exit(int(runs.exit_status))
 
 
 def _write_traces(path: Path, runs: ScenarioRuns) -> None:
-    from siptest.report.trace import format_trace
+    from siptest.report.trace import format_trace, write_private
 
     text = "\n".join(
         format_trace(run.messages, f"scenario {run.scenario.name} ({run.scenario.path})")
         for run in runs.runs
     )
-    # Readable by the owner only, like every siptest trace: it names accounts and servers.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_private(path, text)

@@ -54,3 +54,10 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     return json.dumps(report_json(report), indent=2, ensure_ascii=False)
+
+
+def render_error_json(exit_status: int, message: str) -> str:
+    """What `--json` prints when the test could not run at all (exit 2 or 3)."""
+    error = {"exit_status": exit_status, "message": message}
+    body = {"ok": False, "siptest": __version__, "error": error, "checks": []}
+    return json.dumps(body, indent=2, ensure_ascii=False)

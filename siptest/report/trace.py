@@ -26,9 +26,15 @@ def format_trace(messages: Iterable[WireMessage], header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_trace(path: Path, messages: Iterable[WireMessage], header: str = "") -> None:
-    """Write the trace readable by the owner only: it names accounts and servers."""
-    text = format_trace(messages, header)
+def write_private(path: Path, text: str) -> None:
+    """Write a file readable by the owner only: traces name accounts and servers."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # O_CREAT's mode only applies to a new file; an existing one is narrowed too.
+    if os.fstat(fd).st_mode & 0o077 and os.path.isfile(path):
+        os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+
+
+def write_trace(path: Path, messages: Iterable[WireMessage], header: str = "") -> None:
+    write_private(path, format_trace(messages, header))

@@ -12,7 +12,9 @@ def source_address(host: str, port: int = 5060) -> str | None:
     for a loopback lab and for multi-homed technicians' laptops alike.
     """
     try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+        )[0]
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             sock.connect(address)
             return str(sock.getsockname()[0])

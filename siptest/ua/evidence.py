@@ -67,6 +67,10 @@ def failure_detail(reason: str, log_tail: Sequence[str]) -> str:
     """The stack's own last words on a local failure, for the report."""
     for line in reversed(log_tail):
         lowered = line.lower()
+        # pjsip's failover note after Timer B ("will try next server: Unsuitable
+        # transport") is an after-effect, not the cause.
+        if "will try next server" in lowered:
+            continue
         if any(word in lowered for word in ("error", "fail", "verif", "refused")):
             return line.strip()[:300]
     return reason

@@ -26,7 +26,8 @@ class UnreachableProbe:
         target = account.outbound_proxy or account.hostport
         host, port = split_hostport(target, 5060)
         try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+            # IPv4 only, like the SIP transports siptest opens.
+            infos = socket.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
             family, _, _, _, address = infos[0]
             sock = socket.socket(family, socket.SOCK_DGRAM)
             sock.setblocking(False)

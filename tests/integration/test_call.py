@@ -254,3 +254,37 @@ def test_incoming_call_to_the_test_account_is_refused_politely(lab):
                           timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "outcome: 486 remote" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("number", "status"),
+    [
+        ("sip:7000@", 2),
+        ("sips:7000@127.0.0.1", 2),
+        ("sip:7000@127.0.0.1;transport=tcp", 2),
+    ],
+)
+def test_undiallable_uri_is_a_clear_error_never_a_crash(siptest, lab, number, status):
+    result = siptest(*call_args(lab, number, "udp", "--no-register"), password=PASSWORD)
+    assert result.status == status, result.stdout + result.stderr
+    assert result.json["error"]["exit_status"] == status
+    assert "Traceback" not in result.stderr
+    assert "Assertion" not in result.stderr
+
+
+def test_short_ring_timeout_against_a_dead_server_is_no_answer_not_a_pass(siptest):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        result = siptest(
+            "call", f"1001@127.0.0.1:{port}", "7000", "--no-register", "--json",
+            "--ring-timeout", "0.5", "--timeout", "1", password=PASSWORD,
+        )  # fmt: skip
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["cancelled_by_us"] is False
+    assert call["response"]["code"] == 408
+    assert call["response"]["origin"] == "none"
+    assert call["diagnosis"]["category"] == "network"

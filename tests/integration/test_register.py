@@ -268,3 +268,30 @@ def test_world_readable_password_file_is_refused(siptest, lab, tmp_path):
     assert result.status == 2
     assert "chmod 600" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_json_still_prints_one_object_when_the_test_cannot_run(siptest):
+    result = siptest("register", "1001@[::1]:5060", "--json", password="whatever-pass")
+    assert result.status == 2
+    assert result.json["ok"] is False
+    assert "IPv6" in result.json["error"]["message"]
+
+
+def test_unwritable_trace_keeps_the_report_and_exits_3(siptest, lab, lab_users):
+    result = siptest(
+        "register", f"1002@127.0.0.1:{lab.sip_port}", "--json", "--trace", "/dev/full",
+        password=password_of(lab_users, "1002"),
+    )  # fmt: skip
+    assert result.status == 3
+    assert result.json["ok"] is True
+    assert "Could not write the trace" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_trace_is_private_even_when_the_file_existed(siptest, lab, tmp_path):
+    trace = tmp_path / "trace.txt"
+    trace.write_text("old")
+    trace.chmod(0o644)
+    siptest("register", f"1001@127.0.0.1:{lab.sip_port}", "--trace", str(trace), password="x-pass")
+    assert trace.stat().st_mode & 0o777 == 0o600
+    assert "REGISTER" in trace.read_text()

@@ -214,7 +214,7 @@ def test_a_minimum_mos_above_the_scale_is_refused_with_exit_2_before_anything_is
     )
     result = siptest("run", str(scenario), "--json", env=lab_env)
     assert result.status == 2, result.stdout + result.stderr
-    assert result.stdout == ""
+    assert result.json["error"]["exit_status"] == 2
     assert f"{scenario}:5: key 'min_mos': must be from 1.0 to 4.5" in result.stderr
     assert "Traceback" not in result.stderr
     assert lab_log.requests("REGISTER") == []
@@ -263,7 +263,8 @@ def test_broken_files_exit_2_naming_file_line_and_key_before_anything_is_sent(
     )
     result = siptest("run", str(tmp_path), "--json", env=lab_env)
     assert result.status == 2
-    assert result.stdout == ""
+    assert result.json["error"]["exit_status"] == 2
+    assert CANARY not in result.stdout
     assert f"{inline}:4: key 'password': a password is never written" in result.stderr
     assert f"{typo}:2: key 'step': unknown key. Did you mean 'steps'?" in result.stderr
     assert str(good) not in result.stderr

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from siptest import __version__
-from siptest.errors import CannotRunError
+from siptest.errors import CannotRunError, UsageError
 from siptest.sipmessage import parse_message
 from siptest.ua.base import (
     AccountSpec,
@@ -130,6 +130,8 @@ class PjsuaAgent:
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
         """Registered accounts by address of record, in registration order."""
         self._calls: list[Any] = []
+        self._direct_accounts: dict[str, Any] = {}
+        """Accounts that dial without registering (--no-register), by address of record."""
         self._tone: ToneSource
         self._interrupted = False
         self._closed = False
@@ -523,22 +525,40 @@ class PjsuaAgent:
         if entry is not None:
             acc = entry[1]
         else:
-            acc = self._create_account(self._account_config(account, registering=False))
+            # One unregistered account per address of record, reused for every
+            # call: each account counts against pjsua2's limit of MAX_ACCOUNTS.
+            acc = self._direct_accounts.get(account.aor)
+            if acc is None:
+                acc = self._create_account(self._account_config(account, registering=False))
+                self._direct_accounts[account.aor] = acc
         uri = dial_uri(spec.number, account)
         first = len(self.messages)
         call = self._call_cls(acc, self._tone.start)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
+        failure: tuple[int, str] | None = None
         try:
             call.makeCall(uri, prm)
         except pj.Error as exc:
-            # Never hang up a Call whose makeCall raised: pjsua2 aborts.
-            if exc.status == _PJ_ETOOMANY:
+            # Keep only the facts: the exception's traceback holds the Call,
+            # and a Call that outlives libDestroy aborts the process. Never
+            # hang up a Call whose makeCall raised either: that aborts too.
+            failure = (int(exc.status), str(exc.reason))
+        if failure is not None:
+            del call
+            gc.collect()
+            status, reason = failure
+            if status == _PJ_ETOOMANY:
                 raise CannotRunError(
                     f"siptest's SIP stack handles at most {MAX_CALLS} calls at once."
-                ) from exc
-            raise CannotRunError(f"The SIP stack could not dial {uri}: {exc.reason}") from exc
+                )
+            if "uri" in reason.lower() and "invalid" in reason.lower():
+                raise UsageError(
+                    f"'{spec.number}' is not a number or SIP URI that can be dialled "
+                    f"({reason}). Give digits, or a URI such as sip:7000@example.com."
+                )
+            raise CannotRunError(f"The SIP stack could not dial {uri}: {reason}")
         self._calls.append(call)
         return DialledCall(spec, uri, call, call.getInfo().callIdString, first, time.monotonic())
 
@@ -558,6 +578,12 @@ class PjsuaAgent:
         # the ring timeout (counted from the dial) ends one that rings too long.
         ringing = spec.ring_timeout - (time.monotonic() - dialled.started)
         self._wait(lambda: call.state in (confirmed, disconnected), max(0.0, ringing))
+        if call.state not in (confirmed, disconnected) and not invite_responses(
+            self.messages[first:], call_id
+        ):
+            # Nothing came back yet: there is nothing to CANCEL (RFC 3261 9.1), and a
+            # dead server must not pass as "we hung up". Timer B decides.
+            self._wait(lambda: call.state in (confirmed, disconnected), self.config.timeout + 1)
         cancelled = False
         if call.state not in (confirmed, disconnected):
             cancelled = True
