@@ -12,6 +12,23 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from siptest import __version__
+
+        typer.echo(f"siptest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """SIP registration and dial tester that explains what went wrong and how to fix it."""
+
+
 def _wire() -> None:
     from siptest.cli import call, explain, lab, register, run
 

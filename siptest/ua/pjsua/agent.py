@@ -23,38 +23,28 @@ import gc
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from siptest import __version__
 from siptest.errors import CannotRunError, UsageError
-from siptest.sipmessage import parse_message
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
     CallSpec,
-    LocalCause,
     MediaSample,
-    Origin,
     RegistrationCompleted,
-    Response,
     TlsSettings,
     Transport,
 )
 from siptest.ua.capture import Capture
-from siptest.ua.credentials import carries_credentials
 from siptest.ua.evidence import (
     dial_uri,
-    distinct_requests,
-    failure_detail,
     final_invite,
-    fold_repeats,
     invite_responses,
-    local_cause,
-    response_from,
-    sdp_address,
 )
+from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 from siptest.ua.pjsua.bindings import TX_CALLBACK, TX_PRIORITY, TxModule, subclasses
 from siptest.ua.pjsua.media import ToneSource, media_sample, send_dtmf
 from siptest.ua.probe import UnreachableProbe
@@ -71,7 +61,6 @@ MAX_CALLS = 4
 _POLL_MS = 10
 _PJ_ECANCELLED = 70014
 _PJ_ETOOMANY = 70010
-_NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
 _SYSTEM_CA_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
     "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
@@ -377,109 +366,18 @@ class PjsuaAgent:
             self._wait(finished, self.config.timeout + 1, interruptible=False)
         if probe is not None:
             probe.close()
-        outcome = self._registration_outcome(account, acc, first_message, unreachable)
+        outcome = registration_outcome(
+            self.capture,
+            account,
+            acc.events[-1] if acc.events else None,
+            first_message,
+            unreachable,
+        )
         if outcome.ok:
             self._registered[account.aor] = (account, acc)
         else:
             _shutdown(acc)
         return outcome
-
-    def _registration_outcome(
-        self, account: AccountSpec, acc: Any, first: int, unreachable: bool
-    ) -> RegistrationCompleted:
-        exchange = [m for m in self.messages[first:] if m.message.method == "REGISTER"]
-        sent = distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
-        credentials_sent = any(
-            m.message.header("authorization") for m in exchange if m.direction == "sent"
-        )
-        call_id = exchange[0].message.header("call-id") if exchange else None
-        rejected = self.capture.guard.was_rejected(call_id)
-        finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
-        event = acc.events[-1] if acc.events else None
-        response: Response
-        if rejected and finals:
-            response = response_from(finals[-1], "REGISTER")
-        elif unreachable:
-            response = Response(
-                "REGISTER",
-                503,
-                "Port unreachable",
-                "none",
-                self.capture.now(),
-                local_cause="unreachable",
-                detail="ICMP port unreachable: nothing is listening at that address and port",
-            )
-        elif event is None:
-            response = Response(
-                "REGISTER",
-                408,
-                "No final response",
-                "none",
-                self.capture.now(),
-                local_cause="timeout",
-            )
-        else:
-            code, reason, whole, _ = event
-            if whole:
-                parsed = parse_message(whole)
-                headers = parsed.headers if parsed else ()
-                response = Response("REGISTER", code, reason, "remote", self.capture.now(), headers)
-            else:
-                cause = local_cause(code, reason, self.capture.log_tail)
-                heard = any(m.direction == "received" for m in exchange)
-                # "none" only when the server said nothing at all (a 100 Trying
-                # followed by silence is a local timeout after an answer).
-                origin: Origin = "none" if cause in _NO_ANSWER_CAUSES and not heard else "local"
-                response = Response(
-                    "REGISTER",
-                    code,
-                    reason,
-                    origin,
-                    self.capture.now(),
-                    local_cause=cause,
-                    detail=(
-                        "; ".join(self.capture.tls_problems)
-                        if cause == "tls" and self.capture.tls_problems
-                        else failure_detail(reason, self.capture.log_tail)
-                    ),
-                )
-        dropped = [why for index, why in self.capture.dropped if index >= first]
-        if dropped and response.local_cause == "timeout":
-            # Something came back, but pjsip could not parse it: say so, not "silence".
-            response = replace(
-                response,
-                origin="local",
-                local_cause="malformed",
-                detail=f"The server's answer was dropped as malformed: {dropped[-1]}",
-            )
-        granted = None
-        contact = None
-        if 200 <= response.code < 300 and event is not None:
-            granted = event[3] if event[3] > 0 else None
-            sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
-            contact = next((c for c in reversed(sent_contacts) if c), None)
-        retried = next(
-            (response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
-            None,
-        )
-        provisional = tuple(
-            fold_repeats(
-                m.message.code
-                for m in exchange
-                if m.direction == "received" and m.message.code and m.message.code < 200
-            )
-        )
-        return RegistrationCompleted(
-            response=response,
-            provisional=provisional,
-            requests_sent=sent,
-            credentials_sent=credentials_sent,
-            credentials_rejected=rejected,
-            expires_requested=account.expires,
-            expires_granted=granted,
-            contact=contact,
-            interval_retried=retried,
-        )
 
     def unregister(self, account: AccountSpec | None = None) -> RegistrationCompleted | None:
         """Remove one registration (the latest by default); None if it was not registered."""
@@ -500,7 +398,9 @@ class PjsuaAgent:
             _shutdown(acc)
             return None
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
-        outcome = self._registration_outcome(spec, acc, first, unreachable=False)
+        outcome = registration_outcome(
+            self.capture, spec, acc.events[-1] if acc.events else None, first, unreachable=False
+        )
         _shutdown(acc)
         return outcome
 
@@ -612,8 +512,20 @@ class PjsuaAgent:
             self._end_call(call)
         elif answered:
             hangup = "remote"
-        outcome = self._call_outcome(
-            spec, uri, call, call_id, first, answered, cancelled, hangup, talked, media, digits_sent
+        end = CallEnd(call.last_code, call.last_reason, "".join(call.digits))
+        outcome = call_outcome(
+            self.capture,
+            spec,
+            uri,
+            end,
+            call_id,
+            first,
+            answered,
+            cancelled,
+            hangup,
+            talked,
+            media,
+            digits_sent,
         )
         dialled._call = None
         self._release(call)
@@ -667,76 +579,6 @@ class PjsuaAgent:
         except pj.Error:
             return
         self._wait(lambda: call.state == disconnected, self.config.timeout + 1, interruptible=False)
-
-    def _call_outcome(
-        self,
-        spec: CallSpec,
-        uri: str,
-        call: Any,
-        call_id: str,
-        first: int,
-        answered: bool,
-        cancelled: bool,
-        hangup: Literal["us", "remote"] | None,
-        talked: float,
-        media: MediaSample | None,
-        digits_sent: str,
-    ) -> CallCompleted:
-        responses = invite_responses(self.messages[first:], call_id)
-        provisional = tuple(
-            fold_repeats(m.message.code for m in responses if (m.message.code or 0) < 200)
-        )
-        invites = [
-            m
-            for m in self.messages[first:]
-            if m.direction == "sent"
-            and m.message.method == "INVITE"
-            and m.message.code is None
-            and m.message.header("call-id") == call_id
-        ]
-        credentials_sent = any(carries_credentials(m.message) for m in invites)
-        rejected = self.capture.guard.was_rejected(call_id)
-        remote_final = final_invite(self.messages[first:], call_id)
-        if remote_final is not None and (
-            answered or rejected or remote_final.message.code == call.last_code or cancelled
-        ):
-            response = response_from(remote_final, "INVITE")
-        else:
-            code = call.last_code or 408
-            reason = call.last_reason or "No final response"
-            cause: LocalCause = (
-                "cancelled" if cancelled else local_cause(code, reason, self.capture.log_tail)
-            )
-            response = Response(
-                "INVITE",
-                code,
-                reason,
-                "local" if cancelled else "none" if cause in _NO_ANSWER_CAUSES else "local",
-                self.capture.now(),
-                local_cause=cause,
-                detail=failure_detail(reason, self.capture.log_tail),
-            )
-        answer = next(
-            (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
-            None,
-        )
-        return CallCompleted(
-            number=spec.number,
-            uri=uri,
-            provisional=provisional,
-            answered=answered,
-            response=response,
-            requests_sent=distinct_requests(m for m in invites if not m.blocked),
-            credentials_sent=credentials_sent,
-            credentials_rejected=rejected,
-            cancelled_by_us=cancelled,
-            hangup=hangup,
-            talk_seconds=round(talked, 3),
-            media=media,
-            dtmf_sent=digits_sent,
-            dtmf_received="".join(call.digits),
-            remote_sdp_address=sdp_address(answer.text) if answer else None,
-        )
 
     # -- teardown ---------------------------------------------------------
 

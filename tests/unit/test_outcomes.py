@@ -1,0 +1,76 @@
+"""Deciding a registration's outcome from the captured exchange, without a SIP stack."""
+
+from siptest.ua.base import AccountSpec
+from siptest.ua.capture import Capture
+from siptest.ua.outcomes import registration_outcome
+
+ACCOUNT = AccountSpec(
+    user="1001", domain="example.com", registrar="example.com", port=None,
+    transport="udp", auth_user="1001", password="pw",
+)  # fmt: skip
+
+
+def logged(direction: str, text: str) -> str:
+    verb, where = ("TX", "to") if direction == "sent" else ("RX", "from")
+    return (
+        f"{verb} 100 bytes Some msg (x{len(text)}) {where} UDP 192.0.2.1:5060:\n{text}--end msg--"
+    )
+
+
+def register(cseq: int, auth: bool = False) -> str:
+    credentials = 'Authorization: Digest username="1001", response="x"\r\n' if auth else ""
+    return (
+        f"REGISTER sip:example.com SIP/2.0\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n"
+        f"{credentials}\r\n"
+    )
+
+
+def response(code: int, reason: str, cseq: int, extra: str = "") -> str:
+    return f"SIP/2.0 {code} {reason}\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n{extra}\r\n"
+
+
+def test_nothing_at_all_is_a_timeout_with_no_origin():
+    capture = Capture()
+    capture.on_log(logged("sent", register(1)))
+    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    assert (outcome.response.code, outcome.response.origin) == (408, "none")
+    assert outcome.response.local_cause == "timeout"
+    assert outcome.requests_sent == 1
+
+
+def test_trying_then_silence_is_a_local_timeout_after_an_answer():
+    capture = Capture()
+    capture.on_log(logged("sent", register(1)))
+    capture.on_log(logged("received", response(100, "Trying", 1)))
+    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    assert outcome.response.origin == "local"
+    assert outcome.provisional == (100,)
+
+
+def test_a_dropped_answer_turns_the_timeout_into_a_malformed_response():
+    capture = Capture()
+    capture.on_log(logged("sent", register(1)))
+    capture.on_log("Dropping 30 bytes packet from UDP 192.0.2.1:5060 : PJSIP syntax error")
+    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    assert outcome.response.local_cause == "malformed"
+
+
+def test_rejected_credentials_report_the_servers_401():
+    capture = Capture()
+    challenge = 'WWW-Authenticate: Digest realm="r", nonce="n{}"\r\n'
+    capture.on_log(logged("sent", register(1)))
+    capture.on_log(logged("received", response(401, "Unauthorized", 1, challenge.format(1))))
+    capture.on_log(logged("sent", register(2, auth=True)))
+    capture.on_log(logged("received", response(401, "Wrong", 2, challenge.format(2))))
+    outcome = registration_outcome(capture, ACCOUNT, (401, "Wrong", "", 0), 0, False)
+    assert (outcome.response.code, outcome.response.origin) == (401, "remote")
+    assert outcome.credentials_rejected and outcome.credentials_sent
+    assert outcome.requests_sent == 2
+
+
+def test_icmp_unreachable_wins_over_a_pending_transaction():
+    capture = Capture()
+    capture.on_log(logged("sent", register(1)))
+    outcome = registration_outcome(capture, ACCOUNT, None, 0, True)
+    assert outcome.response.local_cause == "unreachable"
+    assert outcome.response.origin == "none"
