@@ -9,16 +9,15 @@ over a `MediaSample`. `analyse_media` turns it into one `media` check:
     one_way_in   only the far end's audio flows: it receives nothing from you
     none         no audio in either direction
 
-`nat_findings` reads the NAT evidence of the same run (Via received/rport,
-Contact, the far end's SDP address, the registration interval) and returns
-findings: checks that pass, with a diagnosis of category `network`. A media
-failure that such a finding explains names it (`explained_by`). The rules,
-thresholds and sources are in docs/media.md.
+The measurement behind it is in `audio.py`; `nat.nat_findings` reads the NAT
+evidence of the same run and returns findings (checks that pass, category
+`network`). A media failure that such a finding explains names it
+(`explained_by`). The rules, thresholds and sources are in docs/media.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -29,13 +28,20 @@ from siptest.analysis.addresses import (
     reachable_from,
     split_hostport,
 )
+from siptest.analysis.audio import (
+    SHORT_MEASUREMENT_S,
+    THRESHOLDS,
+    Assessment,
+    Breach,
+    QualityThresholds,
+    assess,
+    media_section,
+    rounded,
+    summary_line,
+)
 from siptest.analysis.model import Check, Verdict
 from siptest.analysis.nat import SIP_ALG
-from siptest.analysis.quality import QualityEstimate, estimate_mos
-from siptest.ua.base import CallCompleted, MediaSample, StreamStats
-
-AudioVerdict = Literal["both", "one_way_in", "one_way_out", "none", "poor"]
-"""`one_way_out`: only our outgoing audio flows; `one_way_in`: only incoming audio flows."""
+from siptest.ua.base import CallCompleted, MediaSample
 
 
 @dataclass(frozen=True)
@@ -48,272 +54,6 @@ class MediaExpectation:
     """Lowest acceptable MOS estimate; replaces the default failure threshold (3.1)."""
     dtmf: str | None = None
     """Digits that must come back from the far end (echo service, second account)."""
-
-
-@dataclass(frozen=True)
-class QualityThresholds:
-    """When a call that carries audio both ways is reported as poor."""
-
-    mos_warning: float = 3.6
-    """G.107 R 70 (G.109: below it many users are dissatisfied)."""
-    mos_failure: float = 3.1
-    """G.107 R 60 (G.109: below it nearly all users are dissatisfied)."""
-    loss_warning_percent: float = 1.0
-    loss_failure_percent: float = 5.0
-    jitter_warning_ms: float = 30.0
-    rtt_warning_ms: float = 300.0
-    """Twice the 150 ms one-way delay G.114 keeps most conversations transparent at."""
-
-
-THRESHOLDS = QualityThresholds()
-
-SHORT_MEASUREMENT_S = 1.0
-"""Below this much media, a silent direction may only mean the call was too short."""
-
-
-# --- the media section -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Breach:
-    level: Literal["warning", "failure"]
-    kind: Literal["mos", "loss", "jitter", "rtt"]
-    text: str
-
-
-@dataclass(frozen=True)
-class _Assessment:
-    sample: MediaSample
-    audio_in: bool
-    audio_out: bool
-    estimate_in: QualityEstimate | None
-    estimate_out: QualityEstimate | None
-    breaches: tuple[_Breach, ...]
-
-    @property
-    def both(self) -> bool:
-        return self.audio_in and self.audio_out
-
-    @property
-    def worst(self) -> QualityEstimate | None:
-        if not self.both or self.estimate_in is None or self.estimate_out is None:
-            return None
-        return min(self.estimate_in, self.estimate_out, key=lambda estimate: estimate.mos)
-
-    @property
-    def verdict(self) -> AudioVerdict:
-        if self.both:
-            return "poor" if self.breaches else "both"
-        if self.audio_out:
-            return "one_way_out"
-        if self.audio_in:
-            return "one_way_in"
-        return "none"
-
-    def failures(self) -> list[_Breach]:
-        return [breach for breach in self.breaches if breach.level == "failure"]
-
-
-_FAR_END_PLC = (
-    "the far end's decoder is assumed to conceal lost packets like pjsip does "
-    "(G.711 Appendix I, G.113 Bpl 25.1)"
-)
-_NO_RTCP = (
-    "the far end sent no RTCP receiver reports: the outgoing direction is judged "
-    "from siptest's own packet count"
-)
-
-
-def _mos_breach(
-    worst: float, thresholds: QualityThresholds, min_mos: float | None
-) -> _Breach | None:
-    # An explicit scenario minimum replaces the default failure limit, not the warning.
-    if min_mos is not None and worst < min_mos:
-        return _Breach("failure", "mos", f"below the scenario's minimum of {min_mos:.2f}")
-    if min_mos is None and worst < thresholds.mos_failure:
-        return _Breach(
-            "failure",
-            "mos",
-            f"below {thresholds.mos_failure:.2f}, where nearly all users are dissatisfied "
-            "(ITU-T G.109)",
-        )
-    if worst < thresholds.mos_warning:
-        return _Breach(
-            "warning",
-            "mos",
-            f"below {thresholds.mos_warning:.2f}, where many users are dissatisfied (ITU-T G.109)",
-        )
-    return None
-
-
-def _stream_breaches(
-    stats: StreamStats, where: str, thresholds: QualityThresholds
-) -> list[_Breach]:
-    breaches: list[_Breach] = []
-    loss = stats.loss_percent
-    lost = f"{loss:.1f} % of the audio {where} was lost"
-    if loss > thresholds.loss_failure_percent:
-        breaches.append(
-            _Breach("failure", "loss", f"{lost} (more than {thresholds.loss_failure_percent:g} %)")
-        )
-    elif loss > thresholds.loss_warning_percent:
-        breaches.append(
-            _Breach("warning", "loss", f"{lost} (more than {thresholds.loss_warning_percent:g} %)")
-        )
-    if stats.jitter_ms is not None and stats.jitter_ms > thresholds.jitter_warning_ms:
-        breaches.append(
-            _Breach(
-                "warning",
-                "jitter",
-                f"jitter {where} is {stats.jitter_ms:.0f} ms "
-                f"(more than {thresholds.jitter_warning_ms:g} ms)",
-            )
-        )
-    return breaches
-
-
-def _assess(
-    sample: MediaSample, thresholds: QualityThresholds, min_mos: float | None
-) -> _Assessment:
-    sent, received = sample.sent, sample.received
-    audio_in, audio_out = received.packets > 0, sent.packets > 0
-    # pjsip conceals loss on what it decodes; the far end is assumed to as well.
-    estimate_in = (
-        estimate_mos(sample.codec, received.loss_percent, received.jitter_ms, sample.rtt_ms)
-        if audio_in
-        else None
-    )
-    estimate_out = (
-        estimate_mos(sample.codec, sent.loss_percent, sent.jitter_ms, sample.rtt_ms)
-        if audio_out
-        else None
-    )
-    breaches: list[_Breach] = []
-    if estimate_in is not None and estimate_out is not None:
-        mos = _mos_breach(min(estimate_in.mos, estimate_out.mos), thresholds, min_mos)
-        breaches.extend([mos] if mos else [])
-        breaches.extend(_stream_breaches(received, "from the far end", thresholds))
-        breaches.extend(_stream_breaches(sent, "to the far end", thresholds))
-        if sample.rtt_ms is not None and sample.rtt_ms > thresholds.rtt_warning_ms:
-            breaches.append(
-                _Breach(
-                    "warning",
-                    "rtt",
-                    f"the round trip takes {sample.rtt_ms:.0f} ms "
-                    f"(more than {thresholds.rtt_warning_ms:g} ms)",
-                )
-            )
-    return _Assessment(
-        sample=sample,
-        audio_in=audio_in,
-        audio_out=audio_out,
-        estimate_in=estimate_in,
-        estimate_out=estimate_out,
-        breaches=tuple(breaches),
-    )
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(float(value), digits)
-
-
-def _direction_json(stats: StreamStats, estimate: QualityEstimate | None) -> dict[str, Any]:
-    return {
-        "packets": stats.packets,
-        "lost": stats.lost,
-        "loss_percent": round(stats.loss_percent, 2),
-        "jitter_ms": _round(stats.jitter_ms, 2),
-        "mos": _round(estimate.mos if estimate else None, 2),
-        "r_factor": _round(estimate.r_factor if estimate else None, 1),
-    }
-
-
-def _assumptions(assessment: _Assessment) -> list[str]:
-    seen: list[str] = []
-    for estimate in (assessment.estimate_in, assessment.estimate_out):
-        for text in estimate.assumptions if estimate else ():
-            if text not in seen:
-                seen.append(text)
-    if assessment.estimate_out is not None:
-        seen.append(_FAR_END_PLC)
-    if (
-        assessment.audio_out
-        and assessment.sample.rtt_ms is None
-        and assessment.sample.sent.lost == 0
-    ):
-        seen.append(_NO_RTCP)
-    return seen
-
-
-_VERDICT_WORDS: dict[str, str] = {
-    "both": "audio both ways",
-    "poor": "audio both ways, poor quality",
-    "one_way_out": "one-way audio: nothing heard from the far end",
-    "one_way_in": "one-way audio: the far end receives nothing",
-    "none": "no audio",
-}
-
-
-def summary_line(section: Mapping[str, Any]) -> str:
-    """One line for the text report, from a media section (`details["media"]`)."""
-    verdict = section.get("verdict")
-    if verdict is None:
-        return "audio not checked (the call was not answered)"
-    parts = [_VERDICT_WORDS.get(str(verdict), str(verdict))]
-    if section.get("codec"):
-        parts.append(str(section["codec"]))
-    if section.get("mos") is not None:
-        parts.append(f"MOS {section['mos']:.2f} (R {section['r_factor']:.0f})")
-    received, sent = section.get("received"), section.get("sent")
-    if isinstance(received, Mapping) and isinstance(sent, Mapping):
-        parts.append(
-            f"in {received['packets']} pkts, {received['loss_percent']:.1f} % lost; "
-            f"out {sent['packets']} pkts, {sent['loss_percent']:.1f} % lost"
-        )
-        if received.get("jitter_ms") is not None:
-            parts.append(f"jitter {received['jitter_ms']:.1f} ms")
-    if section.get("rtt_ms") is not None:
-        parts.append(f"RTT {section['rtt_ms']:.0f} ms")
-    return "; ".join(parts)
-
-
-def _section(
-    assessment: _Assessment | None,
-    *,
-    verdict: AudioVerdict | None,
-    dtmf_sent: str,
-    dtmf_received: str,
-) -> dict[str, Any]:
-    section: dict[str, Any] = {
-        "codec": None,
-        "remote_rtp": None,
-        "duration_s": None,
-        "sent": None,
-        "received": None,
-        "rtt_ms": None,
-        "mos": None,
-        "r_factor": None,
-        "verdict": verdict,
-        "audio_in": bool(assessment and assessment.audio_in),
-        "audio_out": bool(assessment and assessment.audio_out),
-        "dtmf_sent": dtmf_sent,
-        "dtmf_received": dtmf_received,
-        "assumptions": [],
-    }
-    if assessment is not None:
-        sample, worst = assessment.sample, assessment.worst
-        section.update(
-            codec=sample.codec or None,
-            remote_rtp=sample.remote_rtp or None,
-            duration_s=round(sample.duration, 2),
-            sent=_direction_json(sample.sent, assessment.estimate_out),
-            received=_direction_json(sample.received, assessment.estimate_in),
-            rtt_ms=_round(sample.rtt_ms, 1),
-            mos=_round(worst.mos if worst else None, 2),
-            r_factor=_round(worst.r_factor if worst else None, 1),
-            assumptions=_assumptions(assessment),
-        )
-    return section
 
 
 # --- diagnoses ----------------------------------------------------------------
@@ -519,7 +259,7 @@ def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) ->
     return _failure("media.no_audio", title, explanation, fix, rfc="RFC 3550")
 
 
-def _quality_fix(breaches: Iterable[_Breach]) -> str:
+def _quality_fix(breaches: Iterable[Breach]) -> str:
     kinds = {breach.kind for breach in breaches}
     fixes: list[str] = []
     if kinds & {"loss", "jitter"}:
@@ -543,7 +283,7 @@ def _quality_fix(breaches: Iterable[_Breach]) -> str:
 
 
 def _quality_verdict(
-    assessment: _Assessment, breaches: Sequence[_Breach], *, failed: bool
+    assessment: Assessment, breaches: Sequence[Breach], *, failed: bool
 ) -> Verdict:
     worst = assessment.worst
     score = f"Estimated MOS {worst.mos:.2f} (R {worst.r_factor:.0f})" if worst else "Quality"
@@ -571,7 +311,7 @@ def _quality_verdict(
     )
 
 
-def _ok_verdict(assessment: _Assessment) -> Verdict:
+def _ok_verdict(assessment: Assessment) -> Verdict:
     sample, worst = assessment.sample, assessment.worst
     explanation = (
         f"siptest sent {_packets(sample.sent.packets)} and received "
@@ -650,7 +390,7 @@ def _dtmf_verdict(expected: str, sent: str, received: str) -> Verdict:
 
 def _expectation_results(
     expectations: MediaExpectation | None,
-    assessment: _Assessment | None,
+    assessment: Assessment | None,
     *,
     dtmf_sent: str,
     dtmf_received: str,
@@ -674,7 +414,7 @@ def _expectation_results(
             {
                 "expect": "min_mos",
                 "wanted": expectations.min_mos,
-                "got": _round(worst.mos if worst else None, 2),
+                "got": rounded(worst.mos if worst else None, 2),
                 "met": worst is not None and worst.mos >= expectations.min_mos,
             }
         )
@@ -757,7 +497,9 @@ def analyse_media(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
         ok = all(result["met"] for result in results)
-        section = _section(None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
+        section = media_section(
+            None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+        )
         section["expectations"] = results
         title, explanation, fix = (
             (
@@ -789,7 +531,9 @@ def analyse_media(
         results = _expectation_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
-        section = _section(None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
+        section = media_section(
+            None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
+        )
         section["expectations"] = results
         return Check(
             kind="media",
@@ -806,12 +550,12 @@ def analyse_media(
             details={"media": section},
         )
 
-    assessment = _assess(sample, thresholds, min_mos)
+    assessment = assess(sample, thresholds, min_mos)
     verdict_name = assessment.verdict
     results = _expectation_results(
         expectations, assessment, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
     )
-    section = _section(
+    section = media_section(
         assessment, verdict=verdict_name, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
     )
     section["expectations"] = results

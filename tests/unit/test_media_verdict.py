@@ -5,12 +5,8 @@ import json
 import pytest
 
 from siptest.analysis.addresses import address_kind, reachable_from, split_hostport
-from siptest.analysis.media import (
-    MediaExpectation,
-    analyse_call_media,
-    analyse_media,
-    summary_line,
-)
+from siptest.analysis.audio import summary_line
+from siptest.analysis.media import MediaExpectation, analyse_call_media, analyse_media
 from siptest.analysis.model import Report
 from siptest.analysis.nat import nat_findings
 from siptest.report.json import render_json
