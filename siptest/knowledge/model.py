@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
+from typing import get_args
+
+from siptest.ua.base import LocalCause, Origin, Transport
 
 #: Diagnosis categories, exactly as DESIGN.md lists them for the JSON report.
 CATEGORIES = (
@@ -30,19 +33,10 @@ CATEGORIES = (
     "config",
 )
 SEVERITIES = ("ok", "info", "warning", "error")
-ORIGINS = ("remote", "local", "none")
-LOCAL_CAUSES = (
-    "timeout",
-    "refused",
-    "unreachable",
-    "tls",
-    "dns",
-    "transport",
-    "cancelled",
-    "limit",
-    "malformed",
-)
-TRANSPORTS = ("udp", "tcp", "tls")
+# The user agent's vocabulary: the values its outcomes carry, in one place.
+ORIGINS: tuple[str, ...] = get_args(Origin)
+LOCAL_CAUSES: tuple[str, ...] = get_args(LocalCause)
+TRANSPORTS: tuple[str, ...] = get_args(Transport)
 #: Methods that may carry their own wording in an entry (`register:` / `invite:`).
 WORDING_METHODS = ("REGISTER", "INVITE")
 
