@@ -54,8 +54,10 @@ def render_check(check: Check) -> list[str]:
             lines.extend(_wrap("Warning:", check.response.warning))
     details = check.details
     media = details.get("media")
-    if check.kind == "media" and isinstance(media, dict) and media.get("summary"):
-        lines.extend(_wrap("Audio:", str(media["summary"])))
+    if check.kind == "media" and isinstance(media, dict):
+        summary = media.get("summary") or (check.diagnosis.title if check.diagnosis else "")
+        if summary:
+            lines.extend(_wrap("Audio:", str(summary)))
     if check.kind == "call" and details.get("provisional"):
         lines.extend(_wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
     if check.kind == "register" and check.ok and details.get("expires_granted"):
