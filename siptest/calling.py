@@ -11,13 +11,20 @@ from dataclasses import dataclass, field, replace
 
 from siptest.analysis.calls import analyse_call, apply_expectation
 from siptest.analysis.media import MediaExpectation, analyse_call_media
-from siptest.analysis.model import Check, Report
+from siptest.analysis.model import Check
 from siptest.analysis.nat import nat_findings
 from siptest.analysis.preflight import check_account, check_number
-from siptest.analysis.registration import analyse_registration, analyse_unregistration
-from siptest.interruption import catching_signals
+from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
-from siptest.registration import AgentFactory, CheckRun, RegistrationRequest, pjsua_agent
+from siptest.registration import (
+    AgentFactory,
+    CheckRun,
+    RegistrationRequest,
+    finished_run,
+    pjsua_agent,
+    register_step,
+    unregister_step,
+)
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
 
 
@@ -89,25 +96,16 @@ def check_call(
         registered=request.call.registered,
     )
     blocked = any(not finding.ok for finding in number_findings) and not request.force
-    insecure = account.transport == "tls" and not request.tls.verify
-    if blocked:
-        report = Report(tuple(checks), knowledge.profile.name, insecure)
-        return CheckRun(report, ())
     registration = RegistrationRequest(account, request.timeout, request.tls, request.local_port)
+    if blocked:
+        return finished_run(checks, knowledge, registration, (), Interruption())
     agent = agent_factory(registration)
     with catching_signals(agent.interrupt) as interruption:
         try:
             registered = True
             if spec.registered:
-                started = time.monotonic()
-                outcome = agent.register(account)
-                elapsed = (time.monotonic() - started) * 1000
-                checks.append(
-                    analyse_registration(
-                        outcome, account, knowledge, timeout=request.timeout, duration_ms=elapsed
-                    )
-                )
-                registered = outcome.ok
+                check, registered = register_step(agent, account, knowledge, request.timeout)
+                checks.append(check)
             if registered and not interruption.happened:
                 started = time.monotonic()
                 call = agent.call(account, spec)
@@ -122,22 +120,9 @@ def check_call(
                 )
                 checks.append(with_media_section(check, extra))
                 checks.extend(extra)
-            if spec.registered and registered:
-                started = time.monotonic()
-                removal = agent.unregister(account)
-                if removal is not None:
-                    elapsed = (time.monotonic() - started) * 1000
-                    checks.append(analyse_unregistration(removal, account, elapsed))
+            removal = unregister_step(agent, account) if spec.registered and registered else None
+            if removal is not None:
+                checks.append(removal)
         finally:
             agent.close()
-    report = Report(
-        checks=tuple(checks),
-        profile=knowledge.profile.name,
-        insecure=insecure,
-        interrupted=interruption.happened,
-    )
-    return CheckRun(
-        report,
-        tuple(agent.messages),
-        int(interruption.exit_status) if interruption.happened else None,
-    )
+    return finished_run(checks, knowledge, registration, tuple(agent.messages), interruption)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
-from siptest.interruption import catching_signals
+from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.ua.addressing import source_address
 from siptest.ua.base import AccountSpec, TlsSettings, UserAgent, WireMessage
@@ -60,6 +60,44 @@ def pjsua_agent(request: RegistrationRequest) -> UserAgent:
     )
 
 
+def register_step(
+    agent: UserAgent, account: AccountSpec, knowledge: Knowledge, timeout: float
+) -> tuple[Check, bool]:
+    """Register and diagnose; the check, and whether the account is now registered."""
+    started = time.monotonic()
+    outcome = agent.register(account)
+    elapsed = (time.monotonic() - started) * 1000
+    check = analyse_registration(outcome, account, knowledge, timeout=timeout, duration_ms=elapsed)
+    return check, outcome.ok
+
+
+def unregister_step(agent: UserAgent, account: AccountSpec) -> Check | None:
+    """Remove our own registration; None when there was none to remove."""
+    started = time.monotonic()
+    removal = agent.unregister(account)
+    if removal is None:
+        return None
+    return analyse_unregistration(removal, account, (time.monotonic() - started) * 1000)
+
+
+def finished_run(
+    checks: list[Check],
+    knowledge: Knowledge,
+    request: RegistrationRequest,
+    messages: tuple[WireMessage, ...],
+    interruption: Interruption,
+) -> CheckRun:
+    """The report of one command's run, partial (and marked) when a signal cut it short."""
+    report = Report(
+        checks=tuple(checks),
+        profile=knowledge.profile.name,
+        insecure=request.account.transport == "tls" and not request.tls.verify,
+        interrupted=interruption.happened,
+    )
+    status = int(interruption.exit_status) if interruption.happened else None
+    return CheckRun(report, messages, status)
+
+
 def check_registration(
     request: RegistrationRequest,
     knowledge: Knowledge,
@@ -72,33 +110,13 @@ def check_registration(
     agent = agent_factory(request)
     with catching_signals(agent.interrupt) as interruption:
         try:
-            started = time.monotonic()
-            outcome = agent.register(account)
-            elapsed = (time.monotonic() - started) * 1000
-            checks.append(
-                analyse_registration(
-                    outcome, account, knowledge, timeout=request.timeout, duration_ms=elapsed
-                )
-            )
-            if outcome.ok:
-                started = time.monotonic()
-                removal = agent.unregister()
-                if removal is not None:
-                    elapsed = (time.monotonic() - started) * 1000
-                    checks.append(analyse_unregistration(removal, account, elapsed))
+            check, registered = register_step(agent, account, knowledge, request.timeout)
+            checks.append(check)
+            if registered and (removal := unregister_step(agent, account)) is not None:
+                checks.append(removal)
         finally:
             agent.close()
-    report = Report(
-        checks=tuple(checks),
-        profile=knowledge.profile.name,
-        insecure=account.transport == "tls" and not request.tls.verify,
-        interrupted=interruption.happened,
-    )
-    return CheckRun(
-        report,
-        tuple(agent.messages),
-        int(interruption.exit_status) if interruption.happened else None,
-    )
+    return finished_run(checks, knowledge, request, tuple(agent.messages), interruption)
 
 
 def trace_header(request: RegistrationRequest) -> str:

@@ -560,37 +560,23 @@ def _display(file: Path) -> str:
 
 
 def _read(file: Path) -> _Document:
-    import yaml
-
     path = _display(file)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise KnowledgeError(f"{path}: cannot read the file ({error})") from None
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    loader = loader_class(text)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
-        raise KnowledgeError(f"{path}:{line}: not valid YAML: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise KnowledgeError(f"{path}: not valid YAML: {error}") from None
+    from siptest.yamlsource import compose  # PyYAML only when a file is parsed
+
+    root, loader = compose(text, path, KnowledgeError)
     if root is None:
         raise KnowledgeError(f"{path}:1: the file is empty")
     return _Document(path, root, loader)
 
 
-def _kind_of(node: Node) -> str:
-    """ "mapping", "sequence" or "scalar" (PyYAML's node.id, which its stubs omit)."""
-    from yaml.nodes import MappingNode, SequenceNode
+def _shape_of(node: Node) -> str:
+    from siptest.yamlsource import shape_of  # loaded already: a _Document exists
 
-    if isinstance(node, MappingNode):
-        return "mapping"
-    if isinstance(node, SequenceNode):
-        return "sequence"
-    return "scalar"
+    return shape_of(node)
 
 
 class _Document:
@@ -625,11 +611,11 @@ class _Document:
         return bool(node.tag == "tag:yaml.org,2002:null")
 
     def is_sequence(self, node: Node) -> bool:
-        return bool(_kind_of(node) == "sequence")
+        return bool(_shape_of(node) == "sequence")
 
     def scalar(self, node: Node) -> object:
-        if _kind_of(node) != "scalar":
-            return [] if _kind_of(node) == "sequence" else {}
+        if _shape_of(node) != "scalar":
+            return [] if _shape_of(node) == "sequence" else {}
         return self._loader.construct_object(node)
 
     def mapping(
@@ -640,11 +626,11 @@ class _Document:
         key: str = "(top level)",
     ) -> dict[str, tuple[Node, Node]]:
         """Keys to (key node, value node); unknown and duplicate keys are errors."""
-        if _kind_of(node) != "mapping":
+        if _shape_of(node) != "mapping":
             self.fail(node, key, f"expected a mapping, got {self._kind(node)}")
         fields: dict[str, tuple[Node, Node]] = {}
         for key_node, value_node in node.value:
-            name = str(key_node.value) if _kind_of(key_node) == "scalar" else self._kind(key_node)
+            name = str(key_node.value) if _shape_of(key_node) == "scalar" else self._kind(key_node)
             if name in fields:
                 first = fields[name][0].start_mark.line + 1
                 self.fail(key_node, name, f"given twice (first on line {first})")
@@ -659,17 +645,17 @@ class _Document:
         return fields[key][1]
 
     def sequence(self, node: Node, key: str) -> list[Node]:
-        if _kind_of(node) != "sequence":
+        if _shape_of(node) != "sequence":
             self.fail(node, key, f"expected a list, got {self._kind(node)}")
         return list(node.value)
 
     def items(self, node: Node, key: str) -> Iterator[Node]:
         """A scalar or a non-empty list of scalars, as nodes."""
-        if _kind_of(node) == "sequence":
+        if _shape_of(node) == "sequence":
             if not node.value:
                 self.fail(node, key, "an empty list matches nothing; leave the key out instead")
             yield from node.value
-        elif _kind_of(node) == "scalar" and not self.is_null(node):
+        elif _shape_of(node) == "scalar" and not self.is_null(node):
             yield node
         else:
             self.fail(node, key, f"expected a value or a list, got {self._kind(node)}")
@@ -711,9 +697,9 @@ class _Document:
         return value
 
     def _kind(self, node: Node) -> str:
-        if _kind_of(node) == "mapping":
+        if _shape_of(node) == "mapping":
             return "a mapping"
-        if _kind_of(node) == "sequence":
+        if _shape_of(node) == "sequence":
             return "a list"
         value = self.scalar(node)
         return "nothing (null)" if value is None else repr(value)

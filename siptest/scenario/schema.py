@@ -45,12 +45,11 @@ from siptest.scenario.source import (
     Text,
     Variables,
     is_name,
-    is_null,
     kind_of,
-    line_of,
     substitute,
 )
 from siptest.ua.base import Transport
+from siptest.yamlsource import is_null, line_of
 
 MAX_ACCOUNTS = 8
 """pjsua2 holds at most 8 accounts per process."""

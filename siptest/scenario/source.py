@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import yaml
 
+from siptest import yamlsource
 from siptest.scenario.model import ScenarioError
+from siptest.yamlsource import is_null
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?")
@@ -120,24 +122,7 @@ def substitute(raw: str, variables: Variables, where: str) -> Text:
 
 def compose(text: str, path: str) -> Node | None:
     """The node tree of one YAML document; None for an empty file."""
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        # Only the problem and its line: PyYAML's snippet would quote the file's
-        # text, which may be exactly the secret that was mistyped.
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = error.problem or error.context or "cannot be parsed"
-        raise ScenarioError(
-            f"{path}:{line}: not valid YAML: {problem}. Check the indentation, quotes and "
-            "colons on this line and the one before."
-        ) from None
-    except yaml.YAMLError as error:
-        raise ScenarioError(f"{path}: not valid YAML ({type(error).__name__}).") from None
-
-
-def line_of(node: Node) -> int:
-    return int(node.start_mark.line) + 1
+    return yamlsource.compose(text, path, ScenarioError)[0]
 
 
 def kind_of(node: Node) -> str:
@@ -148,7 +133,3 @@ def kind_of(node: Node) -> str:
     if is_null(node):
         return "nothing"
     return "a single value"
-
-
-def is_null(node: Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"

@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from siptest import __version__
 from siptest.errors import CannotRunError, UsageError
 from siptest.ua.base import (
     AccountSpec,
@@ -35,8 +31,6 @@ from siptest.ua.base import (
     CallSpec,
     MediaSample,
     RegistrationCompleted,
-    TlsSettings,
-    Transport,
 )
 from siptest.ua.capture import Capture
 from siptest.ua.evidence import (
@@ -46,49 +40,20 @@ from siptest.ua.evidence import (
 )
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 from siptest.ua.pjsua.bindings import TX_CALLBACK, TX_PRIORITY, TxModule, subclasses
+from siptest.ua.pjsua.config import (
+    MAX_ACCOUNTS,
+    MAX_CALLS,
+    USER_AGENT,
+    AgentConfig,
+    system_ca_bundle,
+    transport_config,
+)
 from siptest.ua.pjsua.media import ToneSource, media_sample, send_dtmf
 from siptest.ua.probe import UnreachableProbe
-
-USER_AGENT = f"siptest/{__version__}"
-"""Plain and honest: providers block scanner signatures, not named testers."""
-
-MAX_ACCOUNTS = 8
-"""pjsua2's PJSUA_MAX_ACC in this wheel; the 9th account aborts the process."""
-
-MAX_CALLS = 4
-"""pjsua2's call limit in this wheel (PJSUA_MAX_CALLS); makeCall beyond it raises."""
 
 _POLL_MS = 10
 _PJ_ECANCELLED = 70014
 _PJ_ETOOMANY = 70010
-_SYSTEM_CA_BUNDLES = (
-    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
-    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
-    "/etc/ssl/cert.pem",  # macOS, BSD
-)
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """How the stack is set up; one agent serves one transport."""
-
-    transport: Transport = "udp"
-    timeout: float = 5.0
-    """Seconds one SIP transaction may take before it counts as unanswered."""
-    tls: TlsSettings = field(default_factory=TlsSettings)
-    local_port: int = 0
-    public_address: str | None = None
-    """The address to put in Via/Contact: the one the kernel uses toward the server."""
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    """Strings to sweep out of everything captured (the password)."""
-
-
-def system_ca_bundle() -> Path | None:
-    for candidate in _SYSTEM_CA_BUNDLES:
-        path = Path(candidate)
-        if path.is_file():
-            return path
-    return None
 
 
 class DialledCall:
@@ -207,36 +172,7 @@ class PjsuaAgent:
 
     def _create_transport(self, config: AgentConfig) -> int:
         pj = self._pj
-        tp = pj.TransportConfig()
-        tp.port = config.local_port
-        if config.public_address:
-            tp.publicAddress = config.public_address
-        kind = {
-            "udp": pj.PJSIP_TRANSPORT_UDP,
-            "tcp": pj.PJSIP_TRANSPORT_TCP,
-            "tls": pj.PJSIP_TRANSPORT_TLS,
-        }[config.transport]
-        if config.transport in ("tcp", "tls"):
-            # Without TCP_NODELAY each request waits 40-88 ms for Nagle.
-            opt = pj.SockOpt()
-            opt.level = socket.IPPROTO_TCP
-            opt.optName = socket.TCP_NODELAY
-            opt.setOptValInt(1)
-            params = pj.SockOptParams()
-            params.sockOpts.append(opt)
-            tp.sockOptParams = params
-        if config.transport == "tls":
-            tls = tp.tlsConfig
-            ca = config.tls.ca_file or system_ca_bundle()
-            if ca is not None:
-                tls.CaListFile = str(ca)
-            tls.verifyServer = config.tls.verify
-            tls.msecTimeout = int(config.timeout * 1000)
-            if config.tls.verify and ca is None:
-                raise CannotRunError(
-                    "No trusted CA certificates found to verify the TLS server. "
-                    "Pass --tls-ca FILE (or install ca-certificates)."
-                )
+        kind, tp = transport_config(pj, config)
         try:
             return int(self._ep.transportCreate(kind, tp))
         except pj.Error as exc:

@@ -1,0 +1,88 @@
+"""How the pjsua2 user agent is set up: limits, configuration, transports.
+
+Nothing here imports pjsua2; `transport_config` receives the module.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from siptest import __version__
+from siptest.errors import CannotRunError
+from siptest.ua.base import TlsSettings, Transport
+
+USER_AGENT = f"siptest/{__version__}"
+"""Plain and honest: providers block scanner signatures, not named testers."""
+
+MAX_ACCOUNTS = 8
+"""pjsua2's PJSUA_MAX_ACC in this wheel; the 9th account aborts the process."""
+
+MAX_CALLS = 4
+"""pjsua2's call limit in this wheel (PJSUA_MAX_CALLS); makeCall beyond it raises."""
+
+_SYSTEM_CA_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/cert.pem",  # macOS, BSD
+)
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How the stack is set up; one agent serves one transport."""
+
+    transport: Transport = "udp"
+    timeout: float = 5.0
+    """Seconds one SIP transaction may take before it counts as unanswered."""
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    local_port: int = 0
+    public_address: str | None = None
+    """The address to put in Via/Contact: the one the kernel uses toward the server."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Strings to sweep out of everything captured (the password)."""
+
+
+def system_ca_bundle() -> Path | None:
+    for candidate in _SYSTEM_CA_BUNDLES:
+        path = Path(candidate)
+        if path.is_file():
+            return path
+    return None
+
+
+def transport_config(pj: Any, config: AgentConfig) -> tuple[int, Any]:
+    """pjsua2's transport kind and TransportConfig for one agent's transport."""
+    tp = pj.TransportConfig()
+    tp.port = config.local_port
+    if config.public_address:
+        tp.publicAddress = config.public_address
+    kind = {
+        "udp": pj.PJSIP_TRANSPORT_UDP,
+        "tcp": pj.PJSIP_TRANSPORT_TCP,
+        "tls": pj.PJSIP_TRANSPORT_TLS,
+    }[config.transport]
+    if config.transport in ("tcp", "tls"):
+        # Without TCP_NODELAY each request waits 40-88 ms for Nagle.
+        opt = pj.SockOpt()
+        opt.level = socket.IPPROTO_TCP
+        opt.optName = socket.TCP_NODELAY
+        opt.setOptValInt(1)
+        params = pj.SockOptParams()
+        params.sockOpts.append(opt)
+        tp.sockOptParams = params
+    if config.transport == "tls":
+        tls = tp.tlsConfig
+        ca = config.tls.ca_file or system_ca_bundle()
+        if ca is not None:
+            tls.CaListFile = str(ca)
+        tls.verifyServer = config.tls.verify
+        tls.msecTimeout = int(config.timeout * 1000)
+        if config.tls.verify and ca is None:
+            raise CannotRunError(
+                "No trusted CA certificates found to verify the TLS server. "
+                "Pass --tls-ca FILE (or install ca-certificates)."
+            )
+    return kind, tp
