@@ -352,8 +352,11 @@ def _dtmf_verdict(expected: str, sent: str, received: str) -> Verdict:
         return _failure(
             "media.dtmf_not_sent",
             title,
-            f"{shown} siptest did not send the digits the scenario expects back.",
-            "Give the call step the same digits as the expectation (`dtmf:` on the call).",
+            f"{shown} siptest did not send all the digits the scenario expects back "
+            "(with SIP INFO, a digit whose request got no answer stops the ones after it).",
+            "Give the call step the same digits as the expectation (`dtmf:` on the call). "
+            "If it has them, the far end left a SIP INFO unanswered: try `dtmf_method: "
+            "rfc4733`, or ask the provider whether it takes DTMF by SIP INFO.",
         )
     if not received:
         explanation = (

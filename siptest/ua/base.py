@@ -188,7 +188,7 @@ class CallSpec:
     talk: float = 2.0
     """Seconds to hold an answered call before BYE."""
     dtmf: str = ""
-    """Digits to send once answered (RFC 4733 events)."""
+    """Digits to send once answered, by `dtmf_method`."""
     dtmf_method: Literal["rfc4733", "info"] = "rfc4733"
     registered: bool = True
     """False for --no-register: the INVITE goes straight to the server."""

@@ -43,6 +43,21 @@ def distinct_requests(messages: Any) -> int:
     return len({(m.message.header("call-id"), m.message.cseq) for m in messages})
 
 
+def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) -> bool:
+    """True while a request of the call sent with `method` has no final response yet."""
+    asked: set[int] = set()
+    answered: set[int] = set()
+    for wire in messages:
+        msg = wire.message
+        if msg.method != method or msg.header("call-id") != call_id or msg.cseq is None:
+            continue
+        if wire.direction == "sent" and msg.code is None and not wire.blocked:
+            asked.add(msg.cseq)
+        elif wire.direction == "received" and (msg.code or 0) >= 200:
+            answered.add(msg.cseq)
+    return bool(asked - answered)
+
+
 def response_from(wire: WireMessage, method: str) -> Response:
     msg = wire.message
     return Response(method, msg.code or 0, msg.reason, "remote", wire.at, msg.headers)

@@ -368,7 +368,7 @@ def test_expectations_on_an_unanswered_call_are_unmet():
         ("123#", "112233##", False, "media.dtmf_mismatch", "arrived twice"),
         ("123#", "13", False, "media.dtmf_mismatch", "Some digits were lost"),
         ("123#", "456#", False, "media.dtmf_mismatch", "Different digits"),
-        ("", "", False, "media.dtmf_not_sent", "did not send the digits"),
+        ("", "", False, "media.dtmf_not_sent", "did not send all the digits"),
     ],
 )
 def test_dtmf_expectation(sent, received, ok, diagnosis_id, phrase):

@@ -1,7 +1,10 @@
 """Deciding a registration's outcome from the captured exchange, without a SIP stack."""
 
+import pytest
+
 from siptest.ua.base import AccountSpec
 from siptest.ua.capture import Capture
+from siptest.ua.evidence import awaiting_answer
 from siptest.ua.outcomes import registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -74,3 +77,35 @@ def test_icmp_unreachable_wins_over_a_pending_transaction():
     outcome = registration_outcome(capture, ACCOUNT, None, 0, True)
     assert outcome.response.local_cause == "unreachable"
     assert outcome.response.origin == "none"
+
+
+def info(cseq: int) -> str:
+    return f"INFO sip:1002@example.com SIP/2.0\r\nCall-ID: c1\r\nCSeq: {cseq} INFO\r\n\r\n"
+
+
+def info_answer(code: int, cseq: int) -> str:
+    return f"SIP/2.0 {code} Whatever\r\nCall-ID: c1\r\nCSeq: {cseq} INFO\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    ("exchange", "waiting"),
+    [
+        ([], False),
+        ([("sent", info(7))], True),
+        ([("sent", info(7)), ("received", info_answer(100, 7))], True),
+        ([("sent", info(7)), ("received", info_answer(200, 7))], False),
+        # a refusal is an answer too: the next digit may go
+        ([("sent", info(7)), ("received", info_answer(500, 7))], False),
+        # a challenge answered with credentials: the new CSeq is still open
+        ([("sent", info(7)), ("received", info_answer(407, 7)), ("sent", info(8))], True),
+        ([("sent", info(7)), ("sent", info(8)), ("received", info_answer(200, 8))], True),
+        # another dialog's or another method's answer does not count
+        ([("sent", info(7)), ("received", info_answer(200, 7).replace("c1", "c2"))], True),
+        ([("sent", info(7)), ("received", response(200, "OK", 7))], True),
+    ],
+)
+def test_an_info_request_is_awaited_until_its_final_answer(exchange, waiting):
+    capture = Capture()
+    for direction, text in exchange:
+        capture.on_log(logged(direction, text))
+    assert awaiting_answer(capture.messages, "c1", "INFO") is waiting

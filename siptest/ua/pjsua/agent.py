@@ -34,6 +34,7 @@ from siptest.ua.base import (
 )
 from siptest.ua.capture import Capture
 from siptest.ua.evidence import (
+    awaiting_answer,
     dial_uri,
     final_invite,
     invite_responses,
@@ -440,7 +441,15 @@ class PjsuaAgent:
         digits_sent = ""
         if answered and call.state == confirmed:
             started = time.monotonic()
-            digits_sent = send_dtmf(self._pj, call, spec)
+            digits_sent = send_dtmf(
+                self._pj,
+                call,
+                spec,
+                lambda: self._wait(
+                    lambda: not awaiting_answer(self.messages[first:], call_id, "INFO"),
+                    self.config.timeout + 1,
+                ),
+            )
             self._wait(lambda: call.state == disconnected, spec.talk)
             talked = time.monotonic() - started
             media = media_sample(self._pj, call, talked)

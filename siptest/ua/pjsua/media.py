@@ -5,6 +5,7 @@ Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from siptest.ua.base import CallSpec, MediaSample, StreamStats
@@ -39,21 +40,37 @@ class ToneSource:
         self._tone = None
 
 
-def send_dtmf(pj: Any, call: Any, spec: CallSpec) -> str:
-    """Send the spec's digits (RFC 4733 events or SIP INFO); the digits sent, or ""."""
+def send_dtmf(pj: Any, call: Any, spec: CallSpec, answered: Callable[[], bool]) -> str:
+    """Send the spec's digits (RFC 4733 events or SIP INFO); the digits sent.
+
+    SIP INFO goes one digit per request, each after the previous one's final
+    response (`answered` waits for it, bounded, and says whether it came).
+    pjsua would send them back to back, and a proxy with several workers can
+    reorder them; the far end then refuses the overtaken request as an
+    out-of-order CSeq (500) and the digit is lost. Sending stops when a request
+    gets no answer at all.
+    """
     if not spec.dtmf:
         return ""
-    try:
-        if spec.dtmf_method == "info":
-            param = pj.CallSendDtmfParam()
-            param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
-            param.digits = spec.dtmf
-            call.sendDtmf(param)
-        else:
+    if spec.dtmf_method != "info":
+        try:
             call.dialDtmf(spec.dtmf)
-    except pj.Error:
-        return ""
-    return spec.dtmf
+        except pj.Error:
+            return ""
+        return spec.dtmf
+    sent = ""
+    for digit in spec.dtmf:
+        param = pj.CallSendDtmfParam()
+        param.method = pj.PJSUA_DTMF_METHOD_SIP_INFO
+        param.digits = digit
+        try:
+            call.sendDtmf(param)
+        except pj.Error:
+            break
+        sent += digit
+        if not answered():
+            break
+    return sent
 
 
 def media_sample(pj: Any, call: Any, seconds: float) -> MediaSample | None:
