@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 
 import pytest
 from sippeer import challenge, ok
@@ -86,6 +87,29 @@ def test_bad_option_is_refused_before_any_packet(siptest, peer, option, value, t
         password=GOOD_PASSWORD,
     )
     assert_refused_before_any_packet(result, peer, token)
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_local_port_in_use_is_a_clear_cannot_run(siptest, transport):
+    """Bind failure (DESIGN.md): exit 3 with a hint, one JSON object, no traceback."""
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if transport == "tcp":
+            taken.listen()
+        port = taken.getsockname()[1]
+        # Nothing may answer at the target either: the run must stop at the bind.
+        target = f"1001@127.0.0.1:{port}"
+        result = siptest(
+            "register", target, "--json", "--transport", transport, "--local-port", str(port),
+            password=GOOD_PASSWORD,
+        )  # fmt: skip
+    assert result.status == 3, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"local {transport.upper()} port {port}" in result.stderr
+    assert "--local-port" in result.stderr
+    error = json.loads(result.stdout)["error"]
+    assert error["exit_status"] == 3 and "in use" in error["message"]
 
 
 # -- passwords that cannot be right ---------------------------------------------------
