@@ -58,6 +58,20 @@ def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) 
     return bool(asked - answered)
 
 
+def requests_on_the_wire(requests: Sequence[WireMessage], response: Response) -> list[WireMessage]:
+    """The sent requests (in order) that really left, given how the exchange ended.
+
+    pjsip logs a request over TCP or TLS when it hands it to the transport, before
+    the connection is up. When the connection was refused or its TLS handshake
+    failed, the last request was logged but never left this machine.
+    """
+    kept = [m for m in requests if not m.blocked]
+    if response.origin == "remote" or response.local_cause not in ("refused", "tls") or not kept:
+        return kept
+    last = kept[-1].message.cseq
+    return [m for m in kept if m.message.cseq != last]
+
+
 def response_from(wire: WireMessage, method: str) -> Response:
     msg = wire.message
     return Response(method, msg.code or 0, msg.reason, "remote", wire.at, msg.headers)

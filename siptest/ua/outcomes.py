@@ -30,6 +30,7 @@ from siptest.ua.evidence import (
     fold_repeats,
     invite_responses,
     local_cause,
+    requests_on_the_wire,
     response_from,
     sdp_address,
 )
@@ -73,10 +74,6 @@ def registration_outcome(
 ) -> RegistrationCompleted:
     """What one REGISTER chain came to, from the exchange and pjsua's last reg state."""
     exchange = [m for m in capture.messages[first:] if m.message.method == "REGISTER"]
-    sent = distinct_requests(m for m in exchange if m.direction == "sent" and not m.blocked)
-    credentials_sent = any(
-        m.message.header("authorization") for m in exchange if m.direction == "sent"
-    )
     call_id = exchange[0].message.header("call-id") if exchange else None
     rejected = capture.guard.was_rejected(call_id)
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
@@ -128,6 +125,9 @@ def registration_outcome(
                 ),
             )
     response = _malformed_if_dropped(capture, first, response)
+    requests = [m for m in exchange if m.direction == "sent" and m.message.code is None]
+    left = requests_on_the_wire(requests, response)
+    credentials_sent = any(carries_credentials(m.message) for m in left)
     granted = None
     contact = None
     if 200 <= response.code < 300 and event is not None:
@@ -148,7 +148,7 @@ def registration_outcome(
     return RegistrationCompleted(
         response=response,
         provisional=provisional,
-        requests_sent=sent,
+        requests_sent=distinct_requests(left),
         credentials_sent=credentials_sent,
         credentials_rejected=rejected,
         expires_requested=account.expires,
@@ -185,7 +185,6 @@ def call_outcome(
         and m.message.code is None
         and m.message.header("call-id") == call_id
     ]
-    credentials_sent = any(carries_credentials(m.message) for m in invites)
     rejected = capture.guard.was_rejected(call_id)
     remote_final = final_invite(capture.messages[first:], call_id)
     if remote_final is not None and (
@@ -208,6 +207,7 @@ def call_outcome(
             detail=failure_detail(reason, capture.log_tail),
         )
     response = _malformed_if_dropped(capture, first, response)
+    invites = requests_on_the_wire(invites, response)
     answer = next(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,
@@ -218,8 +218,8 @@ def call_outcome(
         provisional=provisional,
         answered=answered,
         response=response,
-        requests_sent=distinct_requests(m for m in invites if not m.blocked),
-        credentials_sent=credentials_sent,
+        requests_sent=distinct_requests(invites),
+        credentials_sent=any(carries_credentials(m.message) for m in invites),
         credentials_rejected=rejected,
         cancelled_by_us=cancelled,
         hangup=hangup,

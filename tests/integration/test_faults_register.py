@@ -100,8 +100,10 @@ def test_tls_with_a_bad_certificate_fails_closed(sip_peer, register_at, tls_mate
     assert register["diagnosis"]["category"] == "tls"
     assert "--tls-ca" in register["diagnosis"]["fix"]
     assert run.result.json["insecure"] is False
-    # Fails closed: not one REGISTER went over the unverified connection.
+    # Fails closed: not one REGISTER went over the unverified connection,
+    # and the report does not count one.
     assert peer.requests == []
+    assert register["requests_sent"] == 0
     assert run.elapsed <= BOUND, run.elapsed
 
 

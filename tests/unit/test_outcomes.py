@@ -109,3 +109,35 @@ def test_an_info_request_is_awaited_until_its_final_answer(exchange, waiting):
     for direction, text in exchange:
         capture.on_log(logged(direction, text))
     assert awaiting_answer(capture.messages, "c1", "INFO") is waiting
+
+
+@pytest.mark.parametrize(
+    ("cause", "counted"),
+    [
+        ("refused", 0),  # logged before the TCP connection failed: never left
+        ("tls", 0),  # logged before the TLS handshake failed: never left
+        ("timeout", 1),  # it left; nothing came back
+        ("unreachable", 1),  # it left; ICMP came back
+    ],
+)
+def test_a_request_logged_before_its_connection_failed_is_not_counted(cause, counted):
+    capture = Capture()
+    capture.on_log(logged("sent", register(1)))
+    reason = {"refused": "Connection refused", "tls": "TLS handshake failed"}.get(cause, "x")
+    code = 408 if cause == "timeout" else 503
+    outcome = registration_outcome(
+        capture, ACCOUNT, (code, reason, "", 0), 0, cause == "unreachable"
+    )
+    assert outcome.response.local_cause == cause
+    assert outcome.requests_sent == counted
+
+
+def test_only_the_request_whose_connection_failed_is_taken_off():
+    capture = Capture()
+    challenge = 'WWW-Authenticate: Digest realm="r", nonce="n1"\r\n'
+    capture.on_log(logged("sent", register(1)))
+    capture.on_log(logged("received", response(401, "Unauthorized", 1, challenge)))
+    capture.on_log(logged("sent", register(2, auth=True)))
+    outcome = registration_outcome(capture, ACCOUNT, (503, "Connection refused", "", 0), 0, False)
+    assert outcome.requests_sent == 1
+    assert outcome.credentials_sent is False
