@@ -142,6 +142,67 @@ def header_params(value: str) -> dict[str, str]:
     return params
 
 
+MAX_DELTA_SECONDS = 2**32 - 1
+"""RFC 3261 20.19 / 25.1: delta-seconds run from 0 to 2**32-1."""
+
+
+def split_list(value: str) -> list[str]:
+    """The elements of a comma-separated header value (RFC 3261 7.3.1), leaving
+    commas inside quotes and angle brackets alone."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = bracketed = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif not quoted and char in "<>":
+            bracketed = char == "<"
+        elif char == "," and not quoted and not bracketed:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current).strip())
+    return [part for part in parts if part]
+
+
+def contact_address(contact: str) -> str:
+    """A Contact's address for comparing bindings: scheme, user, host and port,
+    lower-case, without display name or parameters."""
+    inside = re.search(r"<([^>]*)>", contact)
+    uri = inside.group(1) if inside else contact.split(";", 1)[0]
+    return uri.split(";", 1)[0].split("?", 1)[0].strip().lower()
+
+
+def _delta_seconds(text: str | None) -> int | None:
+    value = (text or "").strip()
+    if not value.isdigit() or not value.isascii():
+        return None
+    return min(int(value), MAX_DELTA_SECONDS)
+
+
+def granted_expiry(response: SipMessage, contact: str) -> int | None:
+    """Seconds the registrar granted our Contact in its 2xx to REGISTER.
+
+    RFC 3261 10.2.4: the 2xx lists every binding of the address of record; ours
+    is the one whose address matches the Contact we sent, and its `expires`
+    parameter wins over the Expires header. Values are capped at 2**32-1 (pjsip
+    wraps bigger ones around). None when the response does not say.
+    """
+    ours = contact_address(contact)
+    for value in response.all("contact"):
+        for binding in split_list(value):
+            if contact_address(binding) == ours:
+                expires = _delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
+                if expires is not None:
+                    return expires
+    return _delta_seconds(response.header("expires"))
+
+
 _CREDENTIAL_HEADER = re.compile(
     r"^(Authorization|Proxy-Authorization)[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*",
     re.IGNORECASE | re.MULTILINE,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from siptest.sipmessage import parse_message
+from siptest.sipmessage import granted_expiry, parse_message
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
@@ -131,9 +131,13 @@ def registration_outcome(
     granted = None
     contact = None
     if 200 <= response.code < 300 and event is not None:
-        granted = event[3] if event[3] > 0 else None
         sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
         contact = next((c for c in reversed(sent_contacts) if c), None)
+        answer = parse_message(event[2]) if event[2] else None
+        # Read from the answer itself: pjsip wraps values over 2**32 around.
+        granted = granted_expiry(answer, contact) if answer and contact else None
+        if granted is None and event[3] > 0:
+            granted = event[3]
     retried = next(
         (response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
         None,

@@ -113,6 +113,15 @@ def test_odd_but_readable_response_is_read(sip_peer, register_at, case):
     assert run.elapsed <= BOUND + 1, run.elapsed  # + the un-REGISTER
 
 
+def test_huge_expires_is_capped_not_wrapped_around(sip_peer, register_at):
+    # RFC 3261 25.1: delta-seconds stop at 2**32-1; pjsip's own reading wraps
+    # 99999999999999 around to 276447231, so siptest reads the answer itself.
+    peer = sip_peer("udp", [raw(huge_expires), ok()])
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 0, run.result.stdout
+    assert run.register["expires_granted"] == 2**32 - 1
+
+
 @pytest.fixture(scope="module", params=list(DROPPED))
 def dropped(request, register_at):
     """One run per dropped answer, shared by the two tests that read it."""

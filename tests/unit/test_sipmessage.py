@@ -1,4 +1,12 @@
-from siptest.sipmessage import header_params, parse_message, redact
+import pytest
+
+from siptest.sipmessage import (
+    granted_expiry,
+    header_params,
+    parse_message,
+    redact,
+    split_list,
+)
 
 RESPONSE_401 = (
     "SIP/2.0 401 This password is not valid\r\n"
@@ -72,3 +80,42 @@ def test_redact_removes_digest_response_and_nonce_but_keeps_user():
 
 def test_redact_sweeps_secrets_from_any_text():
     assert redact("password is s3cr3t-pass", ["s3cr3t-pass"]) == "password is ********"
+
+
+OURS = "<sip:1001@192.0.2.7:40000;ob>"
+
+
+def ok_with(*headers: str) -> str:
+    return "SIP/2.0 200 OK\r\nCSeq: 2 REGISTER\r\n" + "".join(h + "\r\n" for h in headers) + "\r\n"
+
+
+@pytest.mark.parametrize(
+    ("headers", "granted"),
+    [
+        # the binding that is ours, among the account's other devices, in any order
+        (["Contact: <sip:1001@198.51.100.4:5060>;expires=3600, "
+          "<sip:1001@192.0.2.7:40000;ob>;expires=120"], 120),
+        (["Contact: <sip:1001@198.51.100.4:5060>;expires=3600",
+          "m: <SIP:1001@192.0.2.7:40000>;q=0.5;Expires=90"], 90),
+        # a display name with a comma does not split the list
+        (['Contact: "Desk, 2nd floor" <sip:1001@192.0.2.7:40000>;expires=60'], 60),
+        # no expires on our binding: the Expires header
+        (["Contact: <sip:1001@192.0.2.7:40000>", "Expires: 600"], 600),
+        # another device's expires is not ours
+        (["Contact: <sip:1001@198.51.100.4:5060>;expires=3600", "Expires: 300"], 300),
+        # RFC 3261 25.1: delta-seconds stop at 2**32-1 (pjsip wraps them around)
+        (["Contact: <sip:1001@192.0.2.7:40000>;expires=99999999999999"], 2**32 - 1),
+        # nothing usable: the caller falls back to what the stack says
+        (["Contact: <sip:1001@192.0.2.7:40000>;expires=soon"], None),
+        ([], None),
+    ],
+)  # fmt: skip
+def test_the_expiry_granted_is_read_from_our_binding(headers, granted):
+    message = parse_message(ok_with(*headers))
+    assert message is not None
+    assert granted_expiry(message, OURS) == granted
+
+
+def test_a_header_list_splits_on_commas_outside_quotes_and_brackets():
+    value = '"A, \\"B\\"" <sip:a@x;p=1,2>;q=1, sip:b@y , <sip:c@z>'
+    assert split_list(value) == ['"A, \\"B\\"" <sip:a@x;p=1,2>;q=1', "sip:b@y", "<sip:c@z>"]
