@@ -22,7 +22,6 @@ import yaml
 
 from siptest import yamlsource
 from siptest.scenario.model import ScenarioError
-from siptest.yamlsource import is_null
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?")
@@ -123,13 +122,3 @@ def substitute(raw: str, variables: Variables, where: str) -> Text:
 def compose(text: str, path: str) -> Node | None:
     """The node tree of one YAML document; None for an empty file."""
     return yamlsource.compose(text, path, ScenarioError)[0]
-
-
-def kind_of(node: Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if is_null(node):
-        return "nothing"
-    return "a single value"
