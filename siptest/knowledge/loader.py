@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType, ModuleType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from siptest.errors import UsageError
 from siptest.knowledge.matching import Knowledge
@@ -42,6 +42,8 @@ from siptest.knowledge.placeholders import names_in, syntax_problem
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
+
+    from siptest.knowledge.document import Document
 
 HERE = Path(__file__).resolve().parent
 BASE_FILE = HERE / "base.yaml"
@@ -171,12 +173,12 @@ def _knowledge_from(path: Path, base: BaseKnowledge | None = None) -> Knowledge:
     return Knowledge(entries, profile, MappingProxyType(neutral))
 
 
-def _profile_chain(path: Path, seen: tuple[Path, ...]) -> list[_Document]:
+def _profile_chain(path: Path, seen: tuple[Path, ...]) -> list[Document]:
     """The profile file and the bundled profiles it extends, most general first."""
     if path in seen:
         raise KnowledgeError(f"{path}: profile 'extends' forms a loop")
     document = _read(path)
-    parent = document.profile_extends()
+    parent = _profile_extends(document)
     if parent is None:
         return [document]
     return [*_profile_chain(PROFILES_DIR / f"{parent}.yaml", (*seen, path)), document]
@@ -249,7 +251,7 @@ def _is_catch_all(entry: Entry) -> bool:
     return Conditions() in entry.alternatives
 
 
-def _check_unique(document: _Document, entry: Entry, node: Node, seen: dict[str, Node]) -> None:
+def _check_unique(document: Document, entry: Entry, node: Node, seen: dict[str, Node]) -> None:
     if entry.id in seen:
         first = seen[entry.id].start_mark.line + 1
         id_node = document.mapping(node)["id"][1]
@@ -261,7 +263,7 @@ def _check_unique(document: _Document, entry: Entry, node: Node, seen: dict[str,
 
 
 def _overlay(
-    document: _Document,
+    document: Document,
     parent: Profile | None,
     entries: list[Entry],
     neutral: dict[str, str],
@@ -297,7 +299,7 @@ def _overlay(
     return profile, entries, order
 
 
-def _profile(document: _Document, node: Node, parent: Profile | None) -> Profile:
+def _profile(document: Document, node: Node, parent: Profile | None) -> Profile:
     fields = document.mapping(node, allowed=PROFILE_KEYS, key="profile")
     name = (
         document.text(fields["name"][1], "name") if "name" in fields else Path(document.path).stem
@@ -342,7 +344,7 @@ def _profile(document: _Document, node: Node, parent: Profile | None) -> Profile
     )
 
 
-def _user_id(document: _Document, node: Node) -> UserIdRule | None:
+def _user_id(document: Document, node: Node) -> UserIdRule | None:
     if document.is_null(node):
         return None
     fields = document.mapping(node, allowed=USER_ID_KEYS, key="user_id")
@@ -359,7 +361,7 @@ def _user_id(document: _Document, node: Node) -> UserIdRule | None:
     return rule
 
 
-def _numbers(document: _Document, node: Node) -> NumberRules:
+def _numbers(document: Document, node: Node) -> NumberRules:
     fields = document.mapping(node, allowed=NUMBER_KEYS, key="numbers")
     values: dict[str, Any] = {}
     for key in ("national_prefix", "international_prefix", "country_code"):
@@ -394,7 +396,7 @@ def _numbers(document: _Document, node: Node) -> NumberRules:
 
 
 def _entry(
-    document: _Document,
+    document: Document,
     node: Node,
     placeholders: Mapping[str, str],
     layer: int,
@@ -460,7 +462,7 @@ def _entry(
     )
 
 
-def _wording(document: _Document, node: Node, key: str, placeholders: Mapping[str, str]) -> Wording:
+def _wording(document: Document, node: Node, key: str, placeholders: Mapping[str, str]) -> Wording:
     fields = document.mapping(node, allowed=TEXT_KEYS, key=key)
     if not fields:
         document.fail(node, key, "give at least one of title, explanation, fix")
@@ -471,7 +473,7 @@ def _wording(document: _Document, node: Node, key: str, placeholders: Mapping[st
     return Wording(**texts)
 
 
-def _template(document: _Document, node: Node, key: str, placeholders: Mapping[str, str]) -> str:
+def _template(document: Document, node: Node, key: str, placeholders: Mapping[str, str]) -> str:
     text = document.text(node, key)
     problem = syntax_problem(text)
     if problem:
@@ -486,7 +488,7 @@ def _template(document: _Document, node: Node, key: str, placeholders: Mapping[s
     return text
 
 
-def _alternatives(document: _Document, node: Node) -> tuple[Conditions, ...]:
+def _alternatives(document: Document, node: Node) -> tuple[Conditions, ...]:
     if document.is_sequence(node):
         items = document.sequence(node, "match")
         if not items:
@@ -495,7 +497,7 @@ def _alternatives(document: _Document, node: Node) -> tuple[Conditions, ...]:
     return (_conditions(document, node),)
 
 
-def _conditions(document: _Document, node: Node) -> Conditions:
+def _conditions(document: Document, node: Node) -> Conditions:
     fields = document.mapping(node, allowed=MATCH_KEYS, what="match condition", key="match")
     values: dict[str, Any] = {}
     if "code" in fields:
@@ -559,7 +561,7 @@ def _display(file: Path) -> str:
         return str(file)
 
 
-def _read(file: Path) -> _Document:
+def _read(file: Path) -> Document:
     path = _display(file)
     try:
         text = file.read_text(encoding="utf-8")
@@ -570,136 +572,23 @@ def _read(file: Path) -> _Document:
     root, loader = compose(text, path, KnowledgeError)
     if root is None:
         raise KnowledgeError(f"{path}:1: the file is empty")
-    return _Document(path, root, loader)
+    from siptest.knowledge.document import Document  # PyYAML is loaded by now
+
+    return Document(path, root, loader, KnowledgeError)
 
 
-def _shape_of(node: Node) -> str:
-    from siptest.yamlsource import shape_of  # loaded already: a _Document exists
-
-    return shape_of(node)
-
-
-class _Document:
-    """A composed YAML file and typed accessors that fail with file:line: key."""
-
-    def __init__(self, path: str, root: Node, loader: Any) -> None:
-        self.path = path
-        self.root = root
-        self._loader = loader
-
-    def fail(self, node: Node, key: str, problem: str) -> NoReturn:
-        raise KnowledgeError(f"{self.path}:{node.start_mark.line + 1}: key '{key}': {problem}")
-
-    def profile_extends(self) -> str | None:
-        top = self.mapping(self.root, allowed=("profile", "entries"))
-        profile = self.require(top, "profile", self.root)
-        fields = self.mapping(profile, allowed=PROFILE_KEYS)
-        if "extends" not in fields:
-            return None
-        name = self.text(fields["extends"][1], "extends")
-        if not _PROFILE_NAME.match(name) or not (PROFILES_DIR / f"{name}.yaml").is_file():
-            self.fail(
-                fields["extends"][1],
-                "extends",
-                f"'{name}' is not a bundled profile ({', '.join(bundled_profiles())})",
-            )
-        return name
-
-    # node kinds
-
-    def is_null(self, node: Node) -> bool:
-        return bool(node.tag == "tag:yaml.org,2002:null")
-
-    def is_sequence(self, node: Node) -> bool:
-        return bool(_shape_of(node) == "sequence")
-
-    def scalar(self, node: Node) -> object:
-        if _shape_of(node) != "scalar":
-            return [] if _shape_of(node) == "sequence" else {}
-        return self._loader.construct_object(node)
-
-    def mapping(
-        self,
-        node: Node,
-        allowed: Sequence[str] | None = None,
-        what: str = "key",
-        key: str = "(top level)",
-    ) -> dict[str, tuple[Node, Node]]:
-        """Keys to (key node, value node); unknown and duplicate keys are errors."""
-        if _shape_of(node) != "mapping":
-            self.fail(node, key, f"expected a mapping, got {self._kind(node)}")
-        fields: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            name = str(key_node.value) if _shape_of(key_node) == "scalar" else self._kind(key_node)
-            if name in fields:
-                first = fields[name][0].start_mark.line + 1
-                self.fail(key_node, name, f"given twice (first on line {first})")
-            if allowed is not None and name not in allowed:
-                self.fail(key_node, name, f"unknown {what}; expected one of: {', '.join(allowed)}")
-            fields[name] = (key_node, value_node)
-        return fields
-
-    def require(self, fields: Mapping[str, tuple[Node, Node]], key: str, owner: Node) -> Node:
-        if key not in fields:
-            self.fail(owner, key, "missing")
-        return fields[key][1]
-
-    def sequence(self, node: Node, key: str) -> list[Node]:
-        if _shape_of(node) != "sequence":
-            self.fail(node, key, f"expected a list, got {self._kind(node)}")
-        return list(node.value)
-
-    def items(self, node: Node, key: str) -> Iterator[Node]:
-        """A scalar or a non-empty list of scalars, as nodes."""
-        if _shape_of(node) == "sequence":
-            if not node.value:
-                self.fail(node, key, "an empty list matches nothing; leave the key out instead")
-            yield from node.value
-        elif _shape_of(node) == "scalar" and not self.is_null(node):
-            yield node
-        else:
-            self.fail(node, key, f"expected a value or a list, got {self._kind(node)}")
-
-    # scalar types
-
-    def text(self, node: Node, key: str) -> str:
-        value = self.scalar(node)
-        if not isinstance(value, str):
-            self.fail(node, key, f"expected text, got {self._kind(node)}")
-        if not value.strip():
-            self.fail(node, key, "must not be empty")
-        return value.strip()
-
-    def optional_text(self, fields: Mapping[str, tuple[Node, Node]], key: str) -> str | None:
-        if key not in fields or self.is_null(fields[key][1]):
-            return None
-        return self.text(fields[key][1], key)
-
-    def strings(self, node: Node, key: str) -> list[str]:
-        return [self.text(item, key) for item in self.items(node, key)]
-
-    def boolean(self, node: Node, key: str) -> bool:
-        value = self.scalar(node)
-        if not isinstance(value, bool):
-            self.fail(node, key, f"expected true or false, got {self._kind(node)}")
-        return bool(value)
-
-    def integer(self, node: Node, key: str, low: int, high: int) -> int:
-        value = self.scalar(node)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.fail(node, key, f"expected a whole number {low}-{high}, got {self._kind(node)}")
-        return value
-
-    def choice(self, node: Node, key: str, choices: Sequence[str]) -> str:
-        value = self.scalar(node)
-        if not isinstance(value, str) or value not in choices:
-            self.fail(node, key, f"{self._kind(node)} is not one of: {', '.join(choices)}")
-        return value
-
-    def _kind(self, node: Node) -> str:
-        if _shape_of(node) == "mapping":
-            return "a mapping"
-        if _shape_of(node) == "sequence":
-            return "a list"
-        value = self.scalar(node)
-        return "nothing (null)" if value is None else repr(value)
+def _profile_extends(document: Document) -> str | None:
+    """The bundled profile a profile file builds on, if it names one."""
+    top = document.mapping(document.root, allowed=("profile", "entries"))
+    profile = document.require(top, "profile", document.root)
+    fields = document.mapping(profile, allowed=PROFILE_KEYS)
+    if "extends" not in fields:
+        return None
+    name = document.text(fields["extends"][1], "extends")
+    if not _PROFILE_NAME.match(name) or not (PROFILES_DIR / f"{name}.yaml").is_file():
+        document.fail(
+            fields["extends"][1],
+            "extends",
+            f"'{name}' is not a bundled profile ({', '.join(bundled_profiles())})",
+        )
+    return name

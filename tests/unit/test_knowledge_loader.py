@@ -283,3 +283,9 @@ def test_a_profile_that_drops_the_user_id_rule_drops_its_wording(tmp_path):
     assert "user_id_rule" not in knowledge.profile.facts
     diagnosis = knowledge.diagnose(Situation("REGISTER", 401))
     assert "usually your full phone number" in diagnosis.fix
+
+
+def test_a_misspelt_key_gets_a_suggestion(tmp_path):
+    path = write(tmp_path, VALID.replace("    fix: Top", "    fxi: Top", 1))
+    with pytest.raises(KnowledgeError, match=r"key 'fxi': unknown key\. Did you mean 'fix'\?"):
+        load_knowledge(path)
