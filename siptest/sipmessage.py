@@ -28,8 +28,9 @@ _COMPACT = {
     "u": "allow-events",
 }
 
-_STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{1,10})(?:\s+(.*))?$")
-_REQUEST_LINE = re.compile(r"^([A-Za-z]+)\s+(\S+)\s+SIP/2\.0$")
+# RFC 3261 7.1: the version is case-insensitive (pjsip reads "sip/2.0" too).
+_STATUS_LINE = re.compile(r"^SIP/2\.0\s+(\d{1,10})(?:\s+(.*))?$", re.IGNORECASE)
+_REQUEST_LINE = re.compile(r"^([A-Za-z]+)\s+(\S+)\s+SIP/2\.0$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

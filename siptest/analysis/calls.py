@@ -44,7 +44,8 @@ def analyse_call(
         "talk_seconds": outcome.talk_seconds,
         "requests_sent": outcome.requests_sent,
         "credentials_sent": outcome.credentials_sent,
-        "stopped_after_rejection": outcome.credentials_rejected,
+        "stopped_after_rejection": outcome.credentials_rejected
+        or outcome.response.local_cause == "limit",
         "registered": spec.registered,
     }
     if spec.dtmf:

@@ -93,12 +93,13 @@ def analyse_registration(
         provisional=outcome.provisional,
     )
     diagnosis = knowledge.diagnose(situation, facts)
-    received, rport = via_address(response) if response.origin == "remote" else (None, None)
+    received, rport = via_address(response) if response.headers else (None, None)
     details: dict[str, Any] = {
         "provisional": list(outcome.provisional),
         "requests_sent": outcome.requests_sent,
         "credentials_sent": outcome.credentials_sent,
-        "stopped_after_rejection": outcome.credentials_rejected,
+        "stopped_after_rejection": outcome.credentials_rejected
+        or outcome.response.local_cause == "limit",
         "expires_requested": outcome.expires_requested,
         "expires_granted": outcome.expires_granted,
         "contact": outcome.contact,

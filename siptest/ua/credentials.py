@@ -3,10 +3,21 @@
 pjsip answers a 401/407 to a request that already carried credentials by
 trying again whenever the nonce changed ("stale"), up to three more times with
 the same wrong password. Providers count each try as a failed login and ban
-the source address after a few. siptest sends credentials once per challenge;
-it allows one more try only when the server says `stale=true` explicitly
-(RFC 2617 3.2.1: the nonce expired, the password was right), and never again
-after a definitive rejection.
+the source address after a few. siptest sends credentials once per challenge:
+
+- A challenge for a realm the request already answered is a **rejection**, and
+  no credentialed request of that Call-ID leaves again.
+- Unless it says `stale=true` (RFC 7616 3.3 / RFC 2617 3.2.1: the nonce expired,
+  the password was right): that earns one more try. A server that keeps saying
+  "stale" has the Call-ID **given up**: reported as a loop, not as a wrong password.
+- A challenge only for realms not answered yet is a new challenge, not a
+  rejection (RFC 3261 22.3: an outbound proxy's 407 after the registrar's 401).
+  Two of those are allowed per Call-ID; a server that keeps inventing realms
+  is given up too.
+
+Realms are compared per kind: WWW-Authenticate (401) against the Authorization
+headers sent, Proxy-Authenticate (407) against Proxy-Authorization. Every
+challenge header counts (RFC 8760: one per algorithm).
 
 Pure logic: the user agent feeds it the messages it sees and asks it whether
 the next outgoing request may leave.
@@ -19,6 +30,10 @@ from dataclasses import dataclass, field
 from siptest.sipmessage import SipMessage, header_params
 
 _STALE_RETRIES = 1
+_NEW_CHALLENGES = 2
+
+Realm = tuple[str, str]
+"""("www" or "proxy", realm): what one credentials header answered."""
 
 
 def carries_credentials(message: SipMessage) -> bool:
@@ -27,41 +42,82 @@ def carries_credentials(message: SipMessage) -> bool:
     )
 
 
+def _realms(message: SipMessage) -> set[Realm]:
+    """The realms the request's credentials answer."""
+    return {
+        (kind, header_params(value).get("realm", ""))
+        for kind, name in (("www", "authorization"), ("proxy", "proxy-authorization"))
+        for value in message.all(name)
+    }
+
+
+@dataclass
+class _Exchange:
+    """What one Call-ID has answered so far."""
+
+    answered: set[Realm] = field(default_factory=set)
+    credentialed: set[int] = field(default_factory=set)
+    """CSeqs of requests that carried credentials."""
+    stale_left: int = _STALE_RETRIES
+    new_left: int = _NEW_CHALLENGES
+
+
 @dataclass
 class CredentialGuard:
     """Tracks credentialed requests per Call-ID and vetoes retries after rejection."""
 
     rejected: set[str] = field(default_factory=set)
     """Call-IDs whose credentials the server refused."""
-    _credentialed: dict[str, set[int]] = field(default_factory=dict)
-    _stale_left: dict[str, int] = field(default_factory=dict)
+    given_up: set[str] = field(default_factory=set)
+    """Call-IDs where the server kept challenging (stale, or new realms) past the budget."""
+    _exchanges: dict[str, _Exchange] = field(default_factory=dict)
 
     def sent(self, message: SipMessage) -> None:
         call_id = message.header("call-id")
         if call_id and message.cseq is not None and carries_credentials(message):
-            self._credentialed.setdefault(call_id, set()).add(message.cseq)
+            exchange = self._exchanges.setdefault(call_id, _Exchange())
+            exchange.credentialed.add(message.cseq)
+            exchange.answered |= _realms(message)
 
     def received(self, message: SipMessage) -> None:
         """Note a response; a 401/407 to a credentialed request may reject the Call-ID."""
         if message.code not in (401, 407):
             return
         call_id = message.header("call-id")
-        if not call_id or message.cseq not in self._credentialed.get(call_id, set()):
+        exchange = self._exchanges.get(call_id or "")
+        if call_id is None or exchange is None or message.cseq not in exchange.credentialed:
             return
-        challenge = message.header(
-            "www-authenticate" if message.code == 401 else "proxy-authenticate"
-        )
-        stale = header_params(challenge or "").get("stale", "").lower() == "true"
-        left = self._stale_left.setdefault(call_id, _STALE_RETRIES)
-        if stale and left > 0:
-            self._stale_left[call_id] = left - 1
-            return
-        self.rejected.add(call_id)
+        kind = "www" if message.code == 401 else "proxy"
+        challenges = [
+            header_params(value)
+            for value in message.all("www-authenticate" if kind == "www" else "proxy-authenticate")
+        ]
+        # Credentials without a realm parameter answer whatever their kind asked.
+        again = [
+            c for c in challenges if {(kind, c.get("realm", "")), (kind, "")} & exchange.answered
+        ]
+        if challenges and not again:
+            self._allow_once(call_id, exchange, "new_left")
+        elif any(c.get("stale", "").lower() == "true" for c in again):
+            self._allow_once(call_id, exchange, "stale_left")
+        else:
+            self.rejected.add(call_id)
+
+    def _allow_once(self, call_id: str, exchange: _Exchange, budget: str) -> None:
+        left = getattr(exchange, budget)
+        if left > 0:
+            setattr(exchange, budget, left - 1)
+        else:
+            self.given_up.add(call_id)
 
     def allows(self, message: SipMessage) -> bool:
         """May this request go on the wire?"""
         call_id = message.header("call-id")
-        return not (call_id in self.rejected and carries_credentials(message))
+        stopped = call_id in self.rejected or call_id in self.given_up
+        return not (stopped and carries_credentials(message))
 
     def was_rejected(self, call_id: str | None) -> bool:
         return call_id is not None and call_id in self.rejected
+
+    def gave_up(self, call_id: str | None) -> bool:
+        return call_id is not None and call_id in self.given_up

@@ -83,12 +83,14 @@ def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
         return "timeout"
     if code == 502 or "eresolve" in text or "gethostbyname" in text or "resolve" in text:
         return "dns"
-    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
-        return "tls"
+    # A closed TLS port is refused like a TCP one: pjsip's words for it name TLS
+    # ("TLS connect() error: ... Connection refused"), the problem is the port.
     if "refused" in text:
         return "refused"
     if "unreachable" in text:
         return "unreachable"
+    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
+        return "tls"
     return "transport"
 
 

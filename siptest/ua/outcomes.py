@@ -65,6 +65,20 @@ def _malformed_if_dropped(capture: Capture, first: int, response: Response) -> R
     )
 
 
+def _gave_up(last: Response) -> Response:
+    """The server kept challenging ("stale", or new realms) and siptest stopped it:
+    the last answer is the server's, the decision to stop is ours."""
+    return replace(
+        last,
+        origin="local",
+        local_cause="limit",
+        detail=(
+            f"The server answered {last.code} {last.reason} round after round (a stale nonce "
+            "or a new realm each time); siptest stopped sending the credentials again."
+        ),
+    )
+
+
 def registration_outcome(
     capture: Capture,
     account: AccountSpec,
@@ -78,7 +92,9 @@ def registration_outcome(
     rejected = capture.guard.was_rejected(call_id)
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
     response: Response
-    if rejected and finals:
+    if capture.guard.gave_up(call_id) and finals:
+        response = _gave_up(response_from(finals[-1], "REGISTER"))
+    elif rejected and finals:
         response = response_from(finals[-1], "REGISTER")
     elif unreachable:
         response = Response(
@@ -191,7 +207,9 @@ def call_outcome(
     ]
     rejected = capture.guard.was_rejected(call_id)
     remote_final = final_invite(capture.messages[first:], call_id)
-    if remote_final is not None and (
+    if remote_final is not None and capture.guard.gave_up(call_id):
+        response = _gave_up(response_from(remote_final, "INVITE"))
+    elif remote_final is not None and (
         answered or rejected or remote_final.message.code == end.last_code or cancelled
     ):
         response = response_from(remote_final, "INVITE")

@@ -209,6 +209,19 @@ def challenge(nonce: str | None = "same", *, stale: bool = False, realm: str = "
     return step
 
 
+def proxy_challenge(realm: str = "proxy.test") -> Step:
+    """407 with a proxy digest challenge for its own realm (RFC 3261 22.3), fresh nonce."""
+
+    def step(request: Request) -> Reply:
+        value = f'Digest realm="{realm}", nonce="{secrets.token_hex(8)}", algorithm=MD5'
+        head = response_head(
+            request, 407, "Proxy Authentication Required", [("Proxy-Authenticate", value)]
+        )
+        return [message(head)]
+
+    return step
+
+
 def raw(template: str | bytes | Callable[[Request], bytes]) -> Step:
     """Send exactly these bytes; `{via}`, `{from}`, `{to}`, `{call_id}`, `{cseq}` and
     `{tag}` in a str template are filled from the request (`{{`/`}}` for braces)."""

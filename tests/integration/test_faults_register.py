@@ -10,7 +10,7 @@ stderr holds no traceback and stdout is exactly one JSON object.
 from __future__ import annotations
 
 import pytest
-from sippeer import always, challenge, ok, reset, respond, silence, trying
+from sippeer import always, challenge, ok, proxy_challenge, reset, respond, silence, trying
 
 TIMEOUT = 1.0
 BOUND = TIMEOUT + 1
@@ -200,25 +200,31 @@ def test_423_re_registers_with_min_expires_and_reports_it(sip_peer, register_at)
 
 
 @pytest.mark.parametrize(
-    ("challenge_step", "registers"),
+    ("challenge_step", "registers", "origin", "category"),
     [
-        (challenge(nonce="same"), 2),
-        (challenge(nonce=None), 2),
-        (challenge(nonce=None, stale=True), 3),
-        (challenge(nonce="same", stale=True), 3),
+        (challenge(nonce="same"), 2, "remote", "credentials"),
+        (challenge(nonce=None), 2, "remote", "credentials"),
+        # "stale" says the password was right: a server loop, not a wrong password
+        (challenge(nonce=None, stale=True), 3, "local", "server"),
+        (challenge(nonce="same", stale=True), 3, "local", "server"),
     ],
     ids=["same-nonce", "fresh-nonce", "stale-forever", "stale-same-nonce"],
 )
-def test_401_loop_stops_after_one_rejection(sip_peer, register_at, challenge_step, registers):
+def test_401_loop_stops_after_one_rejection(
+    sip_peer, register_at, challenge_step, registers, origin, category
+):
     # One REGISTER without credentials, one with; stale=true earns one more try
-    # (RFC 2617 3.2.1), never a loop: providers ban addresses that keep failing.
+    # (RFC 7616 3.3), never a loop: providers ban addresses that keep failing.
     peer = sip_peer("udp", always(challenge_step))
     run = register_at(peer.port, timeout=TIMEOUT)
     assert run.result.status == 1
     register = run.register
     assert register["response"]["code"] == 401
-    assert register["response"]["origin"] == "remote"
-    assert register["diagnosis"]["category"] == "credentials"
+    assert register["response"]["origin"] == origin
+    assert register["diagnosis"]["category"] == category
+    if origin == "local":
+        assert register["response"]["local_cause"] == "limit"
+        assert register["diagnosis"]["id"] == "server.loop_limit"
     assert register["stopped_after_rejection"] is True
     sent = peer.requests_of("REGISTER")
     assert len(sent) == registers, [r.header("authorization") for r in sent]
@@ -226,6 +232,32 @@ def test_401_loop_stops_after_one_rejection(sip_peer, register_at, challenge_ste
     assert sent[0].header("authorization") is None
     assert all(r.header("authorization") for r in sent[1:])
     assert run.elapsed <= BOUND, run.elapsed
+
+
+def test_a_proxy_challenge_after_the_registrars_is_answered(sip_peer, register_at):
+    # RFC 3261 22.3: an outbound proxy asking for its own realm after the registrar's
+    # 401 is a new challenge, not a rejection of the password.
+    peer = sip_peer(
+        "udp", [challenge(realm="registrar.test"), proxy_challenge(realm="sbc.test"), ok(), ok()]
+    )
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 0, run.result.stdout
+    register = run.register
+    assert register["stopped_after_rejection"] is False
+    third = peer.requests_of("REGISTER")[2]
+    assert 'realm="registrar.test"' in (third.header("authorization") or "")
+    assert 'realm="sbc.test"' in (third.header("proxy-authorization") or "")
+    assert register["requests_sent"] == 3
+
+
+def test_a_proxy_that_refuses_its_own_realm_again_is_a_rejection(sip_peer, register_at):
+    peer = sip_peer("udp", [challenge(realm="registrar.test")] + [proxy_challenge("sbc.test")] * 4)
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 1
+    register = run.register
+    assert (register["response"]["code"], register["diagnosis"]["category"]) == (407, "credentials")
+    assert register["stopped_after_rejection"] is True
+    assert len(peer.requests_of("REGISTER")) == 3
 
 
 def test_shorter_expires_than_asked_is_reported(sip_peer, register_at):

@@ -4,7 +4,7 @@ import pytest
 
 from siptest.ua.base import AccountSpec
 from siptest.ua.capture import Capture
-from siptest.ua.evidence import awaiting_answer
+from siptest.ua.evidence import awaiting_answer, local_cause
 from siptest.ua.outcomes import registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -141,3 +141,21 @@ def test_only_the_request_whose_connection_failed_is_taken_off():
     outcome = registration_outcome(capture, ACCOUNT, (503, "Connection refused", "", 0), 0, False)
     assert outcome.requests_sent == 1
     assert outcome.credentials_sent is False
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "log", "cause"),
+    [
+        (408, "Request Timeout", [], "timeout"),
+        (502, "Bad Gateway", ["gethostbyname() has returned error"], "dns"),
+        (503, "Connection refused", [], "refused"),
+        # a closed TLS port: pjsip's words name TLS, the problem is the port
+        (503, "Connection refused", ["TLS connect() error: [code=120111] Connection refused"],
+         "refused"),
+        (503, "Service Unavailable", ["SSL_ERROR_SSL: certificate verify failed"], "tls"),
+        (503, "Network is unreachable", [], "unreachable"),
+        (503, "Connection reset by peer", [], "transport"),
+    ],
+)  # fmt: skip
+def test_the_local_cause_is_named_from_the_stacks_words(code, reason, log, cause):
+    assert local_cause(code, reason, log) == cause
