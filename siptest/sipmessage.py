@@ -126,7 +126,8 @@ def parse_message(text: str) -> SipMessage | None:
     )
 
 
-_PARAM = re.compile(r'[;,\s]([A-Za-z][\w.-]*)(?:=("(?:[^"\\]|\\.)*"|[^;,\s]*))?')
+# RFC 3261 25.1: EQUAL = SWS "=" SWS, so `rport = 5060` is legal.
+_PARAM = re.compile(r'[;,\s]([A-Za-z][\w.-]*)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*))?')
 
 
 def header_params(value: str) -> dict[str, str]:
@@ -186,13 +187,14 @@ def _delta_seconds(text: str | None) -> int | None:
     return min(int(value), MAX_DELTA_SECONDS)
 
 
-def granted_expiry(response: SipMessage, contact: str) -> int | None:
+def granted_expiry(response: SipMessage, contact: str, binding_only: bool = False) -> int | None:
     """Seconds the registrar granted our Contact in its 2xx to REGISTER.
 
     RFC 3261 10.2.4: the 2xx lists every binding of the address of record; ours
     is the one whose address matches the Contact we sent, and its `expires`
-    parameter wins over the Expires header. Values are capped at 2**32-1 (pjsip
-    wraps bigger ones around). None when the response does not say.
+    parameter wins over the Expires header (not read with `binding_only`).
+    Values are capped at 2**32-1 (pjsip wraps bigger ones around). None when
+    the response does not say.
     """
     ours = contact_address(contact)
     for value in response.all("contact"):
@@ -201,7 +203,7 @@ def granted_expiry(response: SipMessage, contact: str) -> int | None:
                 expires = _delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
                 if expires is not None:
                     return expires
-    return _delta_seconds(response.header("expires"))
+    return None if binding_only else _delta_seconds(response.header("expires"))
 
 
 _CREDENTIAL_HEADER = re.compile(

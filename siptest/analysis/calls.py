@@ -6,7 +6,12 @@ from dataclasses import replace
 from typing import Any
 
 from siptest.analysis.model import Check, Verdict
-from siptest.analysis.registration import account_facts, situation_of, verdict_from
+from siptest.analysis.registration import (
+    account_facts,
+    retry_after_facts,
+    situation_of,
+    verdict_from,
+)
 from siptest.knowledge import Knowledge
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec
 
@@ -24,8 +29,8 @@ def analyse_call(
     facts = account_facts(account, timeout)
     facts["number"] = spec.number
     facts["ring_timeout"] = f"{spec.ring_timeout:g}"
-    if response.retry_after is not None:
-        facts["retry_after"] = response.retry_after
+    capped: dict[str, Any] = {}
+    retry_after_facts(response, facts, capped)
     situation = situation_of(
         response,
         transport=account.transport,
@@ -47,6 +52,7 @@ def analyse_call(
         "stopped_after_rejection": outcome.credentials_rejected
         or outcome.response.local_cause == "limit",
         "registered": spec.registered,
+        **capped,
     }
     if spec.dtmf:
         details["dtmf"] = {

@@ -20,6 +20,18 @@ def honoured_retry_after(response: Response) -> int | None:
     return None if value is None else min(value, RETRY_AFTER_CAP)
 
 
+def retry_after_facts(response: Response, facts: dict[str, Any], details: dict[str, Any]) -> None:
+    """Put the honoured Retry-After into the texts' facts, and say in the report's
+    details when the server's value was capped."""
+    honoured = honoured_retry_after(response)
+    if honoured is None:
+        return
+    facts["retry_after"] = honoured
+    if response.retry_after != honoured:
+        details["retry_after_capped"] = True
+        details["retry_after_sent"] = response.retry_after
+
+
 def verdict_from(diagnosis: Diagnosis) -> Verdict:
     return Verdict(
         id=diagnosis.id,
@@ -79,9 +91,8 @@ def analyse_registration(
 ) -> Check:
     response = outcome.response
     facts = account_facts(account, timeout)
-    retry_after = honoured_retry_after(response)
-    if retry_after is not None:
-        facts["retry_after"] = retry_after
+    capped: dict[str, Any] = {}
+    retry_after_facts(response, facts, capped)
     if response.min_expires is not None:
         facts["min_expires"] = response.min_expires
     # A 401/407 to a request that already carried credentials is a rejection,
@@ -108,9 +119,7 @@ def analyse_registration(
     }
     if outcome.interval_retried is not None:
         details["min_expires_applied"] = outcome.interval_retried
-    if response.retry_after is not None and response.retry_after != retry_after:
-        details["retry_after_capped"] = True
-        details["retry_after_sent"] = response.retry_after
+    details.update(capped)
     return Check(
         kind="register",
         ok=outcome.ok,
@@ -130,7 +139,27 @@ def analyse_unregistration(
     response = outcome.response
     ok = outcome.ok
     verdict = None
-    if not ok:
+    left = outcome.expires_granted
+    if ok and left:
+        # RFC 3261 10.3: the 2xx lists the bindings that remain; ours is among them.
+        ok = False
+        verdict = Verdict(
+            id="cleanup.binding_left",
+            category="server",
+            severity="warning",
+            title="The server kept the test registration",
+            explanation=(
+                f"siptest asked the server to remove its test registration; the server "
+                f"answered {response.code} {response.reason} but still lists siptest's "
+                f"binding, for {left} more seconds. Calls to this account may ring "
+                "nowhere until it expires."
+            ),
+            fix=(
+                "Nothing to change on your device. If it keeps happening, tell the "
+                "provider that its registrar ignores Expires: 0 (RFC 3261 10.2.2)."
+            ),
+        )
+    elif not ok:
         verdict = Verdict(
             id="cleanup.unregister_failed",
             category="server",

@@ -134,6 +134,10 @@ class Conditions:
         if self.origins and situation.origin not in self.origins:
             return False
         if self.texts:
+            # A Warning never changes what a success means (RFC 3261 20.43): text
+            # rules without a code of their own are for failures only.
+            if not (self.codes or self.classes) and code is not None and code < 300:
+                return False
             haystack = f"{situation.reason}\n{situation.warning or ''}".lower()
             if not any(text in haystack for text in self.texts):
                 return False

@@ -8,6 +8,7 @@ leaks into the analyser, the reports or the CLI.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
@@ -134,11 +135,18 @@ class Response:
         return self.header("server") or self.header("user-agent")
 
 
+_DELTA_SECONDS = re.compile(r"\s*([0-9]+)")
+
+
 def _leading_int(value: str | None) -> int | None:
-    if not value:
+    """The delta-seconds that start a header value (RFC 3261 20.33: `120(comment)`,
+    `120;duration=60`), capped at 2**32-1 as RFC 3261 25.1 says."""
+    match = _DELTA_SECONDS.match(value or "")
+    if not match:
         return None
-    digits = value.strip().split(None, 1)[0].split(";", 1)[0]
-    return int(digits) if digits.isdigit() and len(digits) <= 10 else None
+    digits = match.group(1).lstrip("0") or "0"
+    # Python refuses to convert very long digit strings; no need to, past ten.
+    return 2**32 - 1 if len(digits) > 10 else min(int(digits), 2**32 - 1)
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,14 @@ def registration_outcome(
     event: RegEvent | None,
     first: int,
     unreachable: bool,
+    removing: bool = False,
 ) -> RegistrationCompleted:
-    """What one REGISTER chain came to, from the exchange and pjsua's last reg state."""
+    """What one REGISTER chain came to, from the exchange and pjsua's last reg state.
+
+    `removing`: the chain was our un-REGISTER; `expires_granted` is then what the
+    2xx still grants our own binding (RFC 3261 10.3: it lists the bindings left),
+    None when it is gone.
+    """
     exchange = [m for m in capture.messages[first:] if m.message.method == "REGISTER"]
     call_id = exchange[0].message.header("call-id") if exchange else None
     rejected = capture.guard.was_rejected(call_id)
@@ -151,9 +157,12 @@ def registration_outcome(
         contact = next((c for c in reversed(sent_contacts) if c), None)
         answer = parse_message(event[2]) if event[2] else None
         # Read from the answer itself: pjsip wraps values over 2**32 around.
-        granted = granted_expiry(answer, contact) if answer and contact else None
-        if granted is None and event[3] > 0:
+        if answer and contact:
+            granted = granted_expiry(answer, contact, binding_only=removing)
+        if granted is None and event[3] > 0 and not removing:
             granted = event[3]
+        if removing and not granted:
+            granted = None
     retried = next(
         (response_from(m, "REGISTER").min_expires for m in finals if m.message.code == 423),
         None,

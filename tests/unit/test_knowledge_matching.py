@@ -324,3 +324,17 @@ def test_fact_values_are_written_plainly(value, text):
 def test_diagnose_accepts_any_mapping_of_facts_including_unknown_ones():
     diagnosis = load_knowledge().diagnose(S("INVITE", 486), {"password": "s3cret", "x": object()})
     assert "s3cret" not in diagnosis.explanation + diagnosis.fix + diagnosis.title
+
+
+@pytest.mark.parametrize(
+    ("situation", "expected"),
+    [
+        # RFC 3261 20.43: a Warning does not change what a success means
+        (S("INVITE", 200, "OK", warning='399 sbc "Low balance: 1.20 EUR left"'), "ok.answered"),
+        (S("REGISTER", 200, "OK", warning='399 reg "Account expired soon"'), "ok.registered"),
+        # the same words on a failure still decide
+        (S("INVITE", 403, "Forbidden", warning='399 sbc "Low balance"'), "tariff.no_credit"),
+    ],
+)
+def test_text_rules_without_a_code_do_not_turn_a_success_into_a_failure(situation, expected):
+    assert load_knowledge().diagnose(situation).id == expected

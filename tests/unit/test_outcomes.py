@@ -2,7 +2,7 @@
 
 import pytest
 
-from siptest.ua.base import AccountSpec
+from siptest.ua.base import AccountSpec, Response
 from siptest.ua.capture import Capture
 from siptest.ua.evidence import awaiting_answer, local_cause
 from siptest.ua.outcomes import registration_outcome
@@ -159,3 +159,22 @@ def test_only_the_request_whose_connection_failed_is_taken_off():
 )  # fmt: skip
 def test_the_local_cause_is_named_from_the_stacks_words(code, reason, log, cause):
     assert local_cause(code, reason, log) == cause
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120),
+        ("120 (Maintenance)", 120),
+        ("120(Maintenance)", 120),  # RFC 3261 20.33: the comment may follow at once
+        ("120;duration=60", 120),
+        ("18000000000", 2**32 - 1),  # RFC 3261 25.1: capped, not dropped
+        ("9" * 5000, 2**32 - 1),  # longer than Python converts
+        ("soon", None),
+        ("", None),
+    ],
+)
+def test_retry_after_reads_the_leading_delta_seconds(value, seconds):
+    response = Response("REGISTER", 503, "Service Unavailable", "remote", 0.0,
+                        (("retry-after", value),))  # fmt: skip
+    assert response.retry_after == seconds

@@ -119,3 +119,12 @@ def test_the_expiry_granted_is_read_from_our_binding(headers, granted):
 def test_a_header_list_splits_on_commas_outside_quotes_and_brackets():
     value = '"A, \\"B\\"" <sip:a@x;p=1,2>;q=1, sip:b@y , <sip:c@z>'
     assert split_list(value) == ['"A, \\"B\\"" <sip:a@x;p=1,2>;q=1', "sip:b@y", "<sip:c@z>"]
+
+
+def test_parameters_may_have_spaces_around_the_equals_sign():
+    # RFC 3261 25.1: EQUAL = SWS "=" SWS
+    value = "SIP/2.0/UDP 10.0.0.2:5060;rport = 41234 ;received= 203.0.113.7;branch=z9"
+    params = header_params(value)
+    assert (params["rport"], params["received"], params["branch"]) == ("41234", "203.0.113.7", "z9")
+    assert header_params("<sip:a@b>;ob;expires =60")["expires"] == "60"
+    assert header_params("SIP/2.0/UDP h;rport ;received=192.0.2.1")["rport"] == ""

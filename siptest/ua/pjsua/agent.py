@@ -336,7 +336,12 @@ class PjsuaAgent:
             return None
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
         outcome = registration_outcome(
-            self.capture, spec, acc.events[-1] if acc.events else None, first, unreachable=False
+            self.capture,
+            spec,
+            acc.events[-1] if acc.events else None,
+            first,
+            unreachable=False,
+            removing=True,
         )
         _shutdown(acc)
         return outcome
