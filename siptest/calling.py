@@ -59,7 +59,8 @@ def media_checks(
         local_address=local_address,
         via_received=details.get("via_received"),
         via_rport=details.get("via_rport"),
-        contact=details.get("contact"),
+        # the binding as the registrar holds it, when its 2xx lists it
+        contact=details.get("registered_contact") or details.get("contact"),
         remote_sdp_address=call.remote_sdp_address,
         expires_requested=details.get("expires_requested"),
         expires_granted=details.get("expires_granted"),

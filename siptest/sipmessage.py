@@ -187,22 +187,55 @@ def _delta_seconds(text: str | None) -> int | None:
     return min(int(value), MAX_DELTA_SECONDS)
 
 
+def _host_and_port(address: str) -> tuple[str, str]:
+    """("host", "port") of a `contact_address`; port "" when none is written."""
+    hostport = address.split("@", 1)[1] if "@" in address else address.split(":", 1)[-1]
+    if hostport.startswith("["):
+        host, _, rest = hostport[1:].partition("]")
+        return host, rest.lstrip(":")
+    host, _, port = hostport.partition(":")
+    return host, port
+
+
+def registered_binding(response: SipMessage, contact: str) -> str | None:
+    """Our binding as the registrar lists it in its 2xx to REGISTER (RFC 3261 10.3).
+
+    The one whose address is the Contact we sent; else, when the registrar
+    rewrote it (servers that fix NATed contacts), the one at the address and port
+    its Via says it saw us at (`received` and `rport`, RFC 3581). None when none
+    of them can be told to be ours.
+    """
+    bindings = [b for value in response.all("contact") for b in split_list(value)]
+    ours = contact_address(contact)
+    for binding in bindings:
+        if contact_address(binding) == ours:
+            return binding
+    via = response.header("via") or ""
+    params = header_params(via)
+    sent_by = via.split(";", 1)[0].split()[-1] if via.strip() else ""
+    host = (params.get("received") or _host_and_port("@" + sent_by)[0]).strip("[]").lower()
+    # Only address and NAT port together tell our binding from another device's
+    # behind the same router.
+    if host and params.get("rport"):
+        for binding in bindings:
+            if _host_and_port(contact_address(binding)) == (host, params["rport"]):
+                return binding
+    return None
+
+
 def granted_expiry(response: SipMessage, contact: str, binding_only: bool = False) -> int | None:
     """Seconds the registrar granted our Contact in its 2xx to REGISTER.
 
-    RFC 3261 10.2.4: the 2xx lists every binding of the address of record; ours
-    is the one whose address matches the Contact we sent, and its `expires`
-    parameter wins over the Expires header (not read with `binding_only`).
-    Values are capped at 2**32-1 (pjsip wraps bigger ones around). None when
-    the response does not say.
+    RFC 3261 10.2.4: the 2xx lists every binding of the address of record; the
+    `expires` parameter of ours (`registered_binding`) wins over the Expires
+    header (not read with `binding_only`). Values are capped at 2**32-1 (pjsip
+    wraps bigger ones around). None when the response does not say.
     """
-    ours = contact_address(contact)
-    for value in response.all("contact"):
-        for binding in split_list(value):
-            if contact_address(binding) == ours:
-                expires = _delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
-                if expires is not None:
-                    return expires
+    binding = registered_binding(response, contact)
+    if binding is not None:
+        expires = _delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
+        if expires is not None:
+            return expires
     return None if binding_only else _delta_seconds(response.header("expires"))
 
 

@@ -114,6 +114,7 @@ def analyse_registration(
         "expires_requested": outcome.expires_requested,
         "expires_granted": outcome.expires_granted,
         "contact": outcome.contact,
+        "registered_contact": outcome.registered_contact,
         "via_received": received,
         "via_rport": rport,
     }

@@ -166,6 +166,9 @@ class RegistrationCompleted:
     """What the registrar granted for our contact (None when unknown or failed)."""
     contact: str | None = None
     """The Contact we registered."""
+    registered_contact: str | None = None
+    """Our binding as the registrar's 2xx lists it (it may have rewritten the
+    address, e.g. to the one it saw behind a NAT); None when not listed."""
     interval_retried: int | None = None
     """When a 423 made us register again with the server's Min-Expires."""
     provisional: tuple[int, ...] = ()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from siptest.sipmessage import granted_expiry, parse_message
+from siptest.sipmessage import granted_expiry, parse_message, registered_binding
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
@@ -152,6 +152,7 @@ def registration_outcome(
     credentials_sent = any(carries_credentials(m.message) for m in left)
     granted = None
     contact = None
+    registered = None
     if 200 <= response.code < 300 and event is not None:
         sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
         contact = next((c for c in reversed(sent_contacts) if c), None)
@@ -159,6 +160,7 @@ def registration_outcome(
         # Read from the answer itself: pjsip wraps values over 2**32 around.
         if answer and contact:
             granted = granted_expiry(answer, contact, binding_only=removing)
+            registered = registered_binding(answer, contact)
         if granted is None and event[3] > 0 and not removing:
             granted = event[3]
         if removing and not granted:
@@ -183,6 +185,7 @@ def registration_outcome(
         expires_requested=account.expires,
         expires_granted=granted,
         contact=contact,
+        registered_contact=registered,
         interval_retried=retried,
     )
 

@@ -5,6 +5,7 @@ from siptest.sipmessage import (
     header_params,
     parse_message,
     redact,
+    registered_binding,
     split_list,
 )
 
@@ -128,3 +129,31 @@ def test_parameters_may_have_spaces_around_the_equals_sign():
     assert (params["rport"], params["received"], params["branch"]) == ("41234", "203.0.113.7", "z9")
     assert header_params("<sip:a@b>;ob;expires =60")["expires"] == "60"
     assert header_params("SIP/2.0/UDP h;rport ;received=192.0.2.1")["rport"] == ""
+
+
+VIA_SEEN = "Via: SIP/2.0/UDP 192.0.2.7:40000;rport=41234;received=203.0.113.7;branch=z9"
+
+
+@pytest.mark.parametrize(
+    ("headers", "binding", "granted"),
+    [
+        # the registrar rewrote our Contact to the address and port it saw (RFC 3581)
+        ([VIA_SEEN, "Contact: <sip:1001@203.0.113.7:41234;ob>;expires=120", "Expires: 300"],
+         "<sip:1001@203.0.113.7:41234;ob>;expires=120", 120),
+        # another device behind the same router: same address, other port
+        ([VIA_SEEN, "Contact: <sip:1001@203.0.113.7:5060>;expires=3600", "Expires: 300"],
+         None, 300),
+        # without rport the address alone cannot tell devices apart
+        (["Via: SIP/2.0/UDP 192.0.2.7:40000;received=203.0.113.7",
+          "Contact: <sip:1001@203.0.113.7:40000>;expires=60"], None, None),
+        # ours as sent wins over anything else
+        ([VIA_SEEN, "Contact: <sip:1001@203.0.113.7:41234>;expires=120, "
+          "<sip:1001@192.0.2.7:40000;ob>;expires=90"], "<sip:1001@192.0.2.7:40000;ob>;expires=90",
+         90),
+    ],
+)  # fmt: skip
+def test_our_binding_is_found_even_when_the_registrar_rewrote_it(headers, binding, granted):
+    message = parse_message(ok_with(*headers))
+    assert message is not None
+    assert registered_binding(message, OURS) == binding
+    assert granted_expiry(message, OURS) == granted
