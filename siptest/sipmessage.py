@@ -127,7 +127,9 @@ def parse_message(text: str) -> SipMessage | None:
 
 
 # RFC 3261 25.1: EQUAL = SWS "=" SWS, so `rport = 5060` is legal.
-_PARAM = re.compile(r'[;,\s]([A-Za-z][\w.-]*)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*))?')
+# An unquoted value never holds a quote or "=": a kept parameter left empty
+# (`username= response="..."`) must not swallow the next one into a trace.
+_PARAM = re.compile(r'[;,\s]([A-Za-z][\w.-]*)(?:\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s"=]*))?')
 
 
 def header_params(value: str) -> dict[str, str]:
@@ -184,7 +186,9 @@ def _delta_seconds(text: str | None) -> int | None:
     value = (text or "").strip()
     if not value.isdigit() or not value.isascii():
         return None
-    return min(int(value), MAX_DELTA_SECONDS)
+    digits = value.lstrip("0") or "0"
+    # Python refuses to convert very long digit strings; no need to, past ten.
+    return MAX_DELTA_SECONDS if len(digits) > 10 else min(int(digits), MAX_DELTA_SECONDS)
 
 
 def _host_and_port(address: str) -> tuple[str, str]:
@@ -212,7 +216,7 @@ def registered_binding(response: SipMessage, contact: str) -> str | None:
             return binding
     via = response.header("via") or ""
     params = header_params(via)
-    sent_by = via.split(";", 1)[0].split()[-1] if via.strip() else ""
+    sent_by = (via.split(";", 1)[0].split() or [""])[-1]
     host = (params.get("received") or _host_and_port("@" + sent_by)[0]).strip("[]").lower()
     # Only address and NAT port together tell our binding from another device's
     # behind the same router.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NoReturn
 
+from yaml import YAMLError
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from siptest.errors import UsageError
@@ -33,7 +34,10 @@ class Document(NodeReader):
         """The node's kind, or the value itself: knowledge files hold no secrets."""
         if not isinstance(node, ScalarNode):
             return super().describe(node)
-        value = self.scalar(node)
+        try:
+            value = self._loader.construct_object(node)
+        except (YAMLError, ValueError, TypeError, OverflowError):
+            return repr(str(node.value))
         return "nothing (null)" if value is None else repr(value)
 
     # node kinds
@@ -44,10 +48,19 @@ class Document(NodeReader):
     def is_sequence(self, node: Node) -> bool:
         return isinstance(node, SequenceNode)
 
-    def scalar(self, node: Node) -> object:
+    def scalar(self, node: Node, key: str = "value") -> object:
         if not isinstance(node, ScalarNode):
             return [] if isinstance(node, SequenceNode) else {}
-        return self._loader.construct_object(node)
+        try:
+            return self._loader.construct_object(node)
+        except (YAMLError, ValueError, TypeError, OverflowError) as error:
+            # e.g. `2024-02-30` (a date YAML cannot build) or an unknown `!tag`
+            self.fail(
+                node,
+                key,
+                f"{str(node.value)!r} cannot be read ({type(error).__name__}); "
+                "put it in quotes to make it text",
+            )
 
     def mapping(
         self,
@@ -83,7 +96,7 @@ class Document(NodeReader):
     # scalar types
 
     def text(self, node: Node, key: str) -> str:
-        value = self.scalar(node)
+        value = self.scalar(node, key)
         if not isinstance(value, str):
             self.fail(node, key, f"expected text, got {self.describe(node)}")
         if not value.strip():
@@ -99,19 +112,19 @@ class Document(NodeReader):
         return [self.text(item, key) for item in self.items(node, key)]
 
     def boolean(self, node: Node, key: str) -> bool:
-        value = self.scalar(node)
+        value = self.scalar(node, key)
         if not isinstance(value, bool):
             self.fail(node, key, f"expected true or false, got {self.describe(node)}")
         return bool(value)
 
     def integer(self, node: Node, key: str, low: int, high: int) -> int:
-        value = self.scalar(node)
+        value = self.scalar(node, key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(node, key, f"expected a whole number {low}-{high}, got {self.describe(node)}")
         return value
 
     def choice(self, node: Node, key: str, choices: Sequence[str]) -> str:
-        value = self.scalar(node)
+        value = self.scalar(node, key)
         if not isinstance(value, str) or value not in choices:
             self.fail(node, key, f"{self.describe(node)} is not one of: {', '.join(choices)}")
         return value

@@ -504,7 +504,7 @@ def _conditions(document: Document, node: Node) -> Conditions:
         codes: set[int] = set()
         classes: set[int] = set()
         for item in document.items(fields["code"][1], "code"):
-            value = document.scalar(item)
+            value = document.scalar(item, "code")
             if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 699:
                 codes.add(value)
             elif isinstance(value, str) and _CLASS.match(value):

@@ -5,15 +5,16 @@ trying again whenever the nonce changed ("stale"), up to three more times with
 the same wrong password. Providers count each try as a failed login and ban
 the source address after a few. siptest sends credentials once per challenge:
 
-- A challenge for a realm the request already answered is a **rejection**, and
-  no credentialed request of that Call-ID leaves again.
+- A challenge for a realm the challenged request itself answered is a
+  **rejection**, and no credentialed request of that Call-ID leaves again.
 - Unless it says `stale=true` (RFC 7616 3.3 / RFC 2617 3.2.1: the nonce expired,
   the password was right): that earns one more try. A server that keeps saying
   "stale" has the Call-ID **given up**: reported as a loop, not as a wrong password.
 - A challenge only for realms not answered yet is a new challenge, not a
   rejection (RFC 3261 22.3: an outbound proxy's 407 after the registrar's 401).
-  Two of those are allowed per Call-ID; a server that keeps inventing realms
-  is given up too.
+  Two of those are allowed per round; a server that keeps inventing realms is
+  given up too. A 2xx ends the round: a refresh or the un-REGISTER on the same
+  Call-ID (sent with or without credentials first) gets the same allowance.
 
 Realms are compared per kind: WWW-Authenticate (401) against the Authorization
 headers sent, Proxy-Authenticate (407) against Proxy-Authorization. Every
@@ -53,11 +54,10 @@ def _realms(message: SipMessage) -> set[Realm]:
 
 @dataclass
 class _Exchange:
-    """What one Call-ID has answered so far."""
+    """One Call-ID's credentialed requests, and the retries its current round has left."""
 
-    answered: set[Realm] = field(default_factory=set)
-    credentialed: set[int] = field(default_factory=set)
-    """CSeqs of requests that carried credentials."""
+    answered: dict[int, set[Realm]] = field(default_factory=dict)
+    """The realms each credentialed request (by CSeq) answered."""
     stale_left: int = _STALE_RETRIES
     new_left: int = _NEW_CHALLENGES
 
@@ -76,26 +76,29 @@ class CredentialGuard:
         call_id = message.header("call-id")
         if call_id and message.cseq is not None and carries_credentials(message):
             exchange = self._exchanges.setdefault(call_id, _Exchange())
-            exchange.credentialed.add(message.cseq)
-            exchange.answered |= _realms(message)
+            exchange.answered[message.cseq] = _realms(message)
 
     def received(self, message: SipMessage) -> None:
         """Note a response; a 401/407 to a credentialed request may reject the Call-ID."""
-        if message.code not in (401, 407):
-            return
         call_id = message.header("call-id")
         exchange = self._exchanges.get(call_id or "")
-        if call_id is None or exchange is None or message.cseq not in exchange.credentialed:
+        if call_id is None or exchange is None or message.code is None:
+            return
+        if 200 <= message.code < 300:
+            # A round that got through: a refresh or the un-REGISTER starts afresh.
+            exchange.stale_left, exchange.new_left = _STALE_RETRIES, _NEW_CHALLENGES
+            return
+        answered = exchange.answered.get(message.cseq if message.cseq is not None else -1)
+        if message.code not in (401, 407) or answered is None:
             return
         kind = "www" if message.code == 401 else "proxy"
         challenges = [
             header_params(value)
             for value in message.all("www-authenticate" if kind == "www" else "proxy-authenticate")
         ]
-        # Credentials without a realm parameter answer whatever their kind asked.
-        again = [
-            c for c in challenges if {(kind, c.get("realm", "")), (kind, "")} & exchange.answered
-        ]
+        # A challenge for a realm this very request answered refuses it. Credentials
+        # without a realm parameter answer whatever their kind asked.
+        again = [c for c in challenges if {(kind, c.get("realm", "")), (kind, "")} & answered]
         if challenges and not again:
             self._allow_once(call_id, exchange, "new_left")
         elif any(c.get("stale", "").lower() == "true" for c in again):

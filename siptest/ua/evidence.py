@@ -8,7 +8,7 @@ outcome dataclasses carry.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from siptest.ua.base import AccountSpec, LocalCause, Response, WireMessage
@@ -58,17 +58,22 @@ def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) 
     return bool(asked - answered)
 
 
-def requests_on_the_wire(requests: Sequence[WireMessage], response: Response) -> list[WireMessage]:
+def requests_on_the_wire(
+    requests: Sequence[WireMessage], response: Response, answered: Collection[int | None]
+) -> list[WireMessage]:
     """The sent requests (in order) that really left, given how the exchange ended.
 
     pjsip logs a request over TCP or TLS when it hands it to the transport, before
     the connection is up. When the connection was refused or its TLS handshake
-    failed, the last request was logged but never left this machine.
+    failed, the last request was logged but never left this machine - unless
+    something came back for it (`answered`: CSeqs of the responses received).
     """
     kept = [m for m in requests if not m.blocked]
     if response.origin == "remote" or response.local_cause not in ("refused", "tls") or not kept:
         return kept
     last = kept[-1].message.cseq
+    if last in answered:
+        return kept
     return [m for m in kept if m.message.cseq != last]
 
 

@@ -148,7 +148,8 @@ def registration_outcome(
             )
     response = _malformed_if_dropped(capture, first, response)
     requests = [m for m in exchange if m.direction == "sent" and m.message.code is None]
-    left = requests_on_the_wire(requests, response)
+    answered = {m.message.cseq for m in exchange if m.direction == "received"}
+    left = requests_on_the_wire(requests, response, answered)
     credentials_sent = any(carries_credentials(m.message) for m in left)
     granted = None
     contact = None
@@ -241,7 +242,7 @@ def call_outcome(
             detail=failure_detail(reason, capture.log_tail),
         )
     response = _malformed_if_dropped(capture, first, response)
-    invites = requests_on_the_wire(invites, response)
+    invites = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
     answer = next(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,

@@ -136,3 +136,36 @@ def test_a_lower_case_sip_version_is_still_read():
     assert message is not None
     guard.received(message)
     assert guard.was_rejected("c1")
+
+
+def ok_answer(cseq: int, call_id: str = "c1"):
+    msg = parse_message(f"SIP/2.0 200 OK\r\nCall-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n\r\n")
+    assert msg is not None
+    return msg
+
+
+def test_every_round_of_a_registrar_and_a_proxy_challenge_gets_through():
+    # Register, then un-REGISTER on the same Call-ID: each round meets the
+    # registrar's 401 and the proxy's 407 again; neither round is a rejection.
+    guard = CredentialGuard()
+    for first in (1, 4):
+        guard.sent(request(first, credentials=False))
+        guard.received(challenge(first, realm="r"))
+        guard.sent(request(first + 1, credentials=True))
+        guard.received(challenge(first + 1, code=407, realm="sbc"))
+        assert guard.allows(request(first + 2, credentials=True, auth_lines=BOTH))
+        guard.sent(request(first + 2, credentials=True, auth_lines=BOTH))
+        guard.received(ok_answer(first + 2))
+    assert not guard.was_rejected("c1") and not guard.gave_up("c1")
+
+
+def test_a_successful_round_restores_the_stale_allowance():
+    guard = CredentialGuard()
+    guard.sent(request(2, credentials=True))
+    guard.received(challenge(2, stale=True))
+    guard.sent(request(3, credentials=True))
+    guard.received(ok_answer(3))
+    guard.sent(request(5, credentials=True))  # a refresh, its nonce now stale
+    guard.received(challenge(5, stale=True))
+    assert guard.allows(request(6, credentials=True))
+    assert not guard.gave_up("c1")

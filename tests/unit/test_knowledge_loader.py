@@ -113,6 +113,10 @@ BREAKAGES = [
         "because:",
     ),
     ("entry id of the wrong shape", "- id: tariff.my_credit", "- id: MyCredit", "id", "- id:"),
+    # values YAML itself cannot build: a usage error, never a traceback
+    ("impossible date", "  name: myprovider", "  name: 2024-02-30", "name", "name:"),
+    ("unknown tag", "  name: myprovider", "  name: !foo x", "name", "name:"),
+    ("unknown tag on a code", "      code: 403", "      code: !odd 403", "code", "code:"),
 ]
 
 

@@ -178,3 +178,15 @@ def test_retry_after_reads_the_leading_delta_seconds(value, seconds):
     response = Response("REGISTER", 503, "Service Unavailable", "remote", 0.0,
                         (("retry-after", value),))  # fmt: skip
     assert response.retry_after == seconds
+
+
+def test_a_request_that_got_an_answer_did_leave_whatever_failed_after():
+    # 100 Trying came back, then the TLS connection died: the REGISTER left.
+    capture = Capture()
+    capture.on_log(logged("sent", register(1, auth=True)))
+    capture.on_log(logged("received", response(100, "Trying", 1)))
+    capture.on_log("tlsc0x1 TLS connection closed by peer")
+    outcome = registration_outcome(capture, ACCOUNT, (503, "TLS connection closed", "", 0), 0,
+                                   False)  # fmt: skip
+    assert outcome.response.local_cause == "tls"
+    assert (outcome.requests_sent, outcome.credentials_sent) == (1, True)

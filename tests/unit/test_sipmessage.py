@@ -157,3 +157,24 @@ def test_our_binding_is_found_even_when_the_registrar_rewrote_it(headers, bindin
     assert message is not None
     assert registered_binding(message, OURS) == binding
     assert granted_expiry(message, OURS) == granted
+
+
+def test_an_empty_kept_parameter_does_not_carry_the_digest_into_a_trace():
+    text = 'Authorization: Digest username= response="0123456789abcdef", nonce="n"\r\n'
+    assert "0123456789abcdef" not in redact(text)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["Via: ;rport=40000;received=1.2.3.4", "Contact: <sip:1001@1.2.3.4:40000>"],
+        ["Via:", "Contact: <sip:1001@192.0.2.7:40000>;expires=" + "9" * 5000],
+        ["Contact: ,,<>;;expires=", "Expires: " + "1" * 5000],
+    ],
+)
+def test_odd_bindings_never_raise(headers):
+    message = parse_message(ok_with(*headers))
+    assert message is not None
+    registered_binding(message, OURS)
+    granted = granted_expiry(message, OURS)
+    assert granted is None or 0 <= granted <= 2**32 - 1

@@ -447,13 +447,7 @@ class PjsuaAgent:
         if answered and call.state == confirmed:
             started = time.monotonic()
             digits_sent = send_dtmf(
-                self._pj,
-                call,
-                spec,
-                lambda: self._wait(
-                    lambda: not awaiting_answer(self.messages[first:], call_id, "INFO"),
-                    self.config.timeout + 1,
-                ),
+                self._pj, call, spec, lambda: self._info_answered(call, call_id, first)
             )
             self._wait(lambda: call.state == disconnected, spec.talk)
             talked = time.monotonic() - started
@@ -481,6 +475,18 @@ class PjsuaAgent:
         self._release(call)
         self._reap_incoming()
         return outcome
+
+    def _info_answered(self, call: Any, call_id: str, first: int) -> bool:
+        """Wait (bounded) until the call's INFO requests have their final answers;
+        False when one stays unanswered or the call ended meanwhile."""
+        ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
+        self._wait(
+            lambda: (
+                call.state == ended or not awaiting_answer(self.messages[first:], call_id, "INFO")
+            ),
+            self.config.timeout + 1,
+        )
+        return call.state != ended and not awaiting_answer(self.messages[first:], call_id, "INFO")
 
     def _release(self, call: Any) -> None:
         """Drop a finished call while the library runs (a Call outliving libDestroy aborts)."""
