@@ -250,6 +250,19 @@ def test_a_proxy_challenge_after_the_registrars_is_answered(sip_peer, register_a
     assert register["requests_sent"] == 3
 
 
+def test_the_un_register_behind_a_challenging_proxy_gets_through_too(sip_peer, register_at):
+    # pjsip sends the un-REGISTER on the same Call-ID without credentials: the
+    # registrar and the proxy challenge it again, and neither is a rejection.
+    both = [challenge(realm="registrar.test"), proxy_challenge(realm="sbc.test"), ok()]
+    peer = sip_peer("udp", both + both)
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 0, run.result.stdout
+    assert run.result.check("unregister")["ok"] is True
+    removal = peer.requests_of("REGISTER")[5]
+    assert removal.header("expires") == "0"
+    assert removal.header("authorization") and removal.header("proxy-authorization")
+
+
 def test_a_proxy_that_refuses_its_own_realm_again_is_a_rejection(sip_peer, register_at):
     peer = sip_peer("udp", [challenge(realm="registrar.test")] + [proxy_challenge("sbc.test")] * 4)
     run = register_at(peer.port, timeout=TIMEOUT)
