@@ -29,16 +29,29 @@ def _options(
     """SIP registration and dial tester that explains what went wrong and how to fix it."""
 
 
-def _wire() -> None:
-    from siptest.cli import call, explain, lab, register, run
+_COMMANDS = ("register", "call", "explain", "run", "lab")
 
-    app.command("register")(register.register)
-    app.command("call")(call.call)
-    app.command("explain")(explain.explain)
-    app.command("run")(run.run)
-    app.add_typer(lab.app, name="lab")
+
+def _wire(words: list[str]) -> None:
+    """Join the commands; only the one being run when the first word names it.
+
+    Building a command reads its function's signature, and importing it brings
+    its dependencies: start-up is measured against sipsak (benchmarks/), and a
+    one-shot tester should not pay for four commands it does not run.
+    """
+    from importlib import import_module
+
+    wanted = [words[0]] if words and words[0] in _COMMANDS else list(_COMMANDS)
+    for name in wanted:
+        module = import_module(f"siptest.cli.{name}")
+        if name == "lab":
+            app.add_typer(module.app, name="lab")
+        else:
+            app.command(name)(getattr(module, name))
 
 
 def main() -> None:
-    _wire()
+    import sys
+
+    _wire(sys.argv[1:])
     app()
