@@ -223,7 +223,13 @@ def call_outcome(
     if remote_final is not None and capture.guard.gave_up(call_id):
         response = _gave_up(response_from(remote_final, "INVITE"))
     elif remote_final is not None and (
-        answered or rejected or remote_final.message.code == end.last_code or cancelled
+        answered
+        or rejected
+        or cancelled
+        or remote_final.message.code == end.last_code
+        # siptest does not follow redirects (pjsua2 stops there and ends the call
+        # with a code of its own): the 3xx is the answer to explain.
+        or 300 <= (remote_final.message.code or 0) < 400
     ):
         response = response_from(remote_final, "INVITE")
     else:

@@ -288,3 +288,22 @@ def test_short_ring_timeout_against_a_dead_server_is_no_answer_not_a_pass(siptes
     assert call["response"]["code"] == 408
     assert call["response"]["origin"] == "none"
     assert call["diagnosis"]["category"] == "network"
+
+
+@pytest.mark.parametrize("code", [301, 302])
+def test_a_redirect_is_explained_not_followed(siptest, sip_peer, code):
+    from sippeer import always, respond
+
+    target = sip_peer("udp", always(respond(486, "Busy Here")))
+    moved = {"Contact": f"<sip:7000@127.0.0.1:{target.port}>"}
+    peer = sip_peer("udp", always(respond(code, "Moved", moved)))
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--json",
+        "--timeout", "1", password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["response"]["code"], call["response"]["origin"]) == (code, "remote")
+    assert call["diagnosis"]["category"] == "routing"
+    # A tester shows the redirect; it does not send the call somewhere else.
+    assert target.received == []
