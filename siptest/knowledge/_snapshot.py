@@ -19,7 +19,7 @@ from siptest.knowledge.model import (
 )
 
 SOURCES: dict[str, str] = {
-    "base.yaml": "68866:3186fb9a",
+    "base.yaml": "69847:a8d07018",
     "profiles/generic.yaml": "968:378cb749",
     "profiles/sipcall.yaml": "4218:2db2284f",
 }
@@ -449,6 +449,20 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         order=22,
     ),
     Entry(
+        id="media.no_sdp_answer",
+        alternatives=(
+            Conditions(origins=frozenset(("local", "none")), local_causes=frozenset(("sdp",))),
+        ),
+        category="media",
+        severity="error",
+        title="Answered without a usable audio description (SDP)",
+        explanation="The far end answered the call, but its answer did not complete the audio negotiation[[ ({reason})]]: siptest offered audio in the INVITE, and the 200 OK must answer that offer with an SDP body (RFC 3264). With no agreed audio, siptest acknowledged the answer and hung up at once. Phones show this as a call that connects and drops immediately, or connects in silence.",
+        fix="The far end (a PBX, gateway or session border controller) answers without SDP or with an SDP siptest cannot read. Check its media settings: it must answer with audio and a codec from the offer (G.711 PCMA/PCMU is the safe choice). If the far end is the provider's, send {provider} the time of the test.",
+        rfc="RFC 3264 §6, RFC 3261 §13.2.1",
+        source="siptest/knowledge/base.yaml:431",
+        order=23,
+    ),
+    Entry(
         id="network.refused",
         alternatives=(
             Conditions(origins=frozenset(("local", "none")), local_causes=frozenset(("refused",))),
@@ -459,8 +473,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="Nothing accepted the connection[[ at {host}:{port}]] over {transport}: the server, or a firewall in front of it, turned it down straight away. No SIP service listens for {transport} on that port.",
         fix="Check the port and transport your provider gives: 5060 is usual for UDP and TCP, 5061 for TLS, and many providers take only UDP (--transport udp). Check that the host name is the SIP server's, not the provider's web site.",
         rfc="RFC 3261 §8.1.3.1",
-        source="siptest/knowledge/base.yaml:431",
-        order=23,
+        source="siptest/knowledge/base.yaml:449",
+        order=24,
     ),
     Entry(
         id="network.unreachable",
@@ -475,8 +489,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request could not be delivered[[ to {host}:{port}]] over {transport}: the machine answered that nothing listens on that port, or the address cannot be reached at all.",
         fix="Check the server name, port and transport against your provider's settings (5060 for UDP and TCP, 5061 for TLS are usual). If they are right, the provider's server may be down; try again later.",
         rfc="RFC 3261 §8.1.3.1",
-        source="siptest/knowledge/base.yaml:446",
-        order=24,
+        source="siptest/knowledge/base.yaml:464",
+        order=25,
     ),
     Entry(
         id="network.dns",
@@ -490,8 +504,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server name[[ "{host}"]] could not be resolved: DNS has no address for it, or no DNS server answered.',
         fix="Check the spelling of the server name; copy it from your provider's settings. Check that this computer's internet connection and DNS work, for example by opening a web page. If you know the server's IP address, try it to confirm.",
         rfc="RFC 3263",
-        source="siptest/knowledge/base.yaml:461",
-        order=25,
+        source="siptest/knowledge/base.yaml:479",
+        order=26,
     ),
     Entry(
         id="tls.failed",
@@ -504,8 +518,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The TLS connection[[ to {host}:{port}]] could not be set up. Usually the server's certificate is not trusted (self-signed or from a private certificate authority), has expired, or was issued for another name than the one you connected to; sometimes the two sides share no TLS version or cipher. siptest does not send a login over a connection it cannot verify.",
         fix="Connect with the host name written on the certificate, not an IP address. If your provider uses its own certificate authority, pass its certificate with --tls-ca FILE. Check this computer's clock: a wrong date makes valid certificates look expired. For a test only, --tls-insecure skips the check; the report is then marked INSECURE and proves nothing about real calls.",
         rfc="RFC 5922",
-        source="siptest/knowledge/base.yaml:477",
-        order=26,
+        source="siptest/knowledge/base.yaml:495",
+        order=27,
     ),
     Entry(
         id="network.transport_failed",
@@ -521,8 +535,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request could not be sent[[ to {host}:{port}]] over {transport}: the connection failed or broke before an answer came.",
         fix="Check the server name, port and transport, and try another transport (--transport udp, tcp or tls). If a VPN or firewall is active, try without it.",
         rfc="RFC 3261 §8.1.3.1",
-        source="siptest/knowledge/base.yaml:496",
-        order=27,
+        source="siptest/knowledge/base.yaml:514",
+        order=28,
     ),
     Entry(
         id="server.loop_limit",
@@ -535,8 +549,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server answered round after round in a way that asks the client to try again (for example a new authentication challenge, or "stale nonce", after every answer), so siptest stopped. A working server accepts good credentials after one challenge.',
         fix="Check the password and the authentication user first. If they are right, the server's authentication is misbehaving (for example its clock is wrong, so every nonce looks expired): report it to {provider} with the time of the test.",
         rfc="RFC 3261 §22.4",
-        source="siptest/knowledge/base.yaml:511",
-        order=28,
+        source="siptest/knowledge/base.yaml:529",
+        order=29,
     ),
     Entry(
         id="ok.cancelled",
@@ -553,8 +567,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="siptest hung up while the call was still ringing (the ring time ran out or you pressed Ctrl-C), so the call ended without being answered. That is the normal end of an unanswered test call.",
         fix="Nothing to fix. To let the call ring longer, raise --ring-timeout.",
         rfc="RFC 3261 §9.1, §21.4.25",
-        source="siptest/knowledge/base.yaml:527",
-        order=29,
+        source="siptest/knowledge/base.yaml:545",
+        order=30,
     ),
     Entry(
         id="network.local_failure",
@@ -565,8 +579,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='siptest\'s own SIP stack ended the request[[ with {code}]][[ "{reason}"]] without an answer from the server; this is not a response from {provider}.',
         fix="Check the server name, port and transport, then run the test again with --trace FILE and look at what was sent last.",
         rfc="RFC 3261 §8.1.3.1",
-        source="siptest/knowledge/base.yaml:542",
-        order=30,
+        source="siptest/knowledge/base.yaml:560",
+        order=31,
     ),
     Entry(
         id="credentials.rejected.asterisk",
@@ -581,8 +595,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="This server runs Asterisk[[ ({server})]]. Asterisk answers a wrong password and an unknown user ID in the same way, so that attackers cannot tell which was wrong: either may be the cause here.",
         fix='Check the user ID as well as the password. In Asterisk the user ID is the name of the endpoint (PJSIP) or peer (chan_sip), and the authentication user is the username of its auth section. Whoever runs the PBX can read the reason in its log: "No matching endpoint found" or "No matching peer found" means the user ID, "Failed to authenticate" or "Wrong password" means the password.',
         rfc="RFC 3261 §22.2",
-        source="siptest/knowledge/base.yaml:556",
-        order=31,
+        source="siptest/knowledge/base.yaml:574",
+        order=32,
     ),
     Entry(
         id="credentials.rejected.freeswitch",
@@ -595,8 +609,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="This server runs FreeSWITCH[[ ({server})]], which answers a failed login with 403 Forbidden instead of a new 401: the user ID or the password was not accepted.",
         fix='Re-enter the password, best copied from {sip_data}. Check the user ID and the authentication user too. Whoever runs the server finds a "SIP auth failure" line in its log naming the user and your address.',
         rfc="RFC 3261 §22.2",
-        source="siptest/knowledge/base.yaml:573",
-        order=32,
+        source="siptest/knowledge/base.yaml:591",
+        order=33,
     ),
     Entry(
         id="routing.multiple_choices",
@@ -607,8 +621,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server knows several addresses for the destination and lists them in Contact headers instead of trying them itself.",
         fix='Phones normally pick one on their own. If yours stops here, turn on its "follow redirects" (302 handling) setting, or report it to {provider}.',
         rfc="RFC 3261 §21.3.1",
-        source="siptest/knowledge/base.yaml:588",
-        order=33,
+        source="siptest/knowledge/base.yaml:606",
+        order=34,
     ),
     Entry(
         id="routing.moved_permanently",
@@ -627,8 +641,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:601",
-        order=34,
+        source="siptest/knowledge/base.yaml:619",
+        order=35,
     ),
     Entry(
         id="routing.moved_temporarily",
@@ -647,8 +661,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:618",
-        order=35,
+        source="siptest/knowledge/base.yaml:636",
+        order=36,
     ),
     Entry(
         id="routing.use_proxy",
@@ -659,8 +673,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server accepts the request only through the proxy named in the Contact header.",
         fix="Set that proxy as the outbound proxy in the device, as your provider documents.",
         rfc="RFC 3261 §21.3.4",
-        source="siptest/knowledge/base.yaml:638",
-        order=36,
+        source="siptest/knowledge/base.yaml:656",
+        order=37,
     ),
     Entry(
         id="routing.alternative_service",
@@ -671,8 +685,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The call cannot be completed as requested, but the response describes an alternative (for example a different way to place emergency calls).",
         fix="Look at the response body in a trace (--trace FILE) for the alternative, and ask {provider} if it is unexpected.",
         rfc="RFC 3261 §21.3.5",
-        source="siptest/knowledge/base.yaml:649",
-        order=37,
+        source="siptest/knowledge/base.yaml:667",
+        order=38,
     ),
     Entry(
         id="device.bad_request",
@@ -683,8 +697,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server got a request it could not read, or with a value that is not valid. When a phone adapter gets this, it usually means the device is malfunctioning: its firmware builds broken requests, or a setting contains characters that do not belong there.",
         fix="Restart the device. If the error stays, update its firmware and, if needed, reset it to factory settings and enter the SIP settings again. If siptest itself gets 400, check the values you passed for spaces or characters that do not belong in a SIP address; the reason phrase often names the faulty header.",
         rfc="RFC 3261 §21.4.1",
-        source="siptest/knowledge/base.yaml:663",
-        order=38,
+        source="siptest/knowledge/base.yaml:681",
+        order=39,
     ),
     Entry(
         id="credentials.rejected",
@@ -702,8 +716,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:680",
-        order=39,
+        source="siptest/knowledge/base.yaml:698",
+        order=40,
     ),
     Entry(
         id="credentials.unauthorized",
@@ -714,8 +728,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server wants a user name and password before it accepts the request. The first REGISTER always gets a 401 like this and a client answers it with the login; as the final answer, 401 means the combination of user ID (or authentication user) and SIP password was not accepted.",
         fix="Check the login details. The user ID is {user_id_rule}. The authentication user is usually the same. Copy the SIP password from {sip_data}; it is not the password of {portal}.",
         rfc="RFC 3261 §21.4.2",
-        source="siptest/knowledge/base.yaml:708",
-        order=40,
+        source="siptest/knowledge/base.yaml:726",
+        order=41,
     ),
     Entry(
         id="tariff.payment_required",
@@ -726,8 +740,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The provider wants payment before it carries this request, typically because the prepaid credit is used up or an invoice is overdue. RFC 3261 only reserves this code, so its exact meaning is up to the provider.",
         fix="Check the balance and open invoices in {portal} and top up; if all looks fine, ask {provider} what the 402 refers to.",
         rfc="RFC 3261 §21.4.3",
-        source="siptest/knowledge/base.yaml:724",
-        order=41,
+        source="siptest/knowledge/base.yaml:742",
+        order=42,
     ),
     Entry(
         id="account.forbidden",
@@ -738,8 +752,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server refuses to register this account. Usually the user ID is not one it accepts (a typo, or the country code missing), the account is not active, or the account may register only from certain addresses. Some servers also answer a wrong password this way.",
         fix="Check the user ID first: it is {user_id_rule}. Then check the authentication user and the password. If they are right, check in {portal} that the account is active and whether it is limited to certain IP addresses, or ask {provider}.",
         rfc="RFC 3261 §21.4.4",
-        source="siptest/knowledge/base.yaml:738",
-        order=42,
+        source="siptest/knowledge/base.yaml:756",
+        order=43,
     ),
     Entry(
         id="routing.forbidden",
@@ -750,8 +764,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server understood the request but will not carry it out: no route to this destination is allowed for your account. Typical reasons are a premium-rate number (such as 0900…) the provider does not connect, a destination barred on your account, or a number in a format the provider does not accept.",
         fix="Check the number[[ {number}]] and dial it as {number_formats}. Premium-rate and service numbers are often not connected at all. If other numbers work, check the call barring and tariff settings in {portal}.",
         rfc="RFC 3261 §21.4.4",
-        source="siptest/knowledge/base.yaml:754",
-        order=43,
+        source="siptest/knowledge/base.yaml:772",
+        order=44,
     ),
     Entry(
         id="account.not_found",
@@ -762,8 +776,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server has no account for the address being registered: either the user ID is wrong, or the domain is not one this server is responsible for.",
         fix="Check the user ID: it is {user_id_rule}. Then check the SIP domain or registrar your provider gives; some providers need their domain name even when you connect to an IP address.",
         rfc="RFC 3261 §21.4.5",
-        source="siptest/knowledge/base.yaml:770",
-        order=44,
+        source="siptest/knowledge/base.yaml:788",
+        order=45,
     ),
     Entry(
         id="number.not_found",
@@ -774,8 +788,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server has no destination for the number you dialled[[ ({number})]]: it is not in service, has a typo, or is written in a form the provider does not recognise.",
         fix="Check the digits, and dial the number as {number_formats}. Calling the same number from another phone shows whether it exists.",
         rfc="RFC 3261 §21.4.5",
-        source="siptest/knowledge/base.yaml:784",
-        order=45,
+        source="siptest/knowledge/base.yaml:802",
+        order=46,
     ),
     Entry(
         id="config.method_not_allowed",
@@ -798,8 +812,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 ),
             }
         ),
-        source="siptest/knowledge/base.yaml:798",
-        order=46,
+        source="siptest/knowledge/base.yaml:816",
+        order=47,
     ),
     Entry(
         id="device.not_acceptable",
@@ -810,8 +824,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server could only answer in a format the request said it does not accept (its Accept header).",
         fix="This is rare and comes from the device's software: update its firmware, or report it to the device vendor.",
         rfc="RFC 3261 §21.4.7",
-        source="siptest/knowledge/base.yaml:824",
-        order=47,
+        source="siptest/knowledge/base.yaml:842",
+        order=48,
     ),
     Entry(
         id="credentials.proxy_auth",
@@ -822,8 +836,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The provider's proxy wants the SIP password before it places the call. A client answers the first 407 with the login automatically; as the final answer, 407 means the password entered is not correct.",
         fix="Re-enter the SIP password, preferably by copying it from {sip_data}, and check that the authentication user matches the user ID.",
         rfc="RFC 3261 §21.4.8",
-        source="siptest/knowledge/base.yaml:837",
-        order=48,
+        source="siptest/knowledge/base.yaml:855",
+        order=49,
     ),
     Entry(
         id="callee.no_answer",
@@ -836,8 +850,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The phone rang but nobody picked up before the network gave up on the call. This is on the callee's side, not a problem with your setup.",
         fix="Nothing to fix. Call again later; if the callee should have voicemail or forwarding, it is not active.",
         rfc="RFC 3261 §21.4.9",
-        source="siptest/knowledge/base.yaml:851",
-        order=49,
+        source="siptest/knowledge/base.yaml:869",
+        order=50,
     ),
     Entry(
         id="server.timeout",
@@ -848,8 +862,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server received the registration but could not finish it in time: something behind it, such as the account database or the authentication service, did not answer. This is on the provider's side.",
         fix="Wait a few minutes and try again; if it persists, contact {provider} with the time of the test.",
         rfc="RFC 3261 §21.4.9",
-        source="siptest/knowledge/base.yaml:864",
-        order=50,
+        source="siptest/knowledge/base.yaml:882",
+        order=51,
     ),
     Entry(
         id="routing.next_hop_timeout",
@@ -860,8 +874,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server passed the request on but got no answer in time from the next hop (another server, or the callee's phone), and gave up. When the phone rang first, this simply means nobody answered. Without ringing, the callee's phone or network could not be reached, or the provider has a routing problem.",
         fix="Nothing in your own setup causes this: try again later. If calls to this number always end like this without ringing, report the number and the time to {provider}.",
         rfc="RFC 3261 §21.4.9",
-        source="siptest/knowledge/base.yaml:878",
-        order=51,
+        source="siptest/knowledge/base.yaml:896",
+        order=52,
     ),
     Entry(
         id="account.gone",
@@ -872,8 +886,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server used to serve this account but no longer does: it was closed, or moved to another server.",
         fix="Check the account status and the current server address in {portal}.",
         rfc="RFC 3261 §21.4.10",
-        source="siptest/knowledge/base.yaml:894",
-        order=52,
+        source="siptest/knowledge/base.yaml:912",
+        order=53,
     ),
     Entry(
         id="number.gone",
@@ -884,8 +898,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The number you dialled[[ ({number})]] used to exist but has been given up, and no forwarding address is known.",
         fix="Find the callee's new number.",
         rfc="RFC 3261 §21.4.10",
-        source="siptest/knowledge/base.yaml:905",
-        order=53,
+        source="siptest/knowledge/base.yaml:923",
+        order=54,
     ),
     Entry(
         id="device.conditional_request_failed",
@@ -896,8 +910,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="Only for presence publishing (PUBLISH): the state the device refers to has expired at the server.",
         fix="Nothing to do for calls; the device should publish its state afresh. If it repeats, update the firmware or turn off presence publishing.",
         rfc="RFC 3903",
-        source="siptest/knowledge/base.yaml:916",
-        order=54,
+        source="siptest/knowledge/base.yaml:934",
+        order=55,
     ),
     Entry(
         id="config.request_too_large",
@@ -908,8 +922,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request is bigger than the server accepts, usually because the device offers a long list of codecs or sends many optional headers.",
         fix="Offer fewer codecs (G.711 PCMA/PCMU, perhaps G.722, plus telephone-event is enough for most providers) and turn off optional features. If the limit comes from UDP, --transport tcp helps.",
         rfc="RFC 3261 §21.4.11",
-        source="siptest/knowledge/base.yaml:929",
-        order=55,
+        source="siptest/knowledge/base.yaml:947",
+        order=56,
     ),
     Entry(
         id="number.uri_too_long",
@@ -920,8 +934,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The address dialled is longer than the server accepts.",
         fix="Check the number and domain for pasted extra text, and check whether a dial plan in the device adds digits.",
         rfc="RFC 3261 §21.4.12",
-        source="siptest/knowledge/base.yaml:943",
-        order=56,
+        source="siptest/knowledge/base.yaml:961",
+        order=57,
     ),
     Entry(
         id="device.unsupported_media_type",
@@ -932,8 +946,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server cannot read the body of the request: for a call, the session description is in a format it does not support.",
         fix="Make sure the device sends plain SDP (application/sdp) and turn off features that attach other content; update the firmware.",
         rfc="RFC 3261 §21.4.13",
-        source="siptest/knowledge/base.yaml:954",
-        order=57,
+        source="siptest/knowledge/base.yaml:972",
+        order=58,
     ),
     Entry(
         id="config.unsupported_uri_scheme",
@@ -944,8 +958,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request uses an address scheme the server does not accept, for example sips: or tel: where it takes only sip:.",
         fix="Use sip: addresses. With TLS, some servers want sip: addresses with transport=tls rather than sips:.",
         rfc="RFC 3261 §21.4.14",
-        source="siptest/knowledge/base.yaml:967",
-        order=58,
+        source="siptest/knowledge/base.yaml:985",
+        order=59,
     ),
     Entry(
         id="config.unknown_resource_priority",
@@ -956,8 +970,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request carried a Resource-Priority header (used for emergency and priority services) with a value the server does not know.",
         fix="Remove the priority setting from the device unless your provider asks for it.",
         rfc="RFC 4412",
-        source="siptest/knowledge/base.yaml:980",
-        order=59,
+        source="siptest/knowledge/base.yaml:998",
+        order=60,
     ),
     Entry(
         id="device.bad_extension",
@@ -968,8 +982,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The device insisted on a SIP extension the server does not support (listed in the request's Require header), such as reliable provisional responses (100rel/PRACK) or session timers.",
         fix='Turn the feature off in the device, often called "PRACK", "100rel" or "session timer", or set it to "supported" instead of "required".',
         rfc="RFC 3261 §21.4.15",
-        source="siptest/knowledge/base.yaml:991",
-        order=60,
+        source="siptest/knowledge/base.yaml:1009",
+        order=61,
     ),
     Entry(
         id="config.extension_required",
@@ -980,8 +994,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server accepts the request only with a SIP extension the request did not offer; its Require header names it (for example 100rel, timer or outbound).",
         fix="Turn on the named feature in the device (PRACK/100rel, session timers, SIP outbound), or ask {provider} which setting they need.",
         rfc="RFC 3261 §21.4.16",
-        source="siptest/knowledge/base.yaml:1005",
-        order=61,
+        source="siptest/knowledge/base.yaml:1023",
+        order=62,
     ),
     Entry(
         id="config.session_interval_too_small",
@@ -992,8 +1006,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The session timer interval asked for (Session-Expires) is shorter than the minimum the server accepts (its Min-SE header).",
         fix="Raise the device's session timer (session expires) setting to at least the Min-SE value, 1800 seconds being a common safe choice, or turn session timers off.",
         rfc="RFC 4028",
-        source="siptest/knowledge/base.yaml:1018",
-        order=62,
+        source="siptest/knowledge/base.yaml:1036",
+        order=63,
     ),
     Entry(
         id="config.expires_too_short",
@@ -1004,8 +1018,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The registration interval asked for[[ ({expires} seconds)]] is shorter than the server allows. Its Min-Expires header says how long a registration must last at least[[: {min_expires} seconds]].",
         fix='Register again with a longer interval: set the device\'s registration expiry ("register expires", "registration period") to at least the Min-Expires value[[ ({min_expires} seconds)]]. Clients that follow the standard retry with that value on their own.',
         rfc="RFC 3261 §10.2.8, §21.4.17",
-        source="siptest/knowledge/base.yaml:1032",
-        order=63,
+        source="siptest/knowledge/base.yaml:1050",
+        order=64,
     ),
     Entry(
         id="config.bad_location",
@@ -1016,8 +1030,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The location attached to the call (used for emergency calls) was missing, malformed or not understood.",
         fix="For emergency call set-ups, check the device's location settings with your provider; ordinary devices should not send a location, so turn it off.",
         rfc="RFC 6442",
-        source="siptest/knowledge/base.yaml:1048",
-        order=64,
+        source="siptest/knowledge/base.yaml:1066",
+        order=65,
     ),
     Entry(
         id="device.bad_alert_message",
@@ -1028,8 +1042,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="Concerns automatic emergency alerts (for example from sensors): the alert in the request was not understood or not accepted.",
         fix="Check the alerting device's configuration with your provider.",
         rfc="RFC 8876",
-        source="siptest/knowledge/base.yaml:1061",
-        order=65,
+        source="siptest/knowledge/base.yaml:1079",
+        order=66,
     ),
     Entry(
         id="routing.identity_required",
@@ -1040,8 +1054,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The next network requires calls to carry a signed caller identity (an Identity header, as in STIR/SHAKEN) and this call had none. The calling party's provider signs calls, not the device.",
         fix="Nothing to change in the device. Ask {provider} whether calls to this destination need caller-ID signing; with your own PBX on a trunk, ask whether the provider signs your calls.",
         rfc="RFC 8224",
-        source="siptest/knowledge/base.yaml:1072",
-        order=66,
+        source="siptest/knowledge/base.yaml:1090",
+        order=67,
     ),
     Entry(
         id="device.referrer_identity",
@@ -1052,8 +1066,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="During a call transfer the server wanted proof of who requested the transfer (a Referred-By token) and got none.",
         fix="This concerns transfers only: try the other transfer method (attended instead of blind), or update the device firmware.",
         rfc="RFC 3892",
-        source="siptest/knowledge/base.yaml:1087",
-        order=67,
+        source="siptest/knowledge/base.yaml:1105",
+        order=68,
     ),
     Entry(
         id="callee.flow_failed",
@@ -1064,8 +1078,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="A server could not reach the callee's device over the connection that device keeps open for incoming calls (SIP outbound): that connection has broken.",
         fix="The callee's device has to register again; try the call again in a minute.",
         rfc="RFC 5626",
-        source="siptest/knowledge/base.yaml:1100",
-        order=68,
+        source="siptest/knowledge/base.yaml:1118",
+        order=69,
     ),
     Entry(
         id="callee.anonymity_disallowed",
@@ -1076,8 +1090,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The callee does not accept calls with a hidden caller ID.",
         fix='Show your number: turn off caller-ID suppression ("CLIR", "anonymous call", "privacy") in the device or in {portal}, then call again.',
         rfc="RFC 5079",
-        source="siptest/knowledge/base.yaml:1111",
-        order=69,
+        source="siptest/knowledge/base.yaml:1129",
+        order=70,
     ),
     Entry(
         id="routing.bad_identity_info",
@@ -1088,8 +1102,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The next network could not fetch or use the certificate referred to by the call's caller-ID signature (Identity header).",
         fix="This is a signing problem at the calling side's provider, not in the device. Report it to {provider} with the time of the call.",
         rfc="RFC 8224",
-        source="siptest/knowledge/base.yaml:1122",
-        order=70,
+        source="siptest/knowledge/base.yaml:1140",
+        order=71,
     ),
     Entry(
         id="routing.unsupported_credential",
@@ -1100,8 +1114,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The next network does not accept the certificate that signed the caller identity of this call.",
         fix="This is a signing problem at the calling side's provider, not in the device. Report it to {provider} with the time of the call.",
         rfc="RFC 8224",
-        source="siptest/knowledge/base.yaml:1135",
-        order=71,
+        source="siptest/knowledge/base.yaml:1153",
+        order=72,
     ),
     Entry(
         id="routing.invalid_identity",
@@ -1112,8 +1126,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The signature on the call's caller identity did not verify: it is invalid or does not match the calling number.",
         fix="Make sure the caller ID you send is a number that belongs to your account (a provider signs only numbers it assigned to you). Otherwise report it to {provider} with the time of the call.",
         rfc="RFC 8224",
-        source="siptest/knowledge/base.yaml:1148",
-        order=72,
+        source="siptest/knowledge/base.yaml:1166",
+        order=73,
     ),
     Entry(
         id="config.outbound_unsupported",
@@ -1124,8 +1138,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The device asked for SIP outbound (keeping a connection open for incoming calls), but the first server it talks to does not support it.",
         fix='Turn off "SIP outbound" (RFC 5626) in the device, or use the outbound proxy your provider gives.',
         rfc="RFC 5626",
-        source="siptest/knowledge/base.yaml:1162",
-        order=73,
+        source="siptest/knowledge/base.yaml:1180",
+        order=74,
     ),
     Entry(
         id="routing.max_breadth",
@@ -1136,8 +1150,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request was sent to too many destinations in parallel, typically by a ring group or forwarding that fans out widely.",
         fix="Reduce the number of parallel destinations in your ring groups and forwardings; if none are yours, report it to {provider}.",
         rfc="RFC 5393",
-        source="siptest/knowledge/base.yaml:1175",
-        order=74,
+        source="siptest/knowledge/base.yaml:1193",
+        order=75,
     ),
     Entry(
         id="config.bad_info_package",
@@ -1148,8 +1162,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The other side does not accept the kind of INFO message sent during the call, usually key presses (DTMF) sent as SIP INFO.",
         fix='Set the DTMF mode to RFC 4733 (also called RFC 2833 or "telephone-event"), which nearly every provider supports, instead of SIP INFO.',
         rfc="RFC 6086",
-        source="siptest/knowledge/base.yaml:1188",
-        order=75,
+        source="siptest/knowledge/base.yaml:1206",
+        order=76,
     ),
     Entry(
         id="routing.consent_needed",
@@ -1160,8 +1174,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server relays requests only to recipients that have agreed to receive them, and this recipient has not.",
         fix="The recipient has to give permission first. If this happens on ordinary calls, report it to {provider}.",
         rfc="RFC 5360",
-        source="siptest/knowledge/base.yaml:1201",
-        order=76,
+        source="siptest/knowledge/base.yaml:1219",
+        order=77,
     ),
     Entry(
         id="non_standard.next_hop_failed",
@@ -1172,8 +1186,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="A server on the way (typically Kamailio or OpenSIPS, which use this non-standard code) could not send the request on: its connection to the next server failed.",
         fix="Nothing to change on your side. Try again later and report it to {provider} if it persists.",
         rfc=None,
-        source="siptest/knowledge/base.yaml:1214",
-        order=77,
+        source="siptest/knowledge/base.yaml:1232",
+        order=78,
     ),
     Entry(
         id="server.temporarily_unavailable",
@@ -1184,8 +1198,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The registrar cannot take the registration at the moment; a new account may still be being set up, or the service is limited for a while.",
         fix="Try again in a few minutes. A new account can take a while to become active; if it lasts, ask {provider}.",
         rfc="RFC 3261 §21.4.18",
-        source="siptest/knowledge/base.yaml:1228",
-        order=78,
+        source="siptest/knowledge/base.yaml:1246",
+        order=79,
     ),
     Entry(
         id="callee.unavailable",
@@ -1196,8 +1210,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The person you called cannot be reached right now: their phone is switched off or not registered, set to do-not-disturb, or not taking calls.",
         fix="Nothing is wrong with your setup; try again later. If you are calling another of your own devices, check that it is registered.",
         rfc="RFC 3261 §21.4.18",
-        source="siptest/knowledge/base.yaml:1241",
-        order=79,
+        source="siptest/knowledge/base.yaml:1259",
+        order=80,
     ),
     Entry(
         id="device.no_such_transaction",
@@ -1208,8 +1222,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request refers to a call or transaction the server has no record of, for example a hang-up for a call it already considers ended. That points to the telephone device getting out of step with the server, or to a routing problem such as a router rewriting addresses in the middle of a call.",
         fix='Restart the device and update its firmware, and turn off "SIP ALG" or "SIP helper" on the router. If it persists, report it to {provider} with the time of the call: the routing may be at fault.',
         rfc="RFC 3261 §21.4.19",
-        source="siptest/knowledge/base.yaml:1254",
-        order=80,
+        source="siptest/knowledge/base.yaml:1272",
+        order=81,
     ),
     Entry(
         id="routing.loop_detected",
@@ -1220,8 +1234,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request came back to a server it had already passed through: the routing goes round in a circle somewhere.",
         fix="If you set up call forwarding, make sure it does not point back to your own number or to a number that forwards back to you, and that the outbound proxy does not route back to your device. Otherwise the loop is in the provider's routing: report the number and the time to {provider}.",
         rfc="RFC 3261 §21.4.20",
-        source="siptest/knowledge/base.yaml:1270",
-        order=81,
+        source="siptest/knowledge/base.yaml:1288",
+        order=82,
     ),
     Entry(
         id="routing.too_many_hops",
@@ -1232,8 +1246,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request passed through more servers than allowed (its Max-Forwards counter ran out), usually because of a routing loop or a long chain of forwardings.",
         fix="Check your call forwardings for chains or loops. If none are yours, the routing problem is at the provider: report the number and the time to {provider}.",
         rfc="RFC 3261 §21.4.21",
-        source="siptest/knowledge/base.yaml:1285",
-        order=82,
+        source="siptest/knowledge/base.yaml:1303",
+        order=83,
     ),
     Entry(
         id="account.address_incomplete",
@@ -1244,8 +1258,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The address being registered is incomplete, usually the user ID.",
         fix="Check the user ID: it is {user_id_rule}.",
         rfc="RFC 3261 §21.4.22",
-        source="siptest/knowledge/base.yaml:1300",
-        order=83,
+        source="siptest/knowledge/base.yaml:1318",
+        order=84,
     ),
     Entry(
         id="number.incomplete",
@@ -1256,8 +1270,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The number you dialled[[ ({number})]] has too few digits for the server to route it.",
         fix="Dial the full number including the area code: {number_formats}. A device that dials after a short pause may send the number too early: dial in one go, or end the number with # if the device supports it.",
         rfc="RFC 3261 §21.4.22",
-        source="siptest/knowledge/base.yaml:1309",
-        order=84,
+        source="siptest/knowledge/base.yaml:1327",
+        order=85,
     ),
     Entry(
         id="number.ambiguous",
@@ -1268,8 +1282,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The number or address you dialled matches several destinations; the server may list them.",
         fix="Dial the complete number.",
         rfc="RFC 3261 §21.4.23",
-        source="siptest/knowledge/base.yaml:1323",
-        order=85,
+        source="siptest/knowledge/base.yaml:1341",
+        order=86,
     ),
     Entry(
         id="callee.busy",
@@ -1280,8 +1294,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The person you called is busy: on another call, or they rejected yours.",
         fix="Nothing is wrong with your setup; try again later.",
         rfc="RFC 3261 §21.4.24",
-        source="siptest/knowledge/base.yaml:1334",
-        order=86,
+        source="siptest/knowledge/base.yaml:1352",
+        order=87,
     ),
     Entry(
         id="callee.cancelled",
@@ -1292,8 +1306,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The call was cancelled while it was still ringing. Normally that is the caller hanging up before the callee picked up, which is expected if it was you. If siptest reports this without having cancelled the call itself, something else ended it: the provider's maximum ringing time, the call being picked up on another device, or a server along the way.",
         fix="If you hung up, nothing is wrong. Otherwise try again; if calls always end after the same ringing time, ask {provider} about its maximum ringing time.",
         rfc="RFC 3261 §21.4.25",
-        source="siptest/knowledge/base.yaml:1344",
-        order=87,
+        source="siptest/knowledge/base.yaml:1362",
+        order=88,
     ),
     Entry(
         id="media.not_acceptable_here",
@@ -1304,8 +1318,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The other side cannot accept the media the call offered: usually there is no codec in common, or encryption does not match (SRTP required on one side and not offered on the other).",
         fix="Enable G.711 (PCMA, A-law and PCMU, µ-law) in the device's codec list; almost every provider supports them. Set media encryption (SRTP) to what your provider uses: off, optional or required.",
         rfc="RFC 3261 §21.4.26",
-        source="siptest/knowledge/base.yaml:1360",
-        order=88,
+        source="siptest/knowledge/base.yaml:1378",
+        order=89,
     ),
     Entry(
         id="device.bad_event",
@@ -1316,8 +1330,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The device subscribed to something the server does not offer, typically voicemail notifications (message waiting) or busy-lamp/presence.",
         fix="Turn the subscription off in the device (MWI or voicemail subscription, BLF, presence), or point it at the address your provider gives for it.",
         rfc="RFC 6665",
-        source="siptest/knowledge/base.yaml:1375",
-        order=89,
+        source="siptest/knowledge/base.yaml:1393",
+        order=90,
     ),
     Entry(
         id="device.request_pending",
@@ -1328,8 +1342,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="Both sides tried to change the call at the same moment (for example hold and another update crossed). The request can be repeated after a short random wait.",
         fix="Nothing to do: clients retry on their own. If it repeats endlessly, update the device firmware.",
         rfc="RFC 3261 §21.4.27",
-        source="siptest/knowledge/base.yaml:1388",
-        order=90,
+        source="siptest/knowledge/base.yaml:1406",
+        order=91,
     ),
     Entry(
         id="device.undecipherable",
@@ -1340,8 +1354,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request carried an encrypted (S/MIME) body the server cannot decrypt.",
         fix="Turn off S/MIME body encryption in the device; providers rarely support it.",
         rfc="RFC 3261 §21.4.28",
-        source="siptest/knowledge/base.yaml:1402",
-        order=91,
+        source="siptest/knowledge/base.yaml:1420",
+        order=92,
     ),
     Entry(
         id="config.security_agreement_required",
@@ -1352,8 +1366,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server accepts requests only after a security agreement (Security-Client and Security-Verify headers, as used in IMS/VoLTE networks).",
         fix='Turn on the security mechanism agreement ("sec-agree") in the device, or use the settings your provider documents for this network.',
         rfc="RFC 3329",
-        source="siptest/knowledge/base.yaml:1412",
-        order=92,
+        source="siptest/knowledge/base.yaml:1430",
+        order=93,
     ),
     Entry(
         id="device.register_conflict",
@@ -1364,8 +1378,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server ran into an internal error while registering the device. This is usually caused by a conflict inside the device: settings from an earlier configuration (another account, an old server address, a changed transport) that clash with the current ones.",
         fix="Reset the device to factory settings, set up the SIP account again from scratch, and install the latest firmware. If siptest gets this 500 too, with its fresh configuration, the fault is at the server: wait a few minutes, try again, then report the time of the test to {provider}.",
         rfc="RFC 3261 §21.5.1",
-        source="siptest/knowledge/base.yaml:1426",
-        order=93,
+        source="siptest/knowledge/base.yaml:1444",
+        order=94,
     ),
     Entry(
         id="server.internal_error",
@@ -1384,8 +1398,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:1443",
-        order=94,
+        source="siptest/knowledge/base.yaml:1461",
+        order=95,
     ),
     Entry(
         id="config.not_implemented",
@@ -1404,8 +1418,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:1465",
-        order=95,
+        source="siptest/knowledge/base.yaml:1483",
+        order=96,
     ),
     Entry(
         id="routing.bad_gateway",
@@ -1416,8 +1430,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="A server acting as a gateway got an invalid answer from the next network it tried, such as the telephone network or the callee's provider.",
         fix="Not a problem with your settings. Try again later; if it keeps happening for a destination, report it to {provider}.",
         rfc="RFC 3261 §21.5.3",
-        source="siptest/knowledge/base.yaml:1484",
-        order=96,
+        source="siptest/knowledge/base.yaml:1502",
+        order=97,
     ),
     Entry(
         id="server.unavailable",
@@ -1435,8 +1449,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
                 )
             }
         ),
-        source="siptest/knowledge/base.yaml:1497",
-        order=97,
+        source="siptest/knowledge/base.yaml:1515",
+        order=98,
     ),
     Entry(
         id="routing.server_timeout",
@@ -1447,8 +1461,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server tried to pass the request on and got no answer in time from the next server, or from a service it relies on such as DNS.",
         fix="Try again later; if it persists, report it to {provider}.",
         rfc="RFC 3261 §21.5.5",
-        source="siptest/knowledge/base.yaml:1518",
-        order=98,
+        source="siptest/knowledge/base.yaml:1536",
+        order=99,
     ),
     Entry(
         id="device.version_not_supported",
@@ -1459,8 +1473,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The server does not support the SIP version of the request; in practice only SIP/2.0 exists, so the sending software is broken or very old.",
         fix="Update the device firmware.",
         rfc="RFC 3261 §21.5.6",
-        source="siptest/knowledge/base.yaml:1529",
-        order=99,
+        source="siptest/knowledge/base.yaml:1547",
+        order=100,
     ),
     Entry(
         id="config.message_too_large",
@@ -1471,8 +1485,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The request is larger than the server can handle.",
         fix="Offer fewer codecs and turn off optional features that add headers; over UDP, try --transport tcp.",
         rfc="RFC 3261 §21.5.7",
-        source="siptest/knowledge/base.yaml:1540",
-        order=100,
+        source="siptest/knowledge/base.yaml:1558",
+        order=101,
     ),
     Entry(
         id="config.push_not_supported",
@@ -1483,8 +1497,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The softphone asked to be woken up for calls by a push notification service the server does not support.",
         fix="Turn off push notifications in the softphone or pick a push service the provider supports; without push the app must stay running to receive calls.",
         rfc="RFC 8599",
-        source="siptest/knowledge/base.yaml:1551",
-        order=101,
+        source="siptest/knowledge/base.yaml:1569",
+        order=102,
     ),
     Entry(
         id="media.precondition_failure",
@@ -1495,8 +1509,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The call required quality-of-service preconditions (such as reserved bandwidth) that could not be met.",
         fix='Turn off "preconditions" or QoS reservation in the device unless your provider requires them.',
         rfc="RFC 3312",
-        source="siptest/knowledge/base.yaml:1564",
-        order=102,
+        source="siptest/knowledge/base.yaml:1582",
+        order=103,
     ),
     Entry(
         id="callee.busy_everywhere",
@@ -1507,8 +1521,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The person you called is busy on all their devices and does not want the call sent anywhere else.",
         fix="Nothing is wrong with your setup; try again later.",
         rfc="RFC 3261 §21.6.1",
-        source="siptest/knowledge/base.yaml:1576",
-        order=103,
+        source="siptest/knowledge/base.yaml:1594",
+        order=104,
     ),
     Entry(
         id="callee.declined",
@@ -1519,8 +1533,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The person you called declined the call, or their network refused it on their behalf.",
         fix="Nothing is wrong with your setup. If every call to a number is declined at once, without ringing, it may be blocked: check the call barring settings in {portal}, or ask {provider}.",
         rfc="RFC 3261 §21.6.2",
-        source="siptest/knowledge/base.yaml:1587",
-        order=104,
+        source="siptest/knowledge/base.yaml:1605",
+        order=105,
     ),
     Entry(
         id="number.does_not_exist_anywhere",
@@ -1531,8 +1545,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="A server responsible for the number you dialled[[ ({number})]] says it does not exist anywhere.",
         fix="Check the digits, and dial the number as {number_formats}.",
         rfc="RFC 3261 §21.6.3",
-        source="siptest/knowledge/base.yaml:1601",
-        order=105,
+        source="siptest/knowledge/base.yaml:1619",
+        order=106,
     ),
     Entry(
         id="media.not_acceptable",
@@ -1543,8 +1557,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The callee's side cannot accept the call as offered: none of the media in the request (codecs, encryption, video) works for it.",
         fix="Enable G.711 (PCMA and PCMU) in the device's codec list and set media encryption (SRTP) to what your provider uses.",
         rfc="RFC 3261 §21.6.4",
-        source="siptest/knowledge/base.yaml:1612",
-        order=106,
+        source="siptest/knowledge/base.yaml:1630",
+        order=107,
     ),
     Entry(
         id="callee.unwanted",
@@ -1555,8 +1569,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="The person you called marked this call as unwanted (spam). Their provider may use this to block or flag further calls from your number.",
         fix="If the call was legitimate, reach the person another way. Make sure your caller ID is your real number: missing or wrong caller IDs look like spam.",
         rfc="RFC 8197",
-        source="siptest/knowledge/base.yaml:1625",
-        order=107,
+        source="siptest/knowledge/base.yaml:1643",
+        order=108,
     ),
     Entry(
         id="routing.rejected",
@@ -1567,8 +1581,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation="A server on the way, typically a call-blocking or anti-spam service of the callee's provider, rejected the call. The response may name a contact for disputing the block (Call-Info header).",
         fix="Make sure your caller ID is your real, assigned number. If the block is wrong, use the contact in the response or ask {provider} to take it up.",
         rfc="RFC 8688",
-        source="siptest/knowledge/base.yaml:1638",
-        order=108,
+        source="siptest/knowledge/base.yaml:1656",
+        order=109,
     ),
     Entry(
         id="fallback.1xx",
@@ -1579,8 +1593,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server reports progress with {code}[[ "{reason}"]], a code without a standard meaning; it is not a final answer.',
         fix="Nothing to fix.",
         rfc="RFC 3261 §21.1",
-        source="siptest/knowledge/base.yaml:1653",
-        order=109,
+        source="siptest/knowledge/base.yaml:1671",
+        order=110,
     ),
     Entry(
         id="fallback.2xx",
@@ -1591,8 +1605,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server accepted the request with {code}[[ "{reason}"]], a success code without a standard meaning.',
         fix="Nothing to fix.",
         rfc="RFC 3261 §21.2",
-        source="siptest/knowledge/base.yaml:1664",
-        order=110,
+        source="siptest/knowledge/base.yaml:1682",
+        order=111,
     ),
     Entry(
         id="fallback.3xx",
@@ -1603,8 +1617,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server answered {code}[[ "{reason}"]], a redirection code without a standard meaning: it wants the request sent elsewhere, usually to the address in its Contact header.',
         fix="Check the server address against your provider's current settings; if it is right, ask {provider} what {code} means, quoting the reason phrase.",
         rfc="RFC 3261 §21.3",
-        source="siptest/knowledge/base.yaml:1675",
-        order=111,
+        source="siptest/knowledge/base.yaml:1693",
+        order=112,
     ),
     Entry(
         id="fallback.4xx",
@@ -1615,8 +1629,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server refused the request with {code}[[ "{reason}"]], a code that is not in the SIP standards. A 4xx code means the server found fault with the request or with what it asks for (account, number, settings); the reason phrase and any Warning header are the best clue.',
         fix="Read the reason phrase and Warning header, look them up in {provider}'s help pages, or ask their support, quoting the code and the phrase.",
         rfc="RFC 3261 §21.4",
-        source="siptest/knowledge/base.yaml:1689",
-        order=112,
+        source="siptest/knowledge/base.yaml:1707",
+        order=113,
     ),
     Entry(
         id="fallback.5xx",
@@ -1627,8 +1641,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The server failed with {code}[[ "{reason}"]], a code that is not in the SIP standards. A 5xx code means the fault is on the server\'s side, not in the request.',
         fix="Try again later; if it persists, report the code, the reason phrase and the time of the test to {provider}.",
         rfc="RFC 3261 §21.5",
-        source="siptest/knowledge/base.yaml:1704",
-        order=113,
+        source="siptest/knowledge/base.yaml:1722",
+        order=114,
     ),
     Entry(
         id="fallback.6xx",
@@ -1639,8 +1653,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='The callee\'s side gave a final refusal with {code}[[ "{reason}"]], a code that is not in the SIP standards. A 6xx code means no other destination will accept the call either.',
         fix="Nothing in your setup causes this. If it happens on every call, ask {provider} what {code} means, quoting the reason phrase.",
         rfc="RFC 3261 §21.6",
-        source="siptest/knowledge/base.yaml:1718",
-        order=114,
+        source="siptest/knowledge/base.yaml:1736",
+        order=115,
     ),
     Entry(
         id="fallback.unknown",
@@ -1651,8 +1665,8 @@ BASE_ENTRIES: tuple[Entry, ...] = (
         explanation='siptest has no diagnosis for this result[[ (code {code})]][[, reason "{reason}"]]. A code outside 100-699 means the server sent a malformed response.',
         fix="Run the test again with --trace FILE and send the trace to {provider} or the server's administrator.",
         rfc=None,
-        source="siptest/knowledge/base.yaml:1732",
-        order=115,
+        source="siptest/knowledge/base.yaml:1750",
+        order=116,
     ),
 )
 _B = BASE_ENTRIES
@@ -1791,6 +1805,7 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
             _B[113],
             _B[114],
             _B[115],
+            _B[116],
         ),
         MappingProxyType(
             {
@@ -1958,6 +1973,7 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
             _B[40],
             _B[41],
             _B[42],
+            _B[43],
             Entry(
                 id="routing.forbidden",
                 alternatives=(Conditions(codes=frozenset((403,))),),
@@ -1969,12 +1985,12 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
                 rfc="RFC 3261 §21.4.4",
                 source="siptest/knowledge/profiles/sipcall.yaml:70",
                 layer=1,
-                order=43,
+                order=44,
             ),
-            _B[44],
             _B[45],
             _B[46],
             _B[47],
+            _B[48],
             Entry(
                 id="credentials.proxy_auth",
                 alternatives=(Conditions(codes=frozenset((407,))),),
@@ -1986,9 +2002,8 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
                 rfc="RFC 3261 §21.4.8",
                 source="siptest/knowledge/profiles/sipcall.yaml:52",
                 layer=1,
-                order=48,
+                order=49,
             ),
-            _B[49],
             _B[50],
             _B[51],
             _B[52],
@@ -2032,6 +2047,7 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
             _B[90],
             _B[91],
             _B[92],
+            _B[93],
             Entry(
                 id="device.register_conflict",
                 alternatives=(
@@ -2045,7 +2061,7 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
                 rfc="RFC 3261 §21.5.1",
                 source="siptest/knowledge/profiles/sipcall.yaml:76",
                 layer=1,
-                order=93,
+                order=94,
             ),
             Entry(
                 id="server.internal_error",
@@ -2058,9 +2074,8 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
                 rfc="RFC 3261 §21.5.1",
                 source="siptest/knowledge/profiles/sipcall.yaml:84",
                 layer=1,
-                order=94,
+                order=95,
             ),
-            _B[95],
             _B[96],
             _B[97],
             _B[98],
@@ -2081,6 +2096,7 @@ PROFILES: dict[str, tuple[Profile, tuple[Entry, ...], Mapping[str, str]]] = {
             _B[113],
             _B[114],
             _B[115],
+            _B[116],
         ),
         MappingProxyType(
             {

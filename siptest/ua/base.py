@@ -29,6 +29,7 @@ LocalCause = Literal[
     "cancelled",
     "limit",
     "malformed",
+    "sdp",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

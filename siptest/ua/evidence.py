@@ -86,6 +86,10 @@ def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
     text = (reason + " " + " ".join(list(log_tail)[-6:])).lower()
     if code == 408:
         return "timeout"
+    # pjsip's own words when an answer's SDP cannot complete the offer/answer
+    # (RFC 3264): "SDP offer/answer incomplete", "... SDP negotiation failed".
+    if "sdp" in reason.lower():
+        return "sdp"
     if code == 502 or "eresolve" in text or "gethostbyname" in text or "resolve" in text:
         return "dns"
     # A closed TLS port is refused like a TCP one: pjsip's words for it name TLS

@@ -307,3 +307,21 @@ def test_a_redirect_is_explained_not_followed(siptest, sip_peer, code):
     assert call["diagnosis"]["category"] == "routing"
     # A tester shows the redirect; it does not send the call somewhere else.
     assert target.received == []
+
+
+def test_an_answer_without_sdp_is_a_media_failure_not_a_transport_one(siptest, sip_peer):
+    # RFC 3264: the 200 OK must answer the INVITE's offer. pjsua ACKs, hangs up and
+    # ends the call with a code of its own, which used to read as a transport error.
+    from sippeer import always, respond
+
+    peer = sip_peer("udp", always(respond(200, "OK")))
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--json",
+        "--timeout", "1", password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["response"]["origin"], call["response"]["local_cause"]) == ("local", "sdp")
+    assert call["diagnosis"]["id"] == "media.no_sdp_answer"
+    assert call["diagnosis"]["category"] == "media"
+    assert list(dict.fromkeys(r.method for r in peer.received)) == ["INVITE", "ACK", "BYE"]

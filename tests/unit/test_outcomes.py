@@ -155,6 +155,8 @@ def test_only_the_request_whose_connection_failed_is_taken_off():
         (503, "Service Unavailable", ["SSL_ERROR_SSL: certificate verify failed"], "tls"),
         (503, "Network is unreachable", [], "unreachable"),
         (503, "Connection reset by peer", [], "transport"),
+        # a 200 OK whose SDP cannot complete the offer/answer: pjsua's own 406
+        (406, "SDP offer/answer incomplete", [], "sdp"),
     ],
 )  # fmt: skip
 def test_the_local_cause_is_named_from_the_stacks_words(code, reason, log, cause):
