@@ -59,6 +59,7 @@ def analyse_call(
             "method": spec.dtmf_method,
             "sent": outcome.dtmf_sent,
             "received": outcome.dtmf_received,
+            "refused": outcome.dtmf_refused or None,
         }
     # Answered, or an outcome that is expected by design (our own CANCEL).
     ok = outcome.answered or diagnosis.category == "none"

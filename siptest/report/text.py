@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from siptest.analysis.model import Check, Report
 from siptest.ua.base import Response
@@ -60,6 +61,9 @@ def render_check(check: Check) -> list[str]:
             lines.extend(_wrap("Audio:", str(summary)))
     if check.kind == "call" and details.get("provisional"):
         lines.extend(_wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
+    dtmf = details.get("dtmf")
+    if check.kind == "call" and isinstance(dtmf, dict) and dtmf.get("sent") is not None:
+        lines.extend(_wrap("DTMF:", _dtmf_line(dtmf)))
     if check.kind == "register" and check.ok and details.get("expires_granted"):
         lines.extend(
             _wrap(
@@ -76,6 +80,20 @@ def render_check(check: Check) -> list[str]:
         if diagnosis.rfc:
             lines.extend(_wrap("See:", diagnosis.rfc))
     return lines
+
+
+def _dtmf_line(dtmf: dict[str, Any]) -> str:
+    method = "SIP INFO" if dtmf.get("method") == "info" else "RFC 4733 events"
+    sent = dtmf.get("sent") or ""
+    line = f"sent '{sent}' as {method}" if sent else f"nothing sent ({method})"
+    if dtmf.get("received"):
+        line += f"; received '{dtmf['received']}' back"
+    if dtmf.get("refused"):
+        line += (
+            f"; the far end refused the SIP INFO requests ({dtmf['refused']}): it does not "
+            "take DTMF that way, try --dtmf-method rfc4733"
+        )
+    return line
 
 
 def render_text(report: Report) -> str:

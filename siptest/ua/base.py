@@ -262,6 +262,8 @@ class CallCompleted:
     dtmf_sent: str = ""
     dtmf_received: str = ""
     """Digits the far end sent us (echo services, second test account)."""
+    dtmf_refused: str = ""
+    """The far end's refusal of a SIP INFO digit, e.g. "501 Not Implemented"; "" if none."""
     remote_sdp_address: str | None = None
     """The c= address in the far end's SDP (NAT evidence)."""
 

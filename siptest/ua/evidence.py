@@ -58,6 +58,21 @@ def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) 
     return bool(asked - answered)
 
 
+def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
+    """The first failure answer to the call's INFO requests ("501 Not Implemented"),
+    or "" when every INFO was accepted (or none was sent)."""
+    for wire in messages:
+        msg = wire.message
+        if (
+            wire.direction == "received"
+            and msg.method == "INFO"
+            and (msg.code or 0) >= 300
+            and msg.header("call-id") == call_id
+        ):
+            return f"{msg.code} {msg.reason}".strip()
+    return ""
+
+
 def requests_on_the_wire(
     requests: Sequence[WireMessage], response: Response, answered: Collection[int | None]
 ) -> list[WireMessage]:

@@ -28,6 +28,7 @@ from siptest.ua.evidence import (
     failure_detail,
     final_invite,
     fold_repeats,
+    info_refusal,
     invite_responses,
     local_cause,
     requests_on_the_wire,
@@ -268,5 +269,6 @@ def call_outcome(
         media=media,
         dtmf_sent=digits_sent,
         dtmf_received=end.digits,
+        dtmf_refused=info_refusal(capture.messages[first:], call_id),
         remote_sdp_address=sdp_address(answer.text) if answer else None,
     )

@@ -325,3 +325,38 @@ def test_an_answer_without_sdp_is_a_media_failure_not_a_transport_one(siptest, s
     assert call["diagnosis"]["id"] == "media.no_sdp_answer"
     assert call["diagnosis"]["category"] == "media"
     assert list(dict.fromkeys(r.method for r in peer.received)) == ["INVITE", "ACK", "BYE"]
+
+
+def test_a_far_end_that_refuses_sip_info_dtmf_is_named(siptest, sip_peer):
+    from sippeer import message, response_head
+
+    sdp = (
+        b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        b"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
+    contact: list[tuple[str, str]] = []
+
+    def answer(request):
+        if request.method == "ACK":
+            return []
+        if request.method == "INVITE":
+            head = response_head(
+                request, 200, "OK", [*contact, ("Content-Type", "application/sdp")]
+            )
+            return [message(head, sdp)]
+        if request.method == "INFO":
+            return [message(response_head(request, 501, "Not Implemented"))]
+        return [message(response_head(request, 200, "OK"))]
+
+    peer = sip_peer("udp", [answer] * 20)
+    contact.append(("Contact", f"<sip:7000@127.0.0.1:{peer.port}>"))
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--timeout", "1",
+        "--talk", "0.5", "--dtmf", "12", "--dtmf-method", "info", password=PASSWORD,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr
+    # one INFO per digit, each after the previous one's answer
+    assert [r.method for r in peer.received].count("INFO") == 2
+    text = " ".join(result.stdout.split())
+    assert "DTMF: sent '12' as SIP INFO; the far end refused the SIP INFO requests (501" in text
+    assert "--dtmf-method rfc4733" in text

@@ -4,7 +4,7 @@ import pytest
 
 from siptest.ua.base import AccountSpec, Response
 from siptest.ua.capture import Capture
-from siptest.ua.evidence import awaiting_answer, local_cause
+from siptest.ua.evidence import awaiting_answer, info_refusal, local_cause
 from siptest.ua.outcomes import registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -192,3 +192,36 @@ def test_a_request_that_got_an_answer_did_leave_whatever_failed_after():
                                    False)  # fmt: skip
     assert outcome.response.local_cause == "tls"
     assert (outcome.requests_sent, outcome.credentials_sent) == (1, True)
+
+
+def test_a_refused_info_digit_is_reported_with_the_far_ends_answer():
+    def info_message(direction: str, cseq: int, code: int | None = None, call_id: str = "c1"):
+        start = f"SIP/2.0 {code} Not Implemented" if code else "INFO sip:7000@x SIP/2.0"
+        return logged(direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INFO\r\n\r\n")
+
+    capture = Capture()
+    capture.on_log(info_message("sent", 3))
+    capture.on_log(info_message("received", 3, 501, call_id="another call"))
+    assert info_refusal(capture.messages, "c1") == ""
+    capture.on_log(info_message("received", 3, 501))
+    assert info_refusal(capture.messages, "c1") == "501 Not Implemented"
+
+
+@pytest.mark.parametrize(
+    ("dtmf", "shown"),
+    [
+        ({"method": "info", "sent": "12", "received": "", "refused": "501 Not Implemented"},
+         "sent '12' as SIP INFO; the far end refused the SIP INFO requests (501 Not "),
+        ({"method": "rfc4733", "sent": "123#", "received": "123#", "refused": None},
+         "sent '123#' as RFC 4733 events; received '123#' back"),
+        ({"method": "rfc4733", "sent": "", "received": "", "refused": None},
+         "nothing sent (RFC 4733 events)"),
+    ],
+)  # fmt: skip
+def test_the_text_report_says_what_became_of_the_digits(dtmf, shown):
+    from siptest.analysis.model import Check, Report
+    from siptest.report.text import render_text
+
+    check = Check(kind="call", ok=True, diagnosis=None, details={"dtmf": dtmf})
+    text = " ".join(render_text(Report(checks=(check,))).split())
+    assert "DTMF: " + shown in text

@@ -466,7 +466,7 @@ def test_dtmf_that_came_back_from_an_echo_service_is_judged(tmp_path):
     assert result.ok, result.failures
     assert seen == ["info"]
     call = steps_of(result, "call")[0]
-    assert call["dtmf"] == {"method": "info", "sent": "123#", "received": "123#"}
+    assert call["dtmf"] == {"method": "info", "sent": "123#", "received": "123#", "refused": None}
 
     short = Recording(calls={"7000": 200}, dtmf_back={"7000": "12"})
     (failure,) = run(tmp_path, text, short).failures
