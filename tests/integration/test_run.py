@@ -93,6 +93,7 @@ def test_example_scenarios_pass_with_text_json_and_junit(siptest, lab, lab_env, 
     # media expectations: the digits arrived at the callee, 7000 sounds good
     assert calls["1002"]["dtmf"] == {
         "method": "rfc4733", "sent": "123#", "received": "123#", "received_by": "callee",
+        "refused": None,
     }  # fmt: skip
     assert calls["7000"]["media"]["verdict"] == "both"
     assert calls["7000"]["media"]["mos"] >= 3.5
@@ -193,6 +194,7 @@ def test_dtmf_expected_at_a_second_account_arrives_and_passes(
     assert call["expect"] == {"answered": True, "audio": "both", "dtmf": "123#"}
     assert call["dtmf"] == {
         "method": method, "sent": "123#", "received": "123#", "received_by": "callee",
+        "refused": None,
     }  # fmt: skip
     media = next(c for c in report["checks"] if c["kind"] == "media" and "media" in c)
     assert media["ok"] is True and media["step"] == f"{scenario}:12"
