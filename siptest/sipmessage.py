@@ -148,6 +148,7 @@ def header_params(value: str) -> dict[str, str]:
 
 MAX_DELTA_SECONDS = 2**32 - 1
 """RFC 3261 20.19 / 25.1: delta-seconds run from 0 to 2**32-1."""
+_DELTA_SECONDS = re.compile(r"\s*([0-9]+)")
 
 
 def split_list(value: str) -> list[str]:
@@ -182,11 +183,13 @@ def contact_address(contact: str) -> str:
     return uri.split(";", 1)[0].split("?", 1)[0].strip().lower()
 
 
-def _delta_seconds(text: str | None) -> int | None:
-    value = (text or "").strip()
-    if not value.isdigit() or not value.isascii():
+def delta_seconds(value: str | None) -> int | None:
+    """The delta-seconds that start a header value or parameter (RFC 3261 20.33 allows
+    `120(comment)` and `120;duration=60`), capped at 2**32-1 (25.1); None if no digits."""
+    match = _DELTA_SECONDS.match(value or "")
+    if not match:
         return None
-    digits = value.lstrip("0") or "0"
+    digits = match.group(1).lstrip("0") or "0"
     # Python refuses to convert very long digit strings; no need to, past ten.
     return MAX_DELTA_SECONDS if len(digits) > 10 else min(int(digits), MAX_DELTA_SECONDS)
 
@@ -237,10 +240,10 @@ def granted_expiry(response: SipMessage, contact: str, binding_only: bool = Fals
     """
     binding = registered_binding(response, contact)
     if binding is not None:
-        expires = _delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
+        expires = delta_seconds(header_params(binding.split(">", 1)[-1]).get("expires"))
         if expires is not None:
             return expires
-    return None if binding_only else _delta_seconds(response.header("expires"))
+    return None if binding_only else delta_seconds(response.header("expires"))
 
 
 _CREDENTIAL_HEADER = re.compile(

@@ -53,13 +53,13 @@ class Document(NodeReader):
             return [] if isinstance(node, SequenceNode) else {}
         try:
             return self._loader.construct_object(node)
-        except (YAMLError, ValueError, TypeError, OverflowError) as error:
+        except (YAMLError, ValueError, TypeError, OverflowError):
             # e.g. `2024-02-30` (a date YAML cannot build) or an unknown `!tag`
             self.fail(
                 node,
                 key,
-                f"{str(node.value)!r} cannot be read ({type(error).__name__}); "
-                "put it in quotes to make it text",
+                f"{str(node.value)!r} is not a value YAML can read (an impossible date, "
+                "or an unknown !tag); put it in quotes to make it text",
             )
 
     def mapping(

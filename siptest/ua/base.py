@@ -8,12 +8,11 @@ leaks into the analyser, the reports or the CLI.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from siptest.sipmessage import SipMessage, header_params
+from siptest.sipmessage import SipMessage, delta_seconds, header_params
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -125,29 +124,15 @@ class Response:
 
     @property
     def retry_after(self) -> int | None:
-        return _leading_int(self.header("retry-after"))
+        return delta_seconds(self.header("retry-after"))
 
     @property
     def min_expires(self) -> int | None:
-        return _leading_int(self.header("min-expires"))
+        return delta_seconds(self.header("min-expires"))
 
     @property
     def server(self) -> str | None:
         return self.header("server") or self.header("user-agent")
-
-
-_DELTA_SECONDS = re.compile(r"\s*([0-9]+)")
-
-
-def _leading_int(value: str | None) -> int | None:
-    """The delta-seconds that start a header value (RFC 3261 20.33: `120(comment)`,
-    `120;duration=60`), capped at 2**32-1 as RFC 3261 25.1 says."""
-    match = _DELTA_SECONDS.match(value or "")
-    if not match:
-        return None
-    digits = match.group(1).lstrip("0") or "0"
-    # Python refuses to convert very long digit strings; no need to, past ten.
-    return 2**32 - 1 if len(digits) > 10 else min(int(digits), 2**32 - 1)
 
 
 @dataclass(frozen=True)
