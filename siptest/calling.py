@@ -126,4 +126,4 @@ def check_call(
                 checks.append(removal)
         finally:
             agent.close()
-    return finished_run(checks, knowledge, registration, tuple(agent.messages), interruption)
+    return finished_run(checks, knowledge, registration, tuple(agent.events), interruption)

@@ -16,7 +16,8 @@ from siptest.analysis.registration import analyse_registration, analyse_unregist
 from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.ua.addressing import source_address
-from siptest.ua.base import AccountSpec, TlsSettings, UserAgent, WireMessage
+from siptest.ua.base import AccountSpec, TlsSettings, UserAgent
+from siptest.ua.events import Event
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class RegistrationRequest:
 @dataclass(frozen=True)
 class CheckRun:
     report: Report
-    messages: tuple[WireMessage, ...]
+    events: tuple[Event, ...]
     exit_status: int | None = None
     """130/143 when a signal cut the run short."""
 
@@ -84,7 +85,7 @@ def finished_run(
     checks: list[Check],
     knowledge: Knowledge,
     request: RegistrationRequest,
-    messages: tuple[WireMessage, ...],
+    events: tuple[Event, ...],
     interruption: Interruption,
 ) -> CheckRun:
     """The report of one command's run, partial (and marked) when a signal cut it short."""
@@ -95,7 +96,7 @@ def finished_run(
         interrupted=interruption.happened,
     )
     status = int(interruption.exit_status) if interruption.happened else None
-    return CheckRun(report, messages, status)
+    return CheckRun(report, events, status)
 
 
 def check_registration(
@@ -116,7 +117,7 @@ def check_registration(
                 checks.append(removal)
         finally:
             agent.close()
-    return finished_run(checks, knowledge, request, tuple(agent.messages), interruption)
+    return finished_run(checks, knowledge, request, tuple(agent.events), interruption)
 
 
 def trace_header(request: RegistrationRequest) -> str:

@@ -8,7 +8,6 @@ never be written down (digest credentials, the password itself).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # RFC 3261 7.3.3: compact header forms.
@@ -73,12 +72,28 @@ def _canonical(name: str) -> str:
     return _COMPACT.get(lowered, lowered)
 
 
-def parse_message(text: str) -> SipMessage | None:
+def show_bytes(data: bytes) -> str:
+    """Bytes from the wire as safe text: UTF-8 where valid (RFC 3261 25.1), every
+    other byte and every control character but CR, LF and TAB as `\\xNN`.
+
+    Never raises, and what it returns always encodes as UTF-8 and prints on a
+    terminal without moving the cursor (a reason phrase is the server's text).
+    """
+    text = data.decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def parse_message(raw: bytes | str) -> SipMessage | None:
     """Parse the head of a SIP message; None when the first line is not SIP.
 
     Tolerant by design: servers in the field send odd but usable messages, and
-    a tester must read them rather than give up (RFC 4475 torture cases).
+    a tester must read them rather than give up (RFC 4475 torture cases). Bytes
+    are read with `show_bytes`: what it returns is safe to print and to put in JSON.
     """
+    text = show_bytes(raw) if isinstance(raw, bytes) else raw
     head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
     lines = head.split("\n")
     if not lines:
@@ -262,16 +277,13 @@ def _redact_credentials(match: re.Match[str]) -> str:
     return f"{name}: {scheme} {kept}, <credentials redacted>".replace(" , ", " ")
 
 
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove digest responses and any secret string from a message or log line.
+def redact(text: str) -> str:
+    """Remove the credentials of Authorization and Proxy-Authorization headers.
 
-    Authorization and Proxy-Authorization keep who/where (username, realm, uri)
-    so a trace stays useful, but lose response, nonce, cnonce and nc.
+    Structural, by header: they keep who/where (username, realm, uri, algorithm,
+    qop) so a trace stays useful, and lose response, cnonce, nonce, nc and any
+    other parameter. Nothing else is touched: masking the password's text
+    wherever it appears would tell a reader what the password is (digest
+    authentication never puts it on the wire).
     """
-    redacted = _CREDENTIAL_HEADER.sub(_redact_credentials, text)
-    for secret in secrets:
-        # Digest auth never puts the password on the wire; this sweep is a second
-        # line of defence. A very short secret would blank out ordinary text.
-        if len(secret) >= 4:
-            redacted = redacted.replace(secret, "********")
-    return redacted
+    return _CREDENTIAL_HEADER.sub(_redact_credentials, text)

@@ -190,7 +190,7 @@ def emit(run: CheckRun, json_output: bool, trace: Path | None, header: str) -> N
     typer.echo(render_json(report) + "\n" if json_output else render_text(report), nl=False)
     if trace is not None:
         try:
-            write_trace(trace, run.messages, header)
+            write_trace(trace, run.events, header)
         except OSError as exc:
             # The report is out already; say why the trace is missing, exit 3.
             typer.echo(

@@ -114,7 +114,7 @@ def _write_traces(path: Path, runs: ScenarioRuns) -> None:
     from siptest.report.trace import format_trace, write_private
 
     text = "\n".join(
-        format_trace(run.messages, f"scenario {run.scenario.name} ({run.scenario.path})")
+        format_trace(run.events, f"scenario {run.scenario.name} ({run.scenario.path})")
         for run in runs.runs
     )
     write_private(path, text)

@@ -31,6 +31,7 @@ CATEGORIES = (
     "tls",
     "media",
     "config",
+    "siptest",
 )
 SEVERITIES = ("ok", "info", "warning", "error")
 # The user agent's vocabulary: the values its outcomes carry, in one place.

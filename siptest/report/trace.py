@@ -7,23 +7,67 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from siptest import __version__
-from siptest.ua.base import WireMessage
+from siptest.ua.events import (
+    PACKET_LIMIT,
+    Event,
+    MessageDropped,
+    RequestReceived,
+    RequestSent,
+    ResponseReceived,
+    WireMessage,
+)
 
 
-def format_trace(messages: Iterable[WireMessage], header: str = "") -> str:
+def format_trace(events: Iterable[Event], header: str = "") -> str:
+    """Every SIP message whole, in order, as text (see the README's "Trace format").
+
+    Bytes that are not UTF-8 and control characters are written as `\\xNN`;
+    Authorization and Proxy-Authorization lose their credentials.
+    """
     lines = [f"# siptest {__version__} SIP trace. Credentials are redacted."]
     if header:
         lines.append(f"# {header}")
-    for message in messages:
-        arrow = "-->" if message.direction == "sent" else "<--"
-        verb = "sent to" if message.direction == "sent" else "received from"
-        note = "  (NOT SENT: siptest stopped a repeated login attempt)" if message.blocked else ""
+    for event in events:
+        if isinstance(event, WireMessage):
+            arrow = "-->" if event.direction == "sent" else "<--"
+            verb = "sent to" if event.direction == "sent" else "received from"
+            note = _note(event)
+        elif isinstance(event, MessageDropped):
+            arrow, verb = "xx>", "refused by siptest's SIP stack, from"
+            note = f"  ({_DROPPED[event.cause]})"
+        else:
+            continue
+        size = f"{len(event.data):,} bytes"
         lines.append("")
         lines.append(
-            f"{arrow} +{message.at * 1000:.1f} ms {verb} {message.transport} {message.peer}{note}"
+            f"{arrow} +{event.at * 1000:.1f} ms {verb} {event.transport} "
+            f"{event.remote or 'an unknown address'}, {size}{note}"
         )
-        lines.append(message.text.replace("\r\n", "\n").rstrip("\n"))
+        lines.append(event.text.replace("\r\n", "\n").rstrip("\n"))
     return "\n".join(lines) + "\n"
+
+
+_DROPPED = {
+    "malformed": "not a SIP message it can read",
+    "incomplete": "a mandatory header is missing",
+    "too_large": f"larger than the {PACKET_LIMIT:,} bytes it accepts; shown up to there",
+}
+
+
+def _note(event: WireMessage) -> str:
+    if isinstance(event, RequestSent) and event.blocked:
+        return "  (NOT SENT: siptest stopped a repeated login attempt)"
+    if isinstance(event, RequestReceived) and event.refused:
+        return f"  (answered {event.refused} by siptest itself: the test did not ask for it)"
+    if isinstance(event, ResponseReceived):
+        if event.stray:
+            return "  (STRAY: it answers nothing siptest sent there)"
+        if event.cut:
+            return (
+                f"  (CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "
+                "reads; the rest was lost)"
+            )
+    return ""
 
 
 def write_private(path: Path, text: str) -> None:
@@ -36,5 +80,5 @@ def write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def write_trace(path: Path, messages: Iterable[WireMessage], header: str = "") -> None:
-    write_private(path, format_trace(messages, header))
+def write_trace(path: Path, events: Iterable[Event], header: str = "") -> None:
+    write_private(path, format_trace(events, header))

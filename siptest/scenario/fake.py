@@ -26,8 +26,8 @@ from siptest.ua.base import (
     RegistrationCompleted,
     Response,
     StreamStats,
-    WireMessage,
 )
+from siptest.ua.events import Event
 
 CLEAN_AUDIO = MediaSample(
     codec="PCMA",
@@ -92,7 +92,7 @@ class ScriptedAgent:
         """Number -> the media of the answered call (default CLEAN_AUDIO; None: no stream)."""
         self.dtmf_back = dict(dtmf_back or {})
         """Number -> DTMF digits that come back from the far end once answered."""
-        self.messages: list[WireMessage] = []
+        self.events: list[Event] = []
         self.actions: list[tuple[str, ...]] = []
         """("register", user), ("unregister", user), ("call", user, number), ("close",)."""
         self.registered: list[str] = []

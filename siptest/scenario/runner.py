@@ -55,8 +55,8 @@ from siptest.ua.base import (
     CallSpec,
     TlsSettings,
     UserAgent,
-    WireMessage,
 )
+from siptest.ua.events import Event
 
 AgentFactory = Callable[[PreparedScenario], UserAgent]
 Sleep = Callable[[float], None]
@@ -128,7 +128,7 @@ class ScenarioRun:
     steps_run: int = 0
     steps_not_run: int = 0
     """Steps left out after a failure, an error or an interruption."""
-    messages: tuple[WireMessage, ...] = ()
+    events: tuple[Event, ...] = ()
     """The redacted SIP exchange."""
     duration_ms: float = 0.0
 
@@ -300,7 +300,7 @@ class _ScenarioRunner:
             error_status=error.exit_status if error is not None else None,
             steps_run=done,
             steps_not_run=len(steps) - done,
-            messages=tuple(agent.messages) if agent is not None else (),
+            events=tuple(agent.events) if agent is not None else (),
             duration_ms=round((self.clock() - started) * 1000, 1),
         )
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from siptest.sipmessage import SipMessage, delta_seconds, header_params
+from siptest.sipmessage import delta_seconds, header_params
+from siptest.ua.events import Event, WireMessage
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -29,6 +30,7 @@ LocalCause = Literal[
     "limit",
     "malformed",
     "sdp",
+    "too_large",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 
@@ -75,25 +77,6 @@ class AccountSpec:
     def hostport(self) -> str:
         host = f"[{self.registrar}]" if ":" in self.registrar else self.registrar
         return f"{host}:{self.port}" if self.port else host
-
-
-@dataclass(frozen=True)
-class WireMessage:
-    """A SIP message the stack sent or received, already redacted."""
-
-    direction: Literal["sent", "received"]
-    at: float
-    """Seconds since the user agent started."""
-    transport: str
-    """UDP, TCP or TLS, as the stack named it."""
-    peer: str
-    """The remote address and port."""
-    text: str
-    """The whole message with credentials redacted."""
-    message: SipMessage
-    """The parsed head of `text`."""
-    blocked: bool = False
-    """True when siptest stopped the stack from sending it (credential retry)."""
 
 
 @dataclass(frozen=True)
@@ -256,8 +239,15 @@ class CallCompleted:
 class UserAgent(Protocol):
     """What siptest asks of a SIP user agent."""
 
-    messages: list[WireMessage]
-    """Every message sent or received so far, redacted, in order."""
+    @property
+    def events(self) -> list[Event]:
+        """Everything observed so far, in order (`siptest.ua.events`)."""
+        ...
+
+    @property
+    def messages(self) -> list[WireMessage]:
+        """Every SIP message sent or received so far, in order."""
+        ...
 
     def register(self, account: AccountSpec) -> RegistrationCompleted:
         """Register and wait (bounded) for the outcome."""

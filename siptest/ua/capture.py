@@ -1,108 +1,200 @@
-"""Everything the SIP stack said, redacted at once: messages, log lines, drops.
+"""The agent's record: every message the stack tap saw, as events, in order.
 
-pjsua2 logs every SIP message it sends or receives (level 4, with the full
-text); the agent hands each log line to a `Capture`, which keeps the messages
-as `WireMessage` facts with credentials removed, remembers messages pjsip
-dropped as unparsable, and answers the credential guard's question for the
-outgoing-request hook. No pjsua2 in here: it is tested with log lines alone.
+`Capture` takes what `siptest.ua.pjsua.tap` reads from the SIP stack (exact bytes,
+transport, remote address), stamps it with the clock it was given, and keeps
+it as events (`siptest.ua.events`). It also answers the tap's two questions:
+may this request leave (the credential guard), and should siptest answer this
+incoming request itself before the stack allocates anything for it.
+
+No pjsua2 in here: it is tested with bytes alone.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections import deque
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from siptest.sipmessage import SipMessage, parse_message, redact
-from siptest.ua.base import WireMessage
+from siptest.sipmessage import SipMessage, header_params, parse_message
 from siptest.ua.credentials import CredentialGuard
+from siptest.ua.events import (
+    CallbackFailed,
+    DropCause,
+    Event,
+    MessageDropped,
+    RequestReceived,
+    RequestSent,
+    ResponseReceived,
+    ResponseSent,
+    StackSaid,
+    WireMessage,
+)
 
-# pjsip drops a message it cannot parse and says so only in its log
-# (sip_transport.c: "Dropping N bytes packet from UDP ADDR : why", and for
-# streams "Error processing packet from ADDR: why").
-_DROPPED = re.compile(
-    r"^(?:Dropping \d+ bytes packet from \S+ \S+ :|Error processing packet from \S+:)"
-    r" *(?P<why>[^\r\n]*)"
-)
-_LOG_MESSAGE = re.compile(
-    r"^(?P<dir>TX|RX) \d+ bytes (?P<info>.*?) (?:to|from) (?P<tp>\S+) (?P<peer>\S+):\r?\n"
-    r"(?P<text>.*?)\r?\n?--end msg--",
-    re.DOTALL,
-)
+Clock = Callable[[], float]
+IncomingPolicy = Callable[[SipMessage], "int | None"]
+
+
+@dataclass(frozen=True)
+class Tapped:
+    """One message as the stack tap read it (`siptest.ua.pjsua.tap`)."""
+
+    data: bytes
+    transport: str
+    remote: str
+    cut: bool = False
+    """A UDP datagram that filled the stack's whole packet buffer (probably longer)."""
+
+
+def _never_refuse(message: SipMessage) -> int | None:
+    return None
+
+
+def monotonic_clock() -> Clock:
+    """Seconds since this call, on the monotonic clock."""
+    start = time.monotonic()
+    return lambda: time.monotonic() - start
 
 
 class Capture:
-    """The SIP exchange and the stack's own words, as siptest keeps them."""
+    """The exchange as siptest keeps it; implements the tap's handler."""
 
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        self.secrets = secrets
-        self.messages: list[WireMessage] = []
-        """Every message sent or received, redacted, in order."""
-        self.log_tail: deque[str] = deque(maxlen=40)
-        """The stack's last other log lines, redacted (for local failure details)."""
-        self.dropped: list[tuple[int, str]] = []
-        """Unparsable messages pjsip dropped: (len(messages) at the time, why)."""
-        self.tls_problems: list[str] = []
-        """Why the last TLS handshake failed, in pjsip's words ("...has expired")."""
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        secrets: tuple[str, ...] = (),
+        incoming: IncomingPolicy = _never_refuse,
+    ) -> None:
+        self.now = clock or monotonic_clock()
+        self.events: list[Event] = []
+        """Everything observed, in order."""
         self.guard = CredentialGuard()
-        self._pending_sent: dict[str, SipMessage] = {}
-        self._t0 = time.monotonic()
+        self.incoming = incoming
+        """Decides which incoming requests siptest answers itself (by status code)."""
+        self._secrets = tuple(s for s in secrets if s)
+        self._branches: dict[str, str] = {}
+        """Via branch of each request sent -> where it went."""
+        self._destinations: set[str] = set()
+        self._said = 0
 
-    def now(self) -> float:
-        """Seconds since the capture started."""
-        return time.monotonic() - self._t0
+    # -- views --------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[WireMessage]:
+        return [e for e in self.events if isinstance(e, WireMessage)]
+
+    def since(self, first: int) -> list[Event]:
+        return self.events[first:]
 
     def received_since(self, first: int) -> bool:
-        return any(m.direction == "received" for m in self.messages[first:])
-
-    def veto(self, info: str) -> bool:
-        """Should the request pjsip is about to send (by its info string) be stopped?
-
-        The message was logged just before (the logger runs first); a stopped
-        one is marked `blocked` so the trace shows it was never sent.
-        """
-        message = self._pending_sent.pop(info, None)
-        if message is None or self.guard.allows(message):
-            return False
-        for index in range(len(self.messages) - 1, -1, -1):
-            if self.messages[index].message is message:
-                old = self.messages[index]
-                self.messages[index] = WireMessage(
-                    old.direction, old.at, old.transport, old.peer, old.text, message, True
-                )
-                break
-        return True
-
-    def on_log(self, line: str) -> None:
-        """Take one pjsua2 log line."""
-        match = _LOG_MESSAGE.match(line)
-        if not match:
-            dropped = _DROPPED.match(line)
-            if dropped:
-                why = redact(dropped.group("why").strip(), self.secrets)[:200]
-                self.dropped.append((len(self.messages), why))
-            self.log_tail.append(redact(line.rstrip(), self.secrets))
-            return
-        text = match.group("text")
-        parsed = parse_message(text)
-        if parsed is None:
-            parsed = SipMessage(start_line=text.split("\n", 1)[0][:200])
-        direction: Literal["sent", "received"] = (
-            "sent" if match.group("dir") == "TX" else "received"
+        return any(
+            isinstance(e, (ResponseReceived, MessageDropped))
+            and not getattr(e, "stray", False)
+            and (not isinstance(e, MessageDropped) or e.from_server)
+            for e in self.events[first:]
         )
-        if direction == "sent":
-            self.guard.sent(parsed)
-            self._pending_sent[match.group("info")] = parsed
-        else:
-            self.guard.received(parsed)
-        self.messages.append(
-            WireMessage(
-                direction=direction,
-                at=self.now(),
-                transport=match.group("tp"),
-                peer=match.group("peer"),
-                text=redact(text, self.secrets),
-                message=parsed,
+
+    def failures(self) -> list[CallbackFailed]:
+        return [e for e in self.events if isinstance(e, CallbackFailed)]
+
+    # -- the tap's handler ---------------------------------------------------------
+
+    def sent(self, tapped: Tapped, is_request: bool) -> bool:
+        parsed = _parse(tapped.data)
+        if not is_request:
+            self.events.append(
+                ResponseSent(self.now(), tapped.transport, tapped.remote, tapped.data, parsed)
+            )
+            return True
+        self.guard.sent(parsed)
+        allowed = self.guard.allows(parsed)
+        if allowed:
+            branch = _branch(parsed)
+            if branch:
+                self._branches[branch] = tapped.remote
+            self._destinations.add(tapped.remote)
+        self.events.append(
+            RequestSent(
+                self.now(), tapped.transport, tapped.remote, tapped.data, parsed, not allowed
             )
         )
+        return allowed
+
+    def received(self, tapped: Tapped, is_request: bool) -> int | None:
+        parsed = _parse(tapped.data)
+        if is_request:
+            refused = self.incoming(parsed)
+            self.events.append(
+                RequestReceived(
+                    self.now(), tapped.transport, tapped.remote, tapped.data, parsed, refused
+                )
+            )
+            return refused
+        # RFC 3261 17.1.3: a response belongs to the client transaction whose
+        # branch its top Via carries; and it must come from where that request went.
+        stray = self._branches.get(_branch(parsed) or "") != tapped.remote
+        if not stray:
+            self.guard.received(parsed)
+        self.events.append(
+            ResponseReceived(
+                self.now(),
+                tapped.transport,
+                tapped.remote,
+                tapped.data,
+                parsed,
+                stray=stray,
+                cut=tapped.cut,
+            )
+        )
+        return None
+
+    def dropped(self, tapped: Tapped, cause: DropCause) -> None:
+        self.events.append(
+            MessageDropped(
+                self.now(),
+                tapped.transport,
+                tapped.remote,
+                tapped.data,
+                cause,
+                from_server=tapped.remote in self._destinations,
+            )
+        )
+
+    def failed(self, where: str, error: BaseException) -> None:
+        self.events.append(CallbackFailed(self.now(), where, f"{type(error).__name__}: {error}"))
+
+    # -- the stack's log -----------------------------------------------------------
+
+    def on_log(self, line: str) -> None:
+        """One line of the stack's log (messages themselves are not logged).
+
+        Kept only for what no hook gives: pjsip's words for a failed connection
+        or handshake. A line holding the password is left out whole rather than
+        masked (masking would show where the password's text stands).
+        """
+        text = line.rstrip()
+        if not _FAILURE_WORDS.search(text) or any(s in text for s in self._secrets):
+            return
+        if self._said < _MAX_SAID:
+            self._said += 1
+            self.events.append(StackSaid(self.now(), text[:500]))
+
+
+# The stack's words worth keeping: why a connection, a name or a handshake failed.
+_FAILURE_WORDS = re.compile(
+    r"error|fail|refused|unreachable|resolve|ssl|tls|certificate|handshake|verif|timed? ?out",
+    re.IGNORECASE,
+)
+_MAX_SAID = 200
+
+
+def _parse(data: bytes) -> SipMessage:
+    parsed = parse_message(data)
+    return parsed if parsed is not None else SipMessage(start_line="")
+
+
+def _branch(message: SipMessage) -> str | None:
+    via = message.header("via")
+    if via is None:
+        return None
+    return header_params(via.split(",", 1)[0]).get("branch") or None

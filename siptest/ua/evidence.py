@@ -11,7 +11,8 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from siptest.ua.base import AccountSpec, LocalCause, Response, WireMessage
+from siptest.ua.base import AccountSpec, LocalCause, Response
+from siptest.ua.events import RequestSent, WireMessage
 
 
 def dial_uri(number: str, account: AccountSpec) -> str:
@@ -51,7 +52,7 @@ def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) 
         msg = wire.message
         if msg.method != method or msg.header("call-id") != call_id or msg.cseq is None:
             continue
-        if wire.direction == "sent" and msg.code is None and not wire.blocked:
+        if isinstance(wire, RequestSent) and not wire.blocked:
             asked.add(msg.cseq)
         elif wire.direction == "received" and (msg.code or 0) >= 200:
             answered.add(msg.cseq)
@@ -74,12 +75,12 @@ def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
 
 
 def requests_on_the_wire(
-    requests: Sequence[WireMessage], response: Response, answered: Collection[int | None]
-) -> list[WireMessage]:
+    requests: Sequence[RequestSent], response: Response, answered: Collection[int | None]
+) -> list[RequestSent]:
     """The sent requests (in order) that really left, given how the exchange ended.
 
-    pjsip logs a request over TCP or TLS when it hands it to the transport, before
-    the connection is up. When the connection was refused or its TLS handshake
+    pjsip hands a request over TCP or TLS to its modules (the tap) before the
+    connection is up. When the connection was refused or its TLS handshake
     failed, the last request was logged but never left this machine - unless
     something came back for it (`answered`: CSeqs of the responses received).
     """

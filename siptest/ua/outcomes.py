@@ -1,28 +1,39 @@
-"""What a REGISTER chain or a call came to, read from the captured exchange. Pure.
+"""What a REGISTER chain or a call came to, read from the event stream. Pure.
 
-The pjsua2 agent hands over the capture and how pjsua saw the end (its last
-registration state, or the call's last status); these functions decide the
-final response and its origin, and collect the facts the outcome carries.
+The pjsua2 agent hands over the events of one chain or call (the messages the
+stack tap saw, pjsua's own view of the end, transport failures); these
+functions decide the final response and its origin, and collect the facts the
+outcome carries. A stream recorded from a real run replays to the same outcome.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from siptest.sipmessage import granted_expiry, parse_message, registered_binding
+from siptest.sipmessage import granted_expiry, parse_message, registered_binding, show_bytes
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
     CallSpec,
-    LocalCause,
     MediaSample,
     Origin,
     RegistrationCompleted,
     Response,
 )
-from siptest.ua.capture import Capture
-from siptest.ua.credentials import carries_credentials
+from siptest.ua.credentials import CredentialGuard, carries_credentials
+from siptest.ua.events import (
+    PACKET_LIMIT,
+    Event,
+    MessageDropped,
+    RegistrationStateChanged,
+    RequestSent,
+    ResponseReceived,
+    StackSaid,
+    TransportFailed,
+    WireMessage,
+)
 from siptest.ua.evidence import (
     distinct_requests,
     failure_detail,
@@ -35,9 +46,6 @@ from siptest.ua.evidence import (
     response_from,
     sdp_address,
 )
-
-RegEvent = tuple[int, str, str, int]
-"""pjsua's registration state: (code, reason, whole response or "", expiration)."""
 
 NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
 """Local causes that mean the server said nothing at all (origin "none")."""
@@ -53,17 +61,88 @@ class CallEnd:
     """DTMF digits the call received."""
 
 
-def _malformed_if_dropped(capture: Capture, first: int, response: Response) -> Response:
-    """A timeout after pjsip dropped an unparsable answer is a malformed answer."""
-    dropped = [why for index, why in capture.dropped if index >= first]
+def replay_guard(events: Sequence[Event]) -> CredentialGuard:
+    """The credential guard's decisions, rebuilt from the stream it saw."""
+    guard = CredentialGuard()
+    for event in events:
+        if isinstance(event, RequestSent):
+            guard.sent(event.message)
+        elif isinstance(event, ResponseReceived) and not event.stray:
+            guard.received(event.message)
+    return guard
+
+
+def exchanged(events: Sequence[Event]) -> list[WireMessage]:
+    """The messages between us and the server: stray responses left out."""
+    return [e for e in events if isinstance(e, WireMessage) and not getattr(e, "stray", False)]
+
+
+def stack_words(events: Sequence[Event]) -> list[str]:
+    return [e.text for e in events if isinstance(e, StackSaid)]
+
+
+def _unreadable_answer(events: Sequence[Event], response: Response) -> Response:
+    """A timeout after the stack refused what the server sent back: name why.
+
+    Only bytes from where our requests went count (a stray datagram from a third
+    party is not the server's answer). Too large is siptest's own limit.
+    """
+    dropped = [e for e in events if isinstance(e, MessageDropped) and e.from_server]
     if not dropped or response.local_cause != "timeout":
         return response
+    last = dropped[-1]
+    if last.cause == "too_large":
+        return replace(
+            response,
+            origin="local",
+            local_cause="too_large",
+            detail=too_large_detail(last),
+        )
     return replace(
         response,
         origin="local",
         local_cause="malformed",
-        detail=f"The server's answer was dropped as malformed: {dropped[-1]}",
+        detail=f"The server's answer was dropped as {_DROP_WORDS[last.cause]}: "
+        f"{first_line(last.data)}",
     )
+
+
+_DROP_WORDS = {
+    "malformed": "malformed (not a SIP message siptest's stack can read)",
+    "incomplete": "incomplete (a mandatory header such as Call-ID, CSeq, From, To or Via "
+    "is missing)",
+    "too_large": "too large",
+}
+
+
+def too_large_detail(dropped: MessageDropped) -> str:
+    """The sentence for an answer over the stack's packet limit: siptest's limit."""
+    size = announced_size(dropped.data)
+    size_words = f"{size:,} bytes" if size and size > PACKET_LIMIT else "more than 4,000 bytes"
+    return (
+        f"The server's answer ({first_line(dropped.data)}) was {size_words}, larger than "
+        f"the {PACKET_LIMIT:,} bytes siptest's SIP stack accepts. This is a limit of "
+        "siptest, not a fault of the server or of your settings."
+    )
+
+
+def announced_size(data: bytes) -> int | None:
+    """The whole message's size, when its head (up to the blank line) and its
+    Content-Length are both among the bytes kept."""
+    head, sep, _ = data.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    parsed = parse_message(data)
+    length = parsed.header("content-length") if parsed else None
+    if length is None or not length.strip().isdigit() or len(length.strip()) > 9:
+        return None
+    return len(head) + 4 + int(length.strip())
+
+
+def first_line(data: bytes) -> str:
+    parsed = parse_message(data[:300])
+    line = parsed.start_line if parsed else show_bytes(data[:80].split(b"\n", 1)[0]).strip()
+    return line[:120]
 
 
 def _gave_up(last: Response) -> Response:
@@ -80,26 +159,49 @@ def _gave_up(last: Response) -> Response:
     )
 
 
+def _local_failure(
+    method: str, code: int, reason: str, events: Sequence[Event], heard: bool, at: float
+) -> Response:
+    words = stack_words(events)
+    cause = local_cause(code, reason, words)
+    tls = [e.detail for e in events if isinstance(e, TransportFailed) and e.cause == "tls"]
+    # "none" only when the server said nothing at all (a 100 Trying
+    # followed by silence is a local timeout after an answer).
+    origin: Origin = "none" if cause in NO_ANSWER_CAUSES and not heard else "local"
+    return Response(
+        method,
+        code,
+        reason,
+        origin,
+        at,
+        local_cause=cause,
+        detail=tls[-1] if cause == "tls" and tls else failure_detail(reason, words),
+    )
+
+
 def registration_outcome(
-    capture: Capture,
+    events: Sequence[Event],
     account: AccountSpec,
-    event: RegEvent | None,
-    first: int,
-    unreachable: bool,
     removing: bool = False,
 ) -> RegistrationCompleted:
-    """What one REGISTER chain came to, from the exchange and pjsua's last reg state.
+    """What one REGISTER chain came to, from the events it produced.
 
+    `events` run from just before the first REGISTER to the end of the chain
+    (pjsua's `RegistrationStateChanged`, or none when the wait ran out).
     `removing`: the chain was our un-REGISTER; `expires_granted` is then what the
     2xx still grants our own binding (RFC 3261 10.3: it lists the bindings left),
     None when it is gone.
     """
-    exchange = [m for m in capture.messages[first:] if m.message.method == "REGISTER"]
+    guard = replay_guard(events)
+    exchange = [m for m in exchanged(events) if m.message.method == "REGISTER"]
     call_id = exchange[0].message.header("call-id") if exchange else None
-    rejected = capture.guard.was_rejected(call_id)
+    rejected = guard.was_rejected(call_id)
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
+    state = next((e for e in reversed(events) if isinstance(e, RegistrationStateChanged)), None)
+    unreachable = any(isinstance(e, TransportFailed) and e.cause == "unreachable" for e in events)
+    at = events[-1].at if events else 0.0
     response: Response
-    if capture.guard.gave_up(call_id) and finals:
+    if guard.gave_up(call_id) and finals:
         response = _gave_up(response_from(finals[-1], "REGISTER"))
     elif rejected and finals:
         response = response_from(finals[-1], "REGISTER")
@@ -109,62 +211,35 @@ def registration_outcome(
             503,
             "Port unreachable",
             "none",
-            capture.now(),
+            at,
             local_cause="unreachable",
             detail="ICMP port unreachable: nothing is listening at that address and port",
         )
-    elif event is None:
-        response = Response(
-            "REGISTER",
-            408,
-            "No final response",
-            "none",
-            capture.now(),
-            local_cause="timeout",
-        )
+    elif state is None:
+        response = Response("REGISTER", 408, "No final response", "none", at, local_cause="timeout")
+    elif state.answered and finals:
+        response = response_from(finals[-1], "REGISTER")
     else:
-        code, reason, whole, _ = event
-        if whole:
-            parsed = parse_message(whole)
-            headers = parsed.headers if parsed else ()
-            response = Response("REGISTER", code, reason, "remote", capture.now(), headers)
-        else:
-            cause = local_cause(code, reason, capture.log_tail)
-            heard = any(m.direction == "received" for m in exchange)
-            # "none" only when the server said nothing at all (a 100 Trying
-            # followed by silence is a local timeout after an answer).
-            origin: Origin = "none" if cause in NO_ANSWER_CAUSES and not heard else "local"
-            response = Response(
-                "REGISTER",
-                code,
-                reason,
-                origin,
-                capture.now(),
-                local_cause=cause,
-                detail=(
-                    "; ".join(capture.tls_problems)
-                    if cause == "tls" and capture.tls_problems
-                    else failure_detail(reason, capture.log_tail)
-                ),
-            )
-    response = _malformed_if_dropped(capture, first, response)
-    requests = [m for m in exchange if m.direction == "sent" and m.message.code is None]
+        heard = any(m.direction == "received" for m in exchange)
+        response = _local_failure("REGISTER", state.code, state.reason, events, heard, state.at)
+    response = _unreadable_answer(events, response)
+    requests = [m for m in exchange if isinstance(m, RequestSent)]
     answered = {m.message.cseq for m in exchange if m.direction == "received"}
     left = requests_on_the_wire(requests, response, answered)
     credentials_sent = any(carries_credentials(m.message) for m in left)
     granted = None
     contact = None
     registered = None
-    if 200 <= response.code < 300 and event is not None:
-        sent_contacts = [m.message.header("contact") for m in exchange if m.direction == "sent"]
+    if 200 <= response.code < 300 and response.origin == "remote":
+        sent_contacts = [m.message.header("contact") for m in requests]
         contact = next((c for c in reversed(sent_contacts) if c), None)
-        answer = parse_message(event[2]) if event[2] else None
+        answer = finals[-1].message
         # Read from the answer itself: pjsip wraps values over 2**32 around.
-        if answer and contact:
+        if contact:
             granted = granted_expiry(answer, contact, binding_only=removing)
             registered = registered_binding(answer, contact)
-        if granted is None and event[3] > 0 and not removing:
-            granted = event[3]
+        if granted is None and state is not None and state.expiration > 0 and not removing:
+            granted = state.expiration
         if removing and not granted:
             granted = None
     retried = next(
@@ -193,12 +268,11 @@ def registration_outcome(
 
 
 def call_outcome(
-    capture: Capture,
+    events: Sequence[Event],
     spec: CallSpec,
     uri: str,
     end: CallEnd,
     call_id: str,
-    first: int,
     answered: bool,
     cancelled: bool,
     hangup: Literal["us", "remote"] | None,
@@ -206,22 +280,25 @@ def call_outcome(
     media: MediaSample | None,
     digits_sent: str,
 ) -> CallCompleted:
-    """What one call came to, from the exchange and how pjsua saw it end."""
-    responses = invite_responses(capture.messages[first:], call_id)
+    """What one call came to, from its events and how pjsua saw it end."""
+    guard = replay_guard(events)
+    messages = exchanged(events)
+    responses = invite_responses(messages, call_id)
     provisional = tuple(
         fold_repeats(m.message.code for m in responses if (m.message.code or 0) < 200)
     )
     invites = [
         m
-        for m in capture.messages[first:]
-        if m.direction == "sent"
+        for m in messages
+        if isinstance(m, RequestSent)
         and m.message.method == "INVITE"
         and m.message.code is None
         and m.message.header("call-id") == call_id
     ]
-    rejected = capture.guard.was_rejected(call_id)
-    remote_final = final_invite(capture.messages[first:], call_id)
-    if remote_final is not None and capture.guard.gave_up(call_id):
+    rejected = guard.was_rejected(call_id)
+    remote_final = final_invite(messages, call_id)
+    at = events[-1].at if events else 0.0
+    if remote_final is not None and guard.gave_up(call_id):
         response = _gave_up(response_from(remote_final, "INVITE"))
     elif remote_final is not None and (
         answered
@@ -233,23 +310,27 @@ def call_outcome(
         or 300 <= (remote_final.message.code or 0) < 400
     ):
         response = response_from(remote_final, "INVITE")
-    else:
-        code = end.last_code or 408
-        reason = end.last_reason or "No final response"
-        cause: LocalCause = (
-            "cancelled" if cancelled else local_cause(code, reason, capture.log_tail)
-        )
+    elif cancelled:
         response = Response(
             "INVITE",
-            code,
-            reason,
-            "local" if cancelled else "none" if cause in NO_ANSWER_CAUSES else "local",
-            capture.now(),
-            local_cause=cause,
-            detail=failure_detail(reason, capture.log_tail),
+            end.last_code or 487,
+            end.last_reason or "Request Terminated",
+            "local",
+            at,
+            local_cause="cancelled",
+            detail=failure_detail(end.last_reason, stack_words(events)),
         )
-    response = _malformed_if_dropped(capture, first, response)
-    invites = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
+    else:
+        response = _local_failure(
+            "INVITE",
+            end.last_code or 408,
+            end.last_reason or "No final response",
+            events,
+            False,
+            at,
+        )
+    response = _unreadable_answer(events, response)
+    left = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
     answer = next(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,
@@ -260,8 +341,8 @@ def call_outcome(
         provisional=provisional,
         answered=answered,
         response=response,
-        requests_sent=distinct_requests(invites),
-        credentials_sent=any(carries_credentials(m.message) for m in invites),
+        requests_sent=distinct_requests(left),
+        credentials_sent=any(carries_credentials(m.message) for m in left),
         credentials_rejected=rejected,
         cancelled_by_us=cancelled,
         hangup=hangup,
@@ -269,6 +350,6 @@ def call_outcome(
         media=media,
         dtmf_sent=digits_sent,
         dtmf_received=end.digits,
-        dtmf_refused=info_refusal(capture.messages[first:], call_id),
+        dtmf_refused=info_refusal(messages, call_id),
         remote_sdp_address=sdp_address(answer.text) if answer else None,
     )

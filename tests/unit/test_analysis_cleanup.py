@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from streams import Stream
 
 from siptest.analysis.calls import analyse_call
 from siptest.analysis.registration import analyse_unregistration
 from siptest.knowledge import load_knowledge
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, Response
-from siptest.ua.capture import Capture
 from siptest.ua.outcomes import registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -22,17 +22,11 @@ HEAD = (
 OURS = "<sip:1001@192.0.2.5:5060;ob>"
 
 
-def logged(direction: str, text: str) -> str:
-    verb, where = ("TX", "to") if direction == "sent" else ("RX", "from")
-    return f"{verb} 100 bytes Some msg {where} UDP 198.51.100.1:5060:\n{text}--end msg--"
-
-
-def removal(answer_contacts: str) -> Capture:
-    capture = Capture()
-    capture.on_log(logged("sent", f"REGISTER sip:example.com SIP/2.0\r\n{HEAD}"
-                                  f"Contact: {OURS};expires=0\r\n\r\n"))  # fmt: skip
-    capture.on_log(logged("received", f"SIP/2.0 200 OK\r\n{HEAD}{answer_contacts}\r\n"))
-    return capture
+def removal(answer_contacts: str) -> Stream:
+    stream = Stream()
+    stream.sent(f"REGISTER sip:example.com SIP/2.0\r\n{HEAD}Contact: {OURS};expires=0\r\n\r\n")
+    stream.received(f"SIP/2.0 200 OK\r\n{HEAD}{answer_contacts}\r\n")
+    return stream
 
 
 @pytest.mark.parametrize(
@@ -47,10 +41,9 @@ def removal(answer_contacts: str) -> Capture:
     ],
 )
 def test_the_clean_up_fails_when_the_server_keeps_our_binding(contacts, ok, left):
-    capture = removal(contacts)
-    answer = capture.messages[-1].text
-    outcome = registration_outcome(capture, ACCOUNT, (200, "OK", answer, 3600), 0, False,
-                                   removing=True)  # fmt: skip
+    stream = removal(contacts)
+    events = stream.state(200, "OK", answered=True, expiration=3600)
+    outcome = registration_outcome(events, ACCOUNT, removing=True)
     assert outcome.expires_granted == left
     check = analyse_unregistration(outcome, ACCOUNT, 1.0)
     assert check.ok is ok

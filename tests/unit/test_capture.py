@@ -1,66 +1,139 @@
-"""The capture of pjsua2's message log: redaction, drops, and the credential veto."""
+"""The capture behind the stack tap: events from exact bytes, strays, the veto, redaction."""
 
-from siptest.ua.capture import Capture
+from __future__ import annotations
 
-REGISTER = (
-    "REGISTER sip:example.com SIP/2.0\r\n"
-    "Call-ID: c1\r\n"
-    "CSeq: {cseq} REGISTER\r\n"
-    "{auth}"
-    "Content-Length: 0\r\n\r\n"
-)
-AUTH = 'Authorization: Digest username="1001", realm="r", nonce="n", response="deadbeef"\r\n'
-CHALLENGE = (
-    "SIP/2.0 401 Unauthorized\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n"
-    'WWW-Authenticate: Digest realm="r", nonce="n{cseq}"\r\n\r\n'
+from streams import SERVER, Stream
+
+from siptest.report.trace import format_trace
+from siptest.ua.events import (
+    RequestReceived,
+    RequestSent,
+    ResponseReceived,
+    events_from_json,
+    events_to_json,
 )
 
+AUTH = (
+    'Authorization: Digest username="1001", realm="r", nonce="n", response="deadbeef", '
+    'cnonce="c0ffee"\r\n'
+)
 
-def tx(cseq: int, auth: bool) -> str:
-    text = REGISTER.format(cseq=cseq, auth=AUTH if auth else "")
+
+def register(cseq: int, auth: bool = False) -> str:
     return (
-        f"TX 300 bytes Request msg REGISTER/cseq={cseq} (tdta{cseq}) to UDP 127.0.0.1:5060:\n"
-        f"{text}--end msg--"
+        "REGISTER sip:example.com SIP/2.0\r\nCall-ID: c1\r\n"
+        f"CSeq: {cseq} REGISTER\r\nUser-Agent: siptest/0.1.0\r\n{AUTH if auth else ''}"
+        "Content-Length: 0\r\n\r\n"
     )
 
 
-def rx(cseq: int) -> str:
+def challenge(cseq: int, realm: str = "r") -> str:
     return (
-        f"RX 200 bytes Response msg 401/REGISTER/cseq={cseq} (rdata{cseq}) "
-        f"from UDP 127.0.0.1:5060:\n{CHALLENGE.format(cseq=cseq)}--end msg--"
+        f"SIP/2.0 401 Unauthorized\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n"
+        f'WWW-Authenticate: Digest realm="{realm}", nonce="n{cseq}"\r\n\r\n'
     )
 
 
-def test_messages_are_parsed_and_redacted():
-    capture = Capture(secrets=("s3cret-pass",))
-    capture.on_log(tx(1, auth=False))
-    capture.on_log(rx(1))
-    capture.on_log(tx(2, auth=True))
-    assert [m.direction for m in capture.messages] == ["sent", "received", "sent"]
-    assert capture.messages[1].message.code == 401
-    assert "deadbeef" not in capture.messages[2].text
-    assert capture.messages[2].peer == "127.0.0.1:5060"
+def test_messages_become_typed_events_with_their_exact_bytes():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1))
+    stream.sent(register(2, auth=True))
+    kinds = [type(e) for e in stream.events]
+    assert kinds == [RequestSent, ResponseReceived, RequestSent]
+    assert stream.events[1].message.code == 401
+    assert b'response="deadbeef"' in stream.events[2].data
+    assert "deadbeef" not in stream.events[2].text
+    assert "c0ffee" not in stream.events[2].text
+    assert stream.events[2].remote == SERVER
 
 
 def test_a_second_credentialed_try_after_rejection_is_vetoed_and_marked():
-    capture = Capture()
-    capture.on_log(tx(1, auth=False))
-    assert not capture.veto("Request msg REGISTER/cseq=1 (tdta1)")
-    capture.on_log(rx(1))
-    capture.on_log(tx(2, auth=True))
-    assert not capture.veto("Request msg REGISTER/cseq=2 (tdta2)")
-    capture.on_log(rx(2))
-    capture.on_log(tx(3, auth=True))
-    assert capture.veto("Request msg REGISTER/cseq=3 (tdta3)")
-    assert capture.messages[-1].blocked
+    stream = Stream()
+    assert stream.sent(register(1))
+    stream.received(challenge(1))
+    assert stream.sent(register(2, auth=True))
+    stream.received(challenge(2))
+    assert not stream.sent(register(3, auth=True))
+    last = stream.events[-1]
+    assert isinstance(last, RequestSent) and last.blocked
 
 
-def test_dropped_messages_and_other_lines_are_remembered_redacted():
-    capture = Capture(secrets=("s3cret-pass",))
-    capture.on_log(
-        "Dropping 40 bytes packet from UDP 127.0.0.1:5060 : PJSIP syntax error exception "
-        "when parsing 'Status Line'"
-    )
-    capture.on_log("something mentioning s3cret-pass")
-    assert capture.dropped and "Status Line" in capture.dropped[0][1]
-    assert "s3cret-pass" not in " ".join(capture.log_tail)
+def test_a_response_from_another_address_is_stray_and_not_the_servers_answer():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1), remote="198.51.100.66:5060")
+    stray = stream.events[-1]
+    assert isinstance(stray, ResponseReceived) and stray.stray
+    # It did not count as a challenge: a credentialed request may still go.
+    assert stream.sent(register(2, auth=True))
+    stream.received(challenge(2))
+    assert not stream.sent(register(3, auth=True))
+
+
+def test_a_response_with_a_branch_we_never_used_is_stray():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1).replace("CSeq: 1", "CSeq: 77"))
+    assert stream.events[-1].stray
+
+
+def test_dropped_bytes_from_a_third_party_are_not_from_the_server():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.dropped(b"\x16\x03\x01 not sip", remote="203.0.113.5:4000")
+    stream.dropped(b"SIP/2.0 9999 Bad\r\n\r\n")
+    third, server = stream.dropped_events()
+    assert (third.from_server, server.from_server) == (False, True)
+
+
+def test_an_incoming_request_can_be_answered_by_siptest_itself():
+    stream = Stream()
+    stream.capture.incoming = lambda request: 486 if request.method == "INVITE" else None
+    invite = "INVITE sip:1001@192.0.2.9 SIP/2.0\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n\r\n"
+    assert stream.received(invite, remote="203.0.113.5:5060") == 486
+    assert stream.received(invite.replace("INVITE", "OPTIONS")) is None
+    refused, passed = stream.events
+    assert isinstance(refused, RequestReceived) and refused.refused == 486
+    assert isinstance(passed, RequestReceived) and passed.refused is None
+
+
+def test_only_the_stacks_words_on_failures_are_kept_and_never_the_password():
+    stream = Stream()
+    stream.capture._secrets = ("s3cret-pass",)
+    stream.said("sip_endpoint.c Module mod-pjsua registered")
+    stream.said("TLS connect() error: Connection refused")
+    stream.said("error mentioning s3cret-pass")
+    assert [e.text for e in stream.events] == ["TLS connect() error: Connection refused"]
+
+
+def test_a_common_word_as_password_does_not_mask_the_trace():
+    stream = Stream()
+    stream.capture._secrets = ("siptest",)
+    stream.sent(register(1))
+    trace = format_trace(stream.events)
+    assert "User-Agent: siptest/0.1.0" in trace
+    assert "*****" not in trace
+
+
+def test_any_byte_value_is_shown_safely_in_the_trace():
+    stream = Stream()
+    stream.sent(register(1))
+    head = register(1).replace("REGISTER sip:example.com SIP/2.0", "SIP/2.0 403 Verboten f\xfcr")
+    stream.received(head.encode("latin-1").replace(b"Content-Length: 0", b"X: \x00\xff\x1b[2J"))
+    trace = format_trace(stream.events)
+    assert "403 Verboten f\\xfcr" in trace
+    assert "X: \\x00\\xff\\x1b[2J" in trace
+    trace.encode("utf-8")
+
+
+def test_a_recorded_stream_reads_back_exactly_with_credentials_redacted():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1).encode() + b"\xff\x00")
+    stream.sent(register(2, auth=True))
+    again = events_from_json(events_to_json(stream.events))
+    assert [type(e) for e in again] == [type(e) for e in stream.events]
+    assert again[1].data == stream.events[1].data
+    assert b"deadbeef" not in again[2].data and b'username="1001"' in again[2].data
+    assert again[1].message == stream.events[1].message

@@ -1,9 +1,9 @@
 """Deciding a registration's outcome from the captured exchange, without a SIP stack."""
 
 import pytest
+from streams import Stream
 
 from siptest.ua.base import AccountSpec, Response
-from siptest.ua.capture import Capture
 from siptest.ua.evidence import awaiting_answer, info_refusal, local_cause
 from siptest.ua.outcomes import registration_outcome
 
@@ -11,13 +11,6 @@ ACCOUNT = AccountSpec(
     user="1001", domain="example.com", registrar="example.com", port=None,
     transport="udp", auth_user="1001", password="pw",
 )  # fmt: skip
-
-
-def logged(direction: str, text: str) -> str:
-    verb, where = ("TX", "to") if direction == "sent" else ("RX", "from")
-    return (
-        f"{verb} 100 bytes Some msg (x{len(text)}) {where} UDP 192.0.2.1:5060:\n{text}--end msg--"
-    )
 
 
 def register(cseq: int, auth: bool = False) -> str:
@@ -33,48 +26,48 @@ def response(code: int, reason: str, cseq: int, extra: str = "") -> str:
 
 
 def test_nothing_at_all_is_a_timeout_with_no_origin():
-    capture = Capture()
-    capture.on_log(logged("sent", register(1)))
-    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    stream = Stream()
+    stream.sent(register(1))
+    outcome = registration_outcome(stream.state(408, "Request Timeout"), ACCOUNT)
     assert (outcome.response.code, outcome.response.origin) == (408, "none")
     assert outcome.response.local_cause == "timeout"
     assert outcome.requests_sent == 1
 
 
 def test_trying_then_silence_is_a_local_timeout_after_an_answer():
-    capture = Capture()
-    capture.on_log(logged("sent", register(1)))
-    capture.on_log(logged("received", response(100, "Trying", 1)))
-    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(response(100, "Trying", 1))
+    outcome = registration_outcome(stream.state(408, "Request Timeout"), ACCOUNT)
     assert outcome.response.origin == "local"
     assert outcome.provisional == (100,)
 
 
 def test_a_dropped_answer_turns_the_timeout_into_a_malformed_response():
-    capture = Capture()
-    capture.on_log(logged("sent", register(1)))
-    capture.on_log("Dropping 30 bytes packet from UDP 192.0.2.1:5060 : PJSIP syntax error")
-    outcome = registration_outcome(capture, ACCOUNT, (408, "Request Timeout", "", 0), 0, False)
+    stream = Stream()
+    stream.sent(register(1))
+    stream.dropped(b"SIP/2.0 99999 Broken\r\n\r\n")
+    outcome = registration_outcome(stream.state(408, "Request Timeout"), ACCOUNT)
     assert outcome.response.local_cause == "malformed"
 
 
 def test_rejected_credentials_report_the_servers_401():
-    capture = Capture()
+    stream = Stream()
     challenge = 'WWW-Authenticate: Digest realm="r", nonce="n{}"\r\n'
-    capture.on_log(logged("sent", register(1)))
-    capture.on_log(logged("received", response(401, "Unauthorized", 1, challenge.format(1))))
-    capture.on_log(logged("sent", register(2, auth=True)))
-    capture.on_log(logged("received", response(401, "Wrong", 2, challenge.format(2))))
-    outcome = registration_outcome(capture, ACCOUNT, (401, "Wrong", "", 0), 0, False)
+    stream.sent(register(1))
+    stream.received(response(401, "Unauthorized", 1, challenge.format(1)))
+    stream.sent(register(2, auth=True))
+    stream.received(response(401, "Wrong", 2, challenge.format(2)))
+    outcome = registration_outcome(stream.state(401, "Wrong", answered=True), ACCOUNT)
     assert (outcome.response.code, outcome.response.origin) == (401, "remote")
     assert outcome.credentials_rejected and outcome.credentials_sent
     assert outcome.requests_sent == 2
 
 
 def test_icmp_unreachable_wins_over_a_pending_transaction():
-    capture = Capture()
-    capture.on_log(logged("sent", register(1)))
-    outcome = registration_outcome(capture, ACCOUNT, None, 0, True)
+    stream = Stream()
+    stream.sent(register(1))
+    outcome = registration_outcome(stream.failed("unreachable"), ACCOUNT)
     assert outcome.response.local_cause == "unreachable"
     assert outcome.response.origin == "none"
 
@@ -105,10 +98,10 @@ def info_answer(code: int, cseq: int) -> str:
     ],
 )
 def test_an_info_request_is_awaited_until_its_final_answer(exchange, waiting):
-    capture = Capture()
+    stream = Stream()
     for direction, text in exchange:
-        capture.on_log(logged(direction, text))
-    assert awaiting_answer(capture.messages, "c1", "INFO") is waiting
+        stream.add(direction, text)
+    assert awaiting_answer(stream.capture.messages, "c1", "INFO") is waiting
 
 
 @pytest.mark.parametrize(
@@ -121,24 +114,23 @@ def test_an_info_request_is_awaited_until_its_final_answer(exchange, waiting):
     ],
 )
 def test_a_request_logged_before_its_connection_failed_is_not_counted(cause, counted):
-    capture = Capture()
-    capture.on_log(logged("sent", register(1)))
+    stream = Stream()
+    stream.sent(register(1))
     reason = {"refused": "Connection refused", "tls": "TLS handshake failed"}.get(cause, "x")
     code = 408 if cause == "timeout" else 503
-    outcome = registration_outcome(
-        capture, ACCOUNT, (code, reason, "", 0), 0, cause == "unreachable"
-    )
+    events = stream.failed("unreachable") if cause == "unreachable" else stream.state(code, reason)
+    outcome = registration_outcome(events, ACCOUNT)
     assert outcome.response.local_cause == cause
     assert outcome.requests_sent == counted
 
 
 def test_only_the_request_whose_connection_failed_is_taken_off():
-    capture = Capture()
+    stream = Stream()
     challenge = 'WWW-Authenticate: Digest realm="r", nonce="n1"\r\n'
-    capture.on_log(logged("sent", register(1)))
-    capture.on_log(logged("received", response(401, "Unauthorized", 1, challenge)))
-    capture.on_log(logged("sent", register(2, auth=True)))
-    outcome = registration_outcome(capture, ACCOUNT, (503, "Connection refused", "", 0), 0, False)
+    stream.sent(register(1))
+    stream.received(response(401, "Unauthorized", 1, challenge))
+    stream.sent(register(2, auth=True))
+    outcome = registration_outcome(stream.state(503, "Connection refused"), ACCOUNT)
     assert outcome.requests_sent == 1
     assert outcome.credentials_sent is False
 
@@ -184,12 +176,11 @@ def test_retry_after_reads_the_leading_delta_seconds(value, seconds):
 
 def test_a_request_that_got_an_answer_did_leave_whatever_failed_after():
     # 100 Trying came back, then the TLS connection died: the REGISTER left.
-    capture = Capture()
-    capture.on_log(logged("sent", register(1, auth=True)))
-    capture.on_log(logged("received", response(100, "Trying", 1)))
-    capture.on_log("tlsc0x1 TLS connection closed by peer")
-    outcome = registration_outcome(capture, ACCOUNT, (503, "TLS connection closed", "", 0), 0,
-                                   False)  # fmt: skip
+    stream = Stream()
+    stream.sent(register(1, auth=True))
+    stream.received(response(100, "Trying", 1))
+    stream.said("tlsc0x1 TLS connection closed by peer")
+    outcome = registration_outcome(stream.state(503, "TLS connection closed"), ACCOUNT)
     assert outcome.response.local_cause == "tls"
     assert (outcome.requests_sent, outcome.credentials_sent) == (1, True)
 
@@ -197,14 +188,14 @@ def test_a_request_that_got_an_answer_did_leave_whatever_failed_after():
 def test_a_refused_info_digit_is_reported_with_the_far_ends_answer():
     def info_message(direction: str, cseq: int, code: int | None = None, call_id: str = "c1"):
         start = f"SIP/2.0 {code} Not Implemented" if code else "INFO sip:7000@x SIP/2.0"
-        return logged(direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INFO\r\n\r\n")
+        return direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INFO\r\n\r\n"
 
-    capture = Capture()
-    capture.on_log(info_message("sent", 3))
-    capture.on_log(info_message("received", 3, 501, call_id="another call"))
-    assert info_refusal(capture.messages, "c1") == ""
-    capture.on_log(info_message("received", 3, 501))
-    assert info_refusal(capture.messages, "c1") == "501 Not Implemented"
+    stream = Stream()
+    stream.add(*info_message("sent", 3))
+    stream.add(*info_message("received", 3, 501, call_id="another call"))
+    assert info_refusal(stream.capture.messages, "c1") == ""
+    stream.add(*info_message("received", 3, 501))
+    assert info_refusal(stream.capture.messages, "c1") == "501 Not Implemented"
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ How pjsua2 is driven here, and why (see lab-notes.md for the measurements):
   poll loops, so callbacks run on this thread and nothing runs behind our back.
 * pjsua2 is a debug build: misuse aborts the process instead of raising. The
   account and call limits are checked here before pjsua2 would abort.
-* Every SIP message is captured through pjsua2's message log (a `LogWriter`),
-  redacted at once, and kept as `WireMessage` facts. Nothing pjsua2 logs
-  reaches the console.
-* A tiny pjsip module, registered through ctypes, sees every outgoing request
-  after it was logged and lets `CredentialGuard` veto credential retries.
+* Every SIP message is read byte for byte from the stack itself by a tap
+  (`tap.py`: a pjsip module and the dropped-data hook), never from its log,
+  and kept as events (`siptest.ua.events`). The tap lets `CredentialGuard`
+  veto credential retries and refuses INVITEs the test did not ask for before
+  pjsua allocates anything for them. Nothing pjsua2 logs reaches the console.
 * The transaction timeout (Timer B/F, 32 s in pjsip) is set from `--timeout`
   through the exported `pjsip_tsx_set_timers`.
 """
@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any, Literal
 
-from siptest.errors import CannotRunError, UsageError
+from siptest.errors import CannotRunError
+from siptest.sipmessage import SipMessage
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
@@ -33,14 +34,20 @@ from siptest.ua.base import (
     RegistrationCompleted,
 )
 from siptest.ua.capture import Capture
+from siptest.ua.events import (
+    CallStateChanged,
+    Event,
+    TransportFailed,
+    WireMessage,
+)
 from siptest.ua.evidence import (
     awaiting_answer,
     dial_uri,
     final_invite,
     invite_responses,
 )
-from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
-from siptest.ua.pjsua.bindings import TX_CALLBACK, TX_PRIORITY, TxModule, subclasses
+from siptest.ua.outcomes import CallEnd, call_outcome, exchanged, registration_outcome
+from siptest.ua.pjsua.bindings import subclasses
 from siptest.ua.pjsua.config import (
     MAX_ACCOUNTS,
     MAX_CALLS,
@@ -49,12 +56,18 @@ from siptest.ua.pjsua.config import (
     system_ca_bundle,
     transport_config,
 )
+from siptest.ua.pjsua.errors import (
+    InternalError,
+    StackFailure,
+    at_stack_boundary,
+    stack_failure,
+    translate,
+)
 from siptest.ua.pjsua.media import ToneSource, media_sample, send_dtmf
+from siptest.ua.pjsua.tap import StackTap, check_layout
 from siptest.ua.probe import UnreachableProbe
 
 _POLL_MS = 10
-_PJ_ECANCELLED = 70014
-_PJ_ETOOMANY = 70010
 
 
 class DialledCall:
@@ -77,9 +90,7 @@ class PjsuaAgent:
 
     def __init__(self, config: AgentConfig) -> None:
         self.config = config
-        self.capture = Capture(config.secrets)
-        self.messages = self.capture.messages
-        """Every message sent or received so far, redacted, in order."""
+        self.capture = Capture(secrets=config.secrets, incoming=self._refuse_incoming)
         self._accounts: list[Any] = []
         """Every pjsua2 account created (they count against MAX_ACCOUNTS)."""
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
@@ -90,6 +101,10 @@ class PjsuaAgent:
         self._tone: ToneSource
         self._interrupted = False
         self._closed = False
+        self._accepted: set[str] = set()
+        self._stack_failures: list[StackFailure] = []
+        """Stack errors siptest chose to carry on after (kept as facts)."""
+        """Call-IDs of incoming INVITEs let through to pjsua."""
         self._ep: Any = None
         self._start(config)
 
@@ -108,15 +123,12 @@ class PjsuaAgent:
         self._lib = ctypes.CDLL(pj._pjsua2.__file__)
         # libCreate() prints before LogConfig applies: silence pjlib first.
         self._lib.pj_log_set_level(0)
-        self._lib.pjsip_tx_data_get_info.restype = ctypes.c_char_p
-        self._lib.pjsip_tx_data_get_info.argtypes = [ctypes.c_void_p]
-        self._lib.pjsua_get_pjsip_endpt.restype = ctypes.c_void_p
-        self._lib.pjsip_endpt_register_module.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-        log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = subclasses(pj)
+        log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = subclasses(pj, self.capture)
 
         ep = endpoint_cls(self._on_tls_failure)
         ep.libCreate()
         self._ep = ep
+        check_layout(ep.libVersion().full)
         cfg = pj.EpConfig()
         cfg.uaConfig.threadCnt = 0
         cfg.uaConfig.mainThreadOnly = True
@@ -127,21 +139,22 @@ class PjsuaAgent:
         cfg.medConfig.noVad = True
         self._log_sink = log_sink_cls(self.capture.on_log)
         cfg.logConfig.writer = self._log_sink
-        # Level 4 is where pjsua logs whole SIP messages; they are redacted in
-        # _on_log before anything keeps them.
+        # Messages come from the tap, not the log (msgLogging off); level 4 keeps
+        # pjsip's words on failed connections and handshakes (Capture.on_log).
         cfg.logConfig.level = 4
         cfg.logConfig.consoleLevel = 4
-        cfg.logConfig.msgLogging = 1
+        cfg.logConfig.msgLogging = 0
         cfg.logConfig.decor = 0
         try:
             ep.libInit(cfg)
         except pj.Error as exc:
+            failure = stack_failure(exc)
             self._destroy()
-            raise CannotRunError(f"The SIP stack failed to start: {exc.info()}") from exc
+            raise translate(failure, "start") from None
         timeout_ms = max(500, int(config.timeout * 1000))
         # RFC 3261 17.1.1.2: Timer B/F is 64*T1 (32 s); pjsip takes it from `td`.
         self._lib.pjsip_tsx_set_timers(500, 4000, 5000, timeout_ms)
-        self._install_tx_hook()
+        self._tap = StackTap(self._lib, self.capture)
         self._transport_id = self._create_transport(config)
         ep.libStart()
         ep.audDevManager().setNullDev()
@@ -156,21 +169,6 @@ class PjsuaAgent:
                 priority = 1 if name.lower().startswith(("speex", "ilbc", "gsm")) else 100
             self._ep.codecSetPriority(name, priority)
 
-    def _install_tx_hook(self) -> None:
-        self._tx_callback = TX_CALLBACK(self._on_tx_request)
-        self._module_name = b"mod-siptest-guard"
-        self._module = TxModule(
-            name_ptr=self._module_name,
-            name_len=len(self._module_name),
-            id=-1,
-            priority=TX_PRIORITY,
-            on_tx_request=self._tx_callback,
-        )
-        endpt = self._lib.pjsua_get_pjsip_endpt()
-        status = self._lib.pjsip_endpt_register_module(endpt, ctypes.byref(self._module))
-        if status != 0:
-            raise CannotRunError(f"Could not install siptest's SIP hook (pjsip status {status}).")
-
     def _create_transport(self, config: AgentConfig) -> int:
         pj = self._pj
         kind, tp = transport_config(pj, config)
@@ -178,34 +176,64 @@ class PjsuaAgent:
             return int(self._ep.transportCreate(kind, tp))
         except pj.Error as exc:
             port = config.local_port
-            raise CannotRunError(
-                f"Could not open a local {config.transport.upper()} port "
-                f"{port or '(any)'}: {exc.reason}. "
-                + (
-                    "Pass another --local-port or stop the other SIP client."
-                    if port
-                    else "Check that the machine allows outgoing sockets."
-                )
-            ) from exc
+            failure = stack_failure(exc)
+        where = f"{config.transport.upper()} port {port or '(any)'}"
+        raise translate(failure, "open a local port", where)
 
     # -- capture ----------------------------------------------------------
 
-    def _on_tls_failure(self, problems: list[str]) -> None:
-        self.capture.tls_problems = problems
+    @property
+    def events(self) -> list[Event]:
+        return self.capture.events
 
-    def _on_tx_request(self, tdata: int | None) -> int:
-        try:
-            info = self._lib.pjsip_tx_data_get_info(tdata).decode("utf-8", "replace")
-            return _PJ_ECANCELLED if self.capture.veto(info) else 0
-        except Exception:  # pragma: no cover - must never raise into C
-            return 0
+    @property
+    def messages(self) -> list[WireMessage]:
+        return self.capture.messages
+
+    def _on_tls_failure(self, problems: list[str]) -> None:
+        self.capture.events.append(
+            TransportFailed(self.capture.now(), "", "tls", "; ".join(problems))
+        )
+
+    def _refuse_incoming(self, request: SipMessage) -> int | None:
+        """Answer an INVITE the test did not ask for (486) before pjsua takes it.
+
+        pjsua opens media sockets for every incoming call before the application
+        decides; a burst of INVITEs exhausts the stack's socket slots and aborts
+        the process. Only accounts that answer calls take any, and only while
+        the stack has a call slot left.
+        """
+        if request.method != "INVITE" or "tag=" in (request.header("to") or ""):
+            return None
+        call_id = request.header("call-id") or ""
+        if call_id in self._accepted:
+            return None  # a retransmission of one we let through
+        answering = any(spec.answers_calls for spec, _ in self._registered.values())
+        ended = {
+            e.call_id
+            for e in self.capture.events
+            if isinstance(e, CallStateChanged) and e.state == "DISCONNECTED"
+        }
+        live = {c for c in self._accepted if c not in ended}
+        outgoing = sum(1 for c in self._calls if c.state != self._pj.PJSIP_INV_STATE_DISCONNECTED)
+        if not answering or len(live) + outgoing >= MAX_CALLS:
+            return 486
+        self._accepted.add(call_id)
+        return None
+
+    def _check_callbacks(self) -> None:
+        failures = self.capture.failures()
+        if failures:
+            raise InternalError(failures[0])
 
     # -- waiting ----------------------------------------------------------
 
+    @at_stack_boundary("idle")
     def idle(self, seconds: float) -> None:
         self._wait(lambda: False, seconds)
         self._reap_incoming()
 
+    @at_stack_boundary("interrupt")
     def interrupt(self) -> None:
         """Ask every wait in progress to end now (signal handlers call this)."""
         self._interrupted = True
@@ -220,6 +248,7 @@ class PjsuaAgent:
             if (interruptible and self._interrupted) or time.monotonic() >= deadline:
                 return done()
             self._ep.libHandleEvents(_POLL_MS)
+            self._check_callbacks()
         return True
 
     # -- registration -----------------------------------------------------
@@ -274,16 +303,16 @@ class PjsuaAgent:
         try:
             acc.create(cfg)
         except self._pj.Error as exc:
-            raise CannotRunError(f"The SIP stack refused the account: {exc.reason}") from exc
+            raise translate(stack_failure(exc), "create the account") from None
         self._accounts.append(acc)
         return acc
 
+    @at_stack_boundary("register")
     def register(self, account: AccountSpec) -> RegistrationCompleted:
         if account.aor in self._registered:
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
-        first_message = len(self.messages)
-        self.capture.tls_problems = []
+        first = len(self.events)
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = UnreachableProbe.open(account, self.config.transport)
         unreachable = False
@@ -292,7 +321,7 @@ class PjsuaAgent:
             nonlocal unreachable
             if acc.events:
                 return True
-            if probe is not None and not self.capture.received_since(first_message):
+            if probe is not None and not self.capture.received_since(first):
                 unreachable = probe.refused()
             return unreachable
 
@@ -303,19 +332,20 @@ class PjsuaAgent:
             self._wait(finished, self.config.timeout + 1, interruptible=False)
         if probe is not None:
             probe.close()
-        outcome = registration_outcome(
-            self.capture,
-            account,
-            acc.events[-1] if acc.events else None,
-            first_message,
-            unreachable,
-        )
+        if unreachable:
+            self.capture.events.append(
+                TransportFailed(
+                    self.capture.now(), account.hostport, "unreachable", "ICMP port unreachable"
+                )
+            )
+        outcome = registration_outcome(self.capture.events[first:], account)
         if outcome.ok:
             self._registered[account.aor] = (account, acc)
         else:
             _shutdown(acc)
         return outcome
 
+    @at_stack_boundary("unregister")
     def unregister(self, account: AccountSpec | None = None) -> RegistrationCompleted | None:
         """Remove one registration (the latest by default); None if it was not registered."""
         if account is None:
@@ -327,30 +357,27 @@ class PjsuaAgent:
             return None
         spec, acc = entry
         acc.events.clear()
-        first = len(self.messages)
+        first = len(self.events)
         try:
             # pjsip_regc_unregister: our own Contact with expires=0, never "*".
             acc.setRegistration(False)
-        except self._pj.Error:
+        except self._pj.Error as exc:
+            # Nothing was sent: the report says the registration may remain.
+            self._stack_failures.append(stack_failure(exc))
             _shutdown(acc)
             return None
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
-        outcome = registration_outcome(
-            self.capture,
-            spec,
-            acc.events[-1] if acc.events else None,
-            first,
-            unreachable=False,
-            removing=True,
-        )
+        outcome = registration_outcome(self.capture.events[first:], spec, removing=True)
         _shutdown(acc)
         return outcome
 
     # -- calls ------------------------------------------------------------
 
+    @at_stack_boundary("call")
     def call(self, account: AccountSpec, spec: CallSpec) -> CallCompleted:
         return self.follow(self.dial(account, spec))
 
+    @at_stack_boundary("dial")
     def dial(self, account: AccountSpec, spec: CallSpec) -> DialledCall:
         """Send the INVITE and return at once; `follow` sees the call through.
 
@@ -374,36 +401,27 @@ class PjsuaAgent:
                 acc = self._create_account(self._account_config(account, registering=False))
                 self._direct_accounts[account.aor] = acc
         uri = dial_uri(spec.number, account)
-        first = len(self.messages)
+        first = len(self.events)
         call = self._call_cls(acc, self._tone.start)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
-        failure: tuple[int, str] | None = None
+        failure: StackFailure | None = None
         try:
             call.makeCall(uri, prm)
         except pj.Error as exc:
             # Keep only the facts: the exception's traceback holds the Call,
             # and a Call that outlives libDestroy aborts the process. Never
             # hang up a Call whose makeCall raised either: that aborts too.
-            failure = (int(exc.status), str(exc.reason))
+            failure = stack_failure(exc)
         if failure is not None:
             del call
             gc.collect()
-            status, reason = failure
-            if status == _PJ_ETOOMANY:
-                raise CannotRunError(
-                    f"siptest's SIP stack handles at most {MAX_CALLS} calls at once."
-                )
-            if "uri" in reason.lower() and "invalid" in reason.lower():
-                raise UsageError(
-                    f"'{spec.number}' is not a number or SIP URI that can be dialled "
-                    f"({reason}). Give digits, or a URI such as sip:7000@example.com."
-                )
-            raise CannotRunError(f"The SIP stack could not dial {uri}: {reason}")
+            raise translate(failure, "dial", spec.number)
         self._calls.append(call)
         return DialledCall(spec, uri, call, call.getInfo().callIdString, first, time.monotonic())
 
+    @at_stack_boundary("follow")
     def follow(self, dialled: DialledCall) -> CallCompleted:
         """Wait for the answer (or ring timeout → CANCEL), talk, hang up, report."""
         pj = self._pj
@@ -421,7 +439,7 @@ class PjsuaAgent:
         ringing = spec.ring_timeout - (time.monotonic() - dialled.started)
         self._wait(lambda: call.state in (confirmed, disconnected), max(0.0, ringing))
         if call.state not in (confirmed, disconnected) and not invite_responses(
-            self.messages[first:], call_id
+            exchanged(self.events[first:]), call_id
         ):
             # Nothing came back yet: there is nothing to CANCEL (RFC 3261 9.1), and a
             # dead server must not pass as "we hung up". Timer B decides.
@@ -433,9 +451,9 @@ class PjsuaAgent:
             # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),
             # which pjsip ACKs; wait for it so nothing is left half-open. Without a
             # provisional response no CANCEL was sent (9.1), and nothing will come.
-            if invite_responses(self.messages[first:], call_id):
+            if invite_responses(exchanged(self.events[first:]), call_id):
                 self._wait(
-                    lambda: final_invite(self.messages[first:], call_id) is not None,
+                    lambda: final_invite(exchanged(self.events[first:]), call_id) is not None,
                     self.config.timeout + 1,
                     interruptible=False,
                 )
@@ -458,12 +476,11 @@ class PjsuaAgent:
             hangup = "remote"
         end = CallEnd(call.last_code, call.last_reason, "".join(call.digits))
         outcome = call_outcome(
-            self.capture,
+            self.capture.events[first:],
             spec,
             uri,
             end,
             call_id,
-            first,
             answered,
             cancelled,
             hangup,
@@ -482,11 +499,14 @@ class PjsuaAgent:
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
         self._wait(
             lambda: (
-                call.state == ended or not awaiting_answer(self.messages[first:], call_id, "INFO")
+                call.state == ended
+                or not awaiting_answer(exchanged(self.events[first:]), call_id, "INFO")
             ),
             self.config.timeout + 1,
         )
-        return call.state != ended and not awaiting_answer(self.messages[first:], call_id, "INFO")
+        return call.state != ended and not awaiting_answer(
+            exchanged(self.events[first:]), call_id, "INFO"
+        )
 
     def _release(self, call: Any) -> None:
         """Drop a finished call while the library runs (a Call outliving libDestroy aborts)."""
@@ -496,6 +516,7 @@ class PjsuaAgent:
         del call
         gc.collect()
 
+    @at_stack_boundary("received_digits")
     def received_digits(self, account: AccountSpec) -> str:
         """DTMF digits that calls answered by this (registered) account received."""
         entry = self._registered.get(account.aor)
@@ -532,12 +553,15 @@ class PjsuaAgent:
             return
         try:
             call.hangup(pj.CallOpParam())
-        except pj.Error:
+        except pj.Error as exc:
+            # Already ending (pjsua refuses a second hang-up): nothing to wait for.
+            self._stack_failures.append(stack_failure(exc))
             return
         self._wait(lambda: call.state == disconnected, self.config.timeout + 1, interruptible=False)
 
     # -- teardown ---------------------------------------------------------
 
+    @at_stack_boundary("close")
     def close(self) -> None:
         if self._closed:
             return

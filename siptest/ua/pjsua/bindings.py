@@ -1,19 +1,33 @@
-"""pjsua2 subclasses and the ctypes hook into pjsip, defined once pjsua2 is loaded.
+"""pjsua2 subclasses, defined once pjsua2 is loaded.
 
 pjsua2 is imported lazily (start-up time), so the subclasses are built by a
-function that receives the module. Every callback catches everything: an
-exception raised inside a pjsua2 callback is printed and swallowed by the
-binding, and one raised into C from ctypes would be worse.
+function that receives the module. Every callback catches everything and
+records it as a `CallbackFailed` event: an exception raised inside a pjsua2
+callback is otherwise printed and swallowed by the binding, and the agent
+would carry on as if nothing happened. The agent stops on such an event.
 """
 
 from __future__ import annotations
 
-import ctypes
 from collections.abc import Callable
 from typing import Any
 
+from siptest.ua.capture import Capture
+from siptest.ua.events import CallStateChanged, RegistrationStateChanged
 
-def subclasses(pj: Any) -> tuple[type, type, type, type]:
+_STATES = {
+    0: "NULL",
+    1: "CALLING",
+    2: "INCOMING",
+    3: "EARLY",
+    4: "CONNECTING",
+    5: "CONFIRMED",
+    6: "DISCONNECTED",
+}
+"""pjsip_inv_state values (pjsip-ua/sip_inv.h)."""
+
+
+def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
     """pjsua2 subclasses, defined once pjsua2 is imported (it is imported lazily)."""
 
     class LogSink(pj.LogWriter):  # type: ignore[misc]
@@ -25,13 +39,14 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
             # Exceptions inside callbacks are swallowed by the binding: never raise.
             try:
                 self._on_line(entry.msg)
-            except Exception:  # pragma: no cover - defensive
-                pass
+            except Exception as exc:  # recorded: the agent stops on it
+                capture.failed("LogWriter.write", exc)
 
     class RegAccount(pj.Account):  # type: ignore[misc]
         def __init__(self, answers: bool, on_media: Callable[[Any], None]) -> None:
             super().__init__()
-            self.events: list[tuple[int, str, str, int]] = []
+            self.events: list[tuple[int, str, bool, int]] = []
+            """(code, reason, answered by the network, expiration) per onRegState."""
             self.answers = answers
             self.on_media = on_media
             self.incoming: list[Any] = []
@@ -42,9 +57,20 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
 
         def onRegState(self, prm: Any) -> None:
             try:
-                self.events.append((prm.code, prm.reason, prm.rdata.wholeMsg, prm.expiration))
-            except Exception:  # pragma: no cover - defensive
-                pass
+                answered = bool(prm.rdata.wholeMsg)
+                self.events.append((prm.code, prm.reason, answered, prm.expiration))
+                capture.events.append(
+                    RegistrationStateChanged(
+                        capture.now(),
+                        self.getInfo().uri,
+                        int(prm.code),
+                        str(prm.reason),
+                        int(prm.expiration),
+                        answered,
+                    )
+                )
+            except Exception as exc:
+                capture.failed("Account.onRegState", exc)
 
         def onIncomingCall(self, prm: Any) -> None:
             # A test account answers only when its scenario says so; otherwise
@@ -58,8 +84,8 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
                     call.answer(op)
                 else:
                     call.hangup(op)
-            except Exception:  # pragma: no cover - defensive
-                pass
+            except Exception as exc:
+                capture.failed("Account.onIncomingCall", exc)
 
     class TestCall(pj.Call):  # type: ignore[misc]
         """A call whose state changes and DTMF digits are recorded; it sends a tone."""
@@ -78,8 +104,8 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
         def onCallMediaState(self, prm: Any) -> None:
             try:
                 self.on_media(self)
-            except Exception:  # pragma: no cover - defensive
-                pass
+            except Exception as exc:
+                capture.failed("Call.onCallMediaState", exc)
 
         def onCallState(self, prm: Any) -> None:
             try:
@@ -89,14 +115,23 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
                 self.last_reason = info.lastReason
                 if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
                     self.was_confirmed = True
-            except Exception:  # pragma: no cover - defensive
-                pass
+                capture.events.append(
+                    CallStateChanged(
+                        capture.now(),
+                        info.callIdString,
+                        _STATES.get(int(info.state), str(info.state)),
+                        int(info.lastStatusCode),
+                        str(info.lastReason),
+                    )
+                )
+            except Exception as exc:
+                capture.failed("Call.onCallState", exc)
 
         def onDtmfDigit(self, prm: Any) -> None:
             try:
                 self.digits.append(str(prm.digit))
-            except Exception:  # pragma: no cover - defensive
-                pass
+            except Exception as exc:
+                capture.failed("Call.onDtmfDigit", exc)
 
     class WatchedEndpoint(pj.Endpoint):  # type: ignore[misc]
         """Hears why a TLS handshake failed: pjsip's log says only "verification error"."""
@@ -110,35 +145,7 @@ def subclasses(pj: Any) -> tuple[type, type, type, type]:
                 info = prm.tlsInfo
                 if not info.isEmpty() and info.verifyStatus:
                     self._on_tls_failure([str(text) for text in info.verifyMsgs])
-            except Exception:  # pragma: no cover - defensive
-                pass
+            except Exception as exc:
+                capture.failed("Endpoint.onTransportState", exc)
 
     return LogSink, RegAccount, TestCall, WatchedEndpoint
-
-
-class TxModule(ctypes.Structure):
-    """pjsip_module (pjsip/sip_module.h), just enough to hook on_tx_request."""
-
-
-TX_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-TxModule._fields_ = [
-    ("prev", ctypes.c_void_p),
-    ("next", ctypes.c_void_p),
-    ("name_ptr", ctypes.c_char_p),
-    ("name_len", ctypes.c_ssize_t),
-    ("id", ctypes.c_int),
-    ("priority", ctypes.c_int),
-    ("load", ctypes.c_void_p),
-    ("start", ctypes.c_void_p),
-    ("stop", ctypes.c_void_p),
-    ("unload", ctypes.c_void_p),
-    ("on_rx_request", ctypes.c_void_p),
-    ("on_rx_response", ctypes.c_void_p),
-    ("on_tx_request", TX_CALLBACK),
-    ("on_tx_response", ctypes.c_void_p),
-    ("on_tsx_state", ctypes.c_void_p),
-]
-# pjsua's message logger sits at PJSIP_MOD_PRIORITY_TRANSPORT_LAYER - 1 (7);
-# outgoing messages visit modules from high to low numbers, so at 5 we run
-# after the message was printed and logged, just before it is sent.
-TX_PRIORITY = 5

@@ -1,0 +1,282 @@
+"""What the user agent observed, as past-tense facts in one stream.
+
+The pjsua2 agent taps the SIP stack itself (a pjsip module and the transport
+manager's dropped-data hook, see `siptest.ua.pjsua.tap`) and turns everything
+it sees into these frozen dataclasses, in the order it happened. Every later
+step reads only this stream: the credential guard, the outcome of a REGISTER
+chain or a call, the trace. So a stream recorded from a real run
+(`events_to_json`) replays to the same verdict in a unit test.
+
+    Event
+    ├── WireMessage              a SIP message, its exact bytes
+    │   ├── RequestSent          (blocked: siptest stopped it)
+    │   ├── ResponseSent         (our answers: 200 to BYE, 486 to unwanted INVITEs)
+    │   ├── RequestReceived      (refused: siptest answered it before the stack took it)
+    │   └── ResponseReceived     (stray: not an answer to anything we sent there)
+    ├── MessageDropped           bytes the stack refused (malformed, too large)
+    ├── RegistrationStateChanged pjsua's view of a REGISTER chain's end
+    ├── CallStateChanged         pjsua's view of a call's state
+    ├── TransportFailed          a failure with no SIP message (ICMP, TLS verification)
+    ├── StackSaid                the stack's own words on a local failure
+    └── CallbackFailed           siptest's own code raised inside a stack callback
+
+Times are seconds on the agent's clock (passed in; monotonic, from its start).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+from siptest.sipmessage import SipMessage, parse_message, redact, show_bytes
+
+Direction = Literal["sent", "received"]
+
+PACKET_LIMIT = 4000
+"""The largest SIP message siptest's SIP stack accepts (PJSIP_MAX_PKT_LEN in the
+pjsua2 wheel): a longer UDP datagram is cut there, a longer TCP/TLS message dropped."""
+
+
+@dataclass(frozen=True)
+class WireMessage:
+    """A SIP message exactly as it crossed the wire (or, if blocked, would have)."""
+
+    at: float
+    """Seconds on the agent's clock."""
+    transport: str
+    """UDP, TCP or TLS, as the stack named the transport."""
+    remote: str
+    """The other side: `host:port` the message went to or came from."""
+    data: bytes = field(repr=False)
+    """The exact bytes (credentials included: never print them, print `text`)."""
+    message: SipMessage
+    """The parsed head of `data`."""
+
+    direction: ClassVar[Direction]
+
+    @property
+    def text(self) -> str:
+        """The message for people: credentials redacted, any byte shown safely."""
+        return redact(show_bytes(self.data))
+
+    @property
+    def peer(self) -> str:
+        return self.remote
+
+
+@dataclass(frozen=True)
+class RequestSent(WireMessage):
+    """A request our stack sent."""
+
+    blocked: bool = False
+    """siptest stopped the stack from sending it (a credential retry after a rejection)."""
+    direction: ClassVar[Direction] = "sent"
+
+
+@dataclass(frozen=True)
+class ResponseSent(WireMessage):
+    """A response our stack sent (to BYE, INFO, OPTIONS, or refusing an INVITE)."""
+
+    direction: ClassVar[Direction] = "sent"
+
+
+@dataclass(frozen=True)
+class RequestReceived(WireMessage):
+    """A request that reached our contact (incoming INVITE, BYE, OPTIONS...)."""
+
+    refused: int | None = None
+    """The status siptest answered with itself, before the stack allocated anything
+    for it (an INVITE the test did not ask for); None when the stack handled it."""
+    direction: ClassVar[Direction] = "received"
+
+
+@dataclass(frozen=True)
+class ResponseReceived(WireMessage):
+    """A response that reached us."""
+
+    stray: bool = False
+    """It answers nothing we sent to where it came from (unknown Via branch, or
+    another source address): not the server's answer, whatever it says."""
+    cut: bool = False
+    """The datagram filled the stack's whole packet buffer: it was probably longer
+    and the stack read only its first PACKET_LIMIT bytes."""
+    direction: ClassVar[Direction] = "received"
+
+
+DropCause = Literal["malformed", "too_large", "incomplete"]
+
+
+@dataclass(frozen=True)
+class MessageDropped:
+    """Bytes that reached us and that the SIP stack refused to take as a message."""
+
+    at: float
+    transport: str
+    remote: str
+    """Where they came from (`host:port`), "" when the stack did not say."""
+    data: bytes = field(repr=False)
+    """The bytes as the stack held them (at most PACKET_LIMIT)."""
+    cause: DropCause
+    """`malformed`: not a SIP message; `too_large`: longer than PACKET_LIMIT bytes;
+    `incomplete`: a message without its mandatory headers (Call-ID, CSeq, Via...)."""
+    from_server: bool = False
+    """They came from an address a request of ours went to."""
+
+    @property
+    def text(self) -> str:
+        return redact(show_bytes(self.data))
+
+
+@dataclass(frozen=True)
+class RegistrationStateChanged:
+    """pjsua's account says a REGISTER chain ended (onRegState)."""
+
+    at: float
+    aor: str
+    code: int
+    """The final status pjsua saw; one it made up itself when no answer came."""
+    reason: str
+    expiration: int
+    """Seconds pjsua believes it was granted (wraps above 2**32-1: read the 2xx)."""
+    answered: bool
+    """A message from the network decided it (pjsua's rdata was not empty)."""
+
+
+@dataclass(frozen=True)
+class CallStateChanged:
+    """pjsua's view of one of our calls changed (onCallState)."""
+
+    at: float
+    call_id: str
+    state: str
+    """pjsip's invite session state: CALLING, EARLY, CONNECTING, CONFIRMED, DISCONNECTED."""
+    code: int
+    """The last status code pjsua knows for the call (its own on local failures)."""
+    reason: str
+
+
+TransportCause = Literal["unreachable", "tls", "refused", "transport"]
+
+
+@dataclass(frozen=True)
+class TransportFailed:
+    """A failure that no SIP message carries."""
+
+    at: float
+    remote: str
+    cause: TransportCause
+    detail: str
+    """In words: "ICMP port unreachable", the TLS verification errors..."""
+
+
+@dataclass(frozen=True)
+class StackSaid:
+    """One line of the SIP stack's own log about a failure.
+
+    The only thing still read from the stack's log: pjsip reports why a connection
+    or a handshake failed ("Connection refused", "TLS connect() error") in words
+    and in no callback siptest can hook without its private structures.
+    """
+
+    at: float
+    text: str
+
+
+@dataclass(frozen=True)
+class CallbackFailed:
+    """siptest's own code raised inside a callback from the SIP stack.
+
+    Never silent: the agent stops with an internal error (exit 3) instead of
+    letting the stack carry on as if nothing happened (a "408 no response").
+    """
+
+    at: float
+    where: str
+    error: str
+
+
+Event = (
+    RequestSent
+    | ResponseSent
+    | RequestReceived
+    | ResponseReceived
+    | MessageDropped
+    | RegistrationStateChanged
+    | CallStateChanged
+    | TransportFailed
+    | StackSaid
+    | CallbackFailed
+)
+
+_KINDS: dict[str, type[Any]] = {
+    cls.__name__: cls
+    for cls in (
+        RequestSent,
+        ResponseSent,
+        RequestReceived,
+        ResponseReceived,
+        MessageDropped,
+        RegistrationStateChanged,
+        CallStateChanged,
+        TransportFailed,
+        StackSaid,
+        CallbackFailed,
+    )
+}
+
+
+def wire_messages(events: list[Event] | tuple[Event, ...]) -> list[WireMessage]:
+    return [event for event in events if isinstance(event, WireMessage)]
+
+
+def redact_bytes(data: bytes) -> bytes:
+    """`redact` on bytes, every other byte kept as it was (latin-1 maps them 1:1)."""
+    return redact(data.decode("latin-1")).encode("latin-1")
+
+
+# -- recording ------------------------------------------------------------------
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """One event as JSON-ready data; bytes as base64 (exact, any byte value).
+
+    Credentials in recorded messages are redacted (`redact_bytes`): recordings are
+    fixtures to keep in a repository.
+    """
+    out: dict[str, Any] = {"event": type(event).__name__}
+    for item in fields(event):
+        value = getattr(event, item.name)
+        if item.name == "message":
+            continue
+        if isinstance(value, bytes):
+            out[item.name] = base64.b64encode(redact_bytes(value)).decode("ascii")
+        else:
+            out[item.name] = value
+    return out
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    cls = _KINDS[data["event"]]
+    values: dict[str, Any] = {}
+    for item in fields(cls):
+        if item.name == "message":
+            continue
+        if item.name not in data:
+            continue
+        value = data[item.name]
+        values[item.name] = base64.b64decode(value) if item.name == "data" else value
+    if issubclass(cls, WireMessage):
+        parsed = parse_message(values["data"])
+        values["message"] = parsed if parsed is not None else SipMessage(start_line="")
+    event: Event = cls(**values)
+    return event
+
+
+def events_to_json(events: list[Event] | tuple[Event, ...]) -> str:
+    return "\n".join(json.dumps(event_to_dict(event), sort_keys=True) for event in events) + "\n"
+
+
+def events_from_json(text: str) -> list[Event]:
+    return [event_from_dict(json.loads(line)) for line in text.splitlines() if line.strip()]
