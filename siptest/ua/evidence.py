@@ -102,6 +102,10 @@ def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
     text = (reason + " " + " ".join(list(log_tail)[-6:])).lower()
     if code == 408:
         return "timeout"
+    # pjsip could not build a request within its 4,000-byte buffer (PJSIP_EMSGTOOLONG),
+    # e.g. one answering dozens of challenges: siptest's limit.
+    if "emsgtoolong" in text or "message too long" in text:
+        return "too_large"
     # pjsip's own words when an answer's SDP cannot complete the offer/answer
     # (RFC 3264): "SDP offer/answer incomplete", "... SDP negotiation failed".
     if "sdp" in reason.lower():

@@ -88,9 +88,18 @@ def _unreadable_answer(events: Sequence[Event], response: Response) -> Response:
     party is not the server's answer). Too large is siptest's own limit.
     """
     dropped = [e for e in events if isinstance(e, MessageDropped) and e.from_server]
+    cut = [e for e in exchanged(events) if isinstance(e, ResponseReceived) and e.cut]
+    if cut and response.origin == "remote" and response.code >= 300:
+        # The stack read only the first 4,000 bytes of the decisive answer: what it
+        # made of the rest (a challenge it could not answer, say) is not the server's.
+        return replace(
+            response, origin="local", local_cause="too_large", detail=too_large_detail(cut[-1])
+        )
     if not dropped or response.local_cause != "timeout":
         return response
-    last = dropped[-1]
+    # A stream read over the limit is dropped, and what follows it is junk: the
+    # first refusal for size is the reason.
+    last = next((e for e in dropped if e.cause == "too_large"), dropped[-1])
     if last.cause == "too_large":
         return replace(
             response,
@@ -115,7 +124,7 @@ _DROP_WORDS = {
 }
 
 
-def too_large_detail(dropped: MessageDropped) -> str:
+def too_large_detail(dropped: MessageDropped | ResponseReceived) -> str:
     """The sentence for an answer over the stack's packet limit: siptest's limit."""
     size = announced_size(dropped.data)
     size_words = f"{size:,} bytes" if size and size > PACKET_LIMIT else "more than 4,000 bytes"
@@ -124,6 +133,13 @@ def too_large_detail(dropped: MessageDropped) -> str:
         f"the {PACKET_LIMIT:,} bytes siptest's SIP stack accepts. This is a limit of "
         "siptest, not a fault of the server or of your settings."
     )
+
+
+_REQUEST_TOO_LARGE = (
+    f"The request siptest had to send (answering the server's challenges) would be larger "
+    f"than the {PACKET_LIMIT:,} bytes siptest's SIP stack can send. This is a limit of "
+    "siptest, not a fault of the server or of your settings."
+)
 
 
 def announced_size(data: bytes) -> int | None:
@@ -175,7 +191,11 @@ def _local_failure(
         origin,
         at,
         local_cause=cause,
-        detail=tls[-1] if cause == "tls" and tls else failure_detail(reason, words),
+        detail=tls[-1]
+        if cause == "tls" and tls
+        else _REQUEST_TOO_LARGE
+        if cause == "too_large"
+        else failure_detail(reason, words),
     )
 
 

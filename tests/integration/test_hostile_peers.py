@@ -1,0 +1,182 @@
+"""Hostile peers at siptest's contact (issues 10 and 11): the RFC 4475/5118 torture
+messages and a burst of 500 INVITEs, while registered and idle and while in a call.
+
+siptest must keep running, report correctly and leave nothing registered. The user
+agent runs in its own process (pjsua2 aborts a process on misuse, never pytest's).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent.parent / "data"
+PASSWORD = "lab-1001-pass"
+
+
+def torture_messages() -> list[bytes]:
+    messages = [path.read_bytes() for path in sorted((DATA / "rfc4475").glob("*.dat"))]
+    # RFC 5118's archive files have bare LF line ends: SIP wants CRLF.
+    messages += [
+        path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        for path in sorted((DATA / "rfc5118").glob("*.dat"))
+    ]
+    assert len(messages) == 61
+    return messages
+
+
+def invite(n: int, port: int) -> bytes:
+    return (
+        f"INVITE sip:1001@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-burst-{n}\r\n"
+        "Max-Forwards: 70\r\nFrom: <sip:burst@127.0.0.1>;tag=b\r\n"
+        f"To: <sip:1001@127.0.0.1>\r\nCall-ID: burst-{n}@127.0.0.1\r\nCSeq: 1 INVITE\r\n"
+        f"Contact: <sip:burst@127.0.0.1:9>\r\nContent-Type: application/sdp\r\n"
+        "Content-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def blast(port: int, datagrams: list[bytes], after: float) -> threading.Thread:
+    """Send the datagrams to 127.0.0.1:port as fast as possible, `after` s from now."""
+
+    def send() -> None:
+        time.sleep(after)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for data in datagrams:
+                try:
+                    sock.sendto(data, ("127.0.0.1", port))
+                except OSError:
+                    pass  # datagrams over 64 KB, or ICMP from an earlier send
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+IDLE_SCRIPT = """
+import json
+from siptest.ua.base import AccountSpec
+from siptest.ua.events import RequestReceived, ResponseReceived, MessageDropped
+from siptest.ua.pjsua import AgentConfig, PjsuaAgent
+agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1", local_port={local}))
+account = AccountSpec(user="1001", domain="127.0.0.1:{port}", registrar="127.0.0.1",
+    port={port}, transport="udp", auth_user="1001", password="{password}")
+registered = agent.register(account).ok
+print("ready", flush=True)
+agent.idle(2.5)
+events = agent.events
+removed = agent.unregister(account)
+print(json.dumps({{
+    "registered": registered,
+    "refused": sum(1 for e in events if isinstance(e, RequestReceived) and e.refused),
+    "requests": sum(1 for e in events if isinstance(e, RequestReceived)),
+    "stray": sum(1 for e in events if isinstance(e, ResponseReceived) and e.stray),
+    "dropped": sum(1 for e in events if isinstance(e, MessageDropped)),
+    "removed": removed is not None and removed.ok,
+}}), flush=True)
+agent.close()
+print("survived", flush=True)
+"""
+
+
+def run_idle(lab, datagrams: list[bytes]) -> dict[str, object]:
+    local = free_udp_port()
+    script = textwrap.dedent(IDLE_SCRIPT).format(local=local, port=lab.sip_port, password=PASSWORD)
+    process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "ready"
+    sender = blast(local, datagrams, after=0.1)
+    stdout, stderr = process.communicate(timeout=60)
+    sender.join(timeout=10)
+    assert process.returncode == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert lines[-1] == "survived", stdout + stderr
+    return dict(json.loads(lines[-2]))
+
+
+def test_500_invites_in_a_burst_while_idle_are_refused_and_siptest_survives(lab):
+    port_probe = 0
+    result = run_idle(lab, [invite(n, port_probe) for n in range(500)])
+    assert result["registered"] is True
+    assert result["removed"] is True
+    # Every INVITE got siptest's own 486 before pjsua allocated anything for it.
+    assert result["refused"] == result["requests"] and result["refused"] > 0
+    assert lab.bindings("1001") == []
+
+
+def test_the_rfc_4475_and_5118_messages_while_idle_leave_siptest_running(lab):
+    result = run_idle(lab, torture_messages())
+    assert result["registered"] is True
+    assert result["removed"] is True
+    assert lab.bindings("1001") == []
+
+
+def run_call(siptest, lab, datagrams: list[bytes]):
+    local = free_udp_port()
+    sender = blast(local, datagrams, after=1.5)  # the call rings 1 s, then talks
+    result = siptest(
+        "call", f"1001@127.0.0.1:{lab.sip_port}", "7000", "--talk", "3", "--json",
+        "--local-port", str(local), password=PASSWORD, timeout=60,
+    )  # fmt: skip
+    sender.join(timeout=10)
+    return result
+
+
+@pytest.mark.parametrize("what", ["burst", "torture"])
+def test_hostile_messages_during_a_call_leave_a_correct_report(siptest, lab, what):
+    datagrams = [invite(n, 0) for n in range(500)] if what == "burst" else torture_messages()
+    result = run_call(siptest, lab, datagrams)
+    assert "Traceback" not in result.stderr
+    assert result.status == 0, result.stdout + result.stderr
+    call = result.check("call")
+    assert call["answered"] is True
+    assert call["response"]["code"] == 200
+    assert lab.bindings("1001") == []
+
+
+def test_a_callback_that_raises_stops_the_run_instead_of_passing_as_a_timeout(lab):
+    script = textwrap.dedent(
+        f"""
+        from siptest.errors import CannotRunError
+        from siptest.ua.base import AccountSpec
+        from siptest.ua.capture import Capture
+        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
+
+        def broken(self, tapped, is_request):
+            raise RuntimeError("boom")
+
+        Capture.received = broken
+        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
+        try:
+            outcome = agent.register(AccountSpec(user="1001", domain="127.0.0.1",
+                registrar="127.0.0.1", port={lab.sip_port}, transport="udp", auth_user="1001",
+                password="{PASSWORD}"))
+            print("outcome:", outcome.response.code)
+        except CannotRunError as error:
+            print("stopped:", error)
+        agent.close()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stopped: siptest hit an internal error in on_rx_response (RuntimeError: boom)" in (
+        done.stdout
+    )
