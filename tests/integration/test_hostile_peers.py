@@ -180,3 +180,21 @@ def test_a_callback_that_raises_stops_the_run_instead_of_passing_as_a_timeout(la
     assert "stopped: siptest hit an internal error in on_rx_response (RuntimeError: boom)" in (
         done.stdout
     )
+    assert lab.bindings("1001") == []
+
+
+def test_core_dumps_are_off_while_the_password_is_in_memory():
+    script = textwrap.dedent(
+        """
+        import ctypes, resource
+        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
+        agent = PjsuaAgent(AgentConfig(timeout=1, public_address="127.0.0.1"))
+        print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))
+        agent.close()
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(0, 0) 0"

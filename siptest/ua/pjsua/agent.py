@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import resource
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -68,6 +69,8 @@ from siptest.ua.pjsua.tap import StackTap, check_layout
 from siptest.ua.probe import UnreachableProbe
 
 _POLL_MS = 10
+_ANSWER_MAY_BE_LOST = ("timeout", "malformed", "too_large", "transport")
+"""Local causes after which the server may hold a binding siptest never heard of."""
 
 
 class DialledCall:
@@ -102,6 +105,9 @@ class PjsuaAgent:
         self._interrupted = False
         self._closed = False
         self._accepted: set[str] = set()
+        self._failures_reported = 0
+        self._maybe_registered: list[Any] = []
+        """Accounts whose REGISTER may have succeeded on the server without our knowing."""
         self._stack_failures: list[StackFailure] = []
         """Stack errors siptest chose to carry on after (kept as facts)."""
         """Call-IDs of incoming INVITEs let through to pjsua."""
@@ -111,6 +117,7 @@ class PjsuaAgent:
     # -- set-up -----------------------------------------------------------
 
     def _start(self, config: AgentConfig) -> None:
+        forbid_core_dumps()
         try:
             import pjsua2 as pj
         except ImportError as exc:  # pragma: no cover - install problem
@@ -223,7 +230,8 @@ class PjsuaAgent:
 
     def _check_callbacks(self) -> None:
         failures = self.capture.failures()
-        if failures:
+        if len(failures) > self._failures_reported and not self._closed:
+            self._failures_reported = len(failures)
             raise InternalError(failures[0])
 
     # -- waiting ----------------------------------------------------------
@@ -325,11 +333,15 @@ class PjsuaAgent:
                 unreachable = probe.refused()
             return unreachable
 
-        # Two transactions (challenge + answer), each bounded by the timeout.
-        if not self._wait(finished, 2 * self.config.timeout + 2) and self._interrupted:
-            # A REGISTER in flight may still succeed on the server: learn the
-            # outcome (bounded) so a binding never stays behind unremoved.
-            self._wait(finished, self.config.timeout + 1, interruptible=False)
+        try:
+            # Two transactions (challenge + answer), each bounded by the timeout.
+            if not self._wait(finished, 2 * self.config.timeout + 2) and self._interrupted:
+                # A REGISTER in flight may still succeed on the server: learn the
+                # outcome (bounded) so a binding never stays behind unremoved.
+                self._wait(finished, self.config.timeout + 1, interruptible=False)
+        except InternalError:
+            self._maybe_registered.append(acc)
+            raise
         if probe is not None:
             probe.close()
         if unreachable:
@@ -341,6 +353,10 @@ class PjsuaAgent:
         outcome = registration_outcome(self.capture.events[first:], account)
         if outcome.ok:
             self._registered[account.aor] = (account, acc)
+        elif outcome.requests_sent and outcome.response.local_cause in _ANSWER_MAY_BE_LOST:
+            # A 2xx may have been made on the server's side and lost on the way
+            # (late, garbled, too large): remove our own contact before exiting.
+            self._maybe_registered.append(acc)
         else:
             _shutdown(acc)
         return outcome
@@ -572,7 +588,23 @@ class PjsuaAgent:
         self._reap_incoming()
         while self._registered:
             self.unregister()
+        for acc in self._maybe_registered:
+            self._remove_maybe(acc)
+        self._maybe_registered.clear()
         self._destroy()
+
+    def _remove_maybe(self, acc: Any) -> None:
+        """Un-REGISTER our own contact (never `*`) where a binding may exist, bounded."""
+        # A chain still running would refuse the un-REGISTER (busy): let it end first.
+        self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
+        acc.events.clear()
+        try:
+            acc.setRegistration(False)
+        except self._pj.Error as exc:
+            self._stack_failures.append(stack_failure(exc))
+        else:
+            self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
+        _shutdown(acc)
 
     def _destroy(self) -> None:
         ep = self._ep
@@ -595,6 +627,26 @@ class PjsuaAgent:
             ep.libDestroy(self._pj.PJSUA_DESTROY_NO_RX_MSG)
         except Exception:  # pragma: no cover - defensive
             pass
+
+
+def forbid_core_dumps() -> None:
+    """This process holds a SIP password: a crash of the C stack must not write it to disk.
+
+    RLIMIT_CORE 0 stops plain core files; PR_SET_DUMPABLE 0 also stops the
+    ones a core_pattern pipe (systemd-coredump, apport) would collect.
+    """
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError):  # pragma: no cover - not allowed to lower it
+        pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+
+
+_PR_SET_DUMPABLE = 4
 
 
 def _shutdown(acc: Any) -> None:

@@ -1,0 +1,76 @@
+"""The analyser on event streams recorded from real runs (tests/data/events/).
+
+Recorded by tests/integration/test_recorded_streams.py against the lab's Kamailio
+and scripted peers, through the real pjsua2 agent; that test also checks the
+recordings still match what the stack does today.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from siptest.analysis.registration import analyse_registration
+from siptest.knowledge import load_knowledge
+from siptest.report.trace import format_trace
+from siptest.ua.base import AccountSpec
+from siptest.ua.events import RequestSent, ResponseReceived, events_from_json
+from siptest.ua.outcomes import registration_outcome
+
+EVENTS = Path(__file__).parents[1] / "data" / "events"
+
+
+def account(user: str) -> AccountSpec:
+    return AccountSpec(user=user, domain="127.0.0.1", registrar="127.0.0.1", port=None,
+                       transport="udp", auth_user=user, password="-")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "user", "code", "origin", "cause", "requests", "credentials", "diagnosis"),
+    [
+        ("lab-registered", "1001", 200, "remote", None, 2, True, "ok.registered"),
+        ("lab-wrong-password", "1001", 401, "remote", None, 2, True,
+         "credentials.password_invalid"),
+        ("lab-suspended-account", "1009", 403, "remote", None, 2, True, "account.invalid"),
+        ("peer-fresh-nonce-wrong-password", "1001", 401, "remote", None, 2, True,
+         "credentials.rejected"),
+        # the stack answered the challenge it read (its first 4,000 bytes) once
+        ("peer-challenge-over-the-packet-limit", "1001", 401, "local", "too_large", 2, True,
+         "siptest.packet_limit"),
+        ("peer-silent", "1001", 408, "none", "timeout", 1, False, "network.no_response"),
+        ("peer-challenge-then-ok-tcp", "1001", 200, "remote", None, 2, True, "ok.registered"),
+    ],
+)  # fmt: skip
+def test_a_recorded_register_chain_is_read_as_it_happened(
+    name, user, code, origin, cause, requests, credentials, diagnosis
+):
+    events = events_from_json((EVENTS / f"{name}.jsonl").read_text())
+    outcome = registration_outcome(events, account(user))
+    assert outcome.response.code == code
+    assert outcome.response.origin == origin
+    assert outcome.response.local_cause == cause
+    assert outcome.requests_sent == requests
+    assert outcome.credentials_sent is credentials
+    check = analyse_registration(
+        outcome, account(user), load_knowledge(None), timeout=1.0, duration_ms=1.0
+    )
+    assert check.diagnosis is not None and check.diagnosis.id == diagnosis
+
+
+def test_a_recorded_answer_over_the_limit_is_marked_cut_and_shown_whole_up_to_there():
+    events = events_from_json((EVENTS / "peer-challenge-over-the-packet-limit.jsonl").read_text())
+    cut = [e for e in events if isinstance(e, ResponseReceived) and e.cut]
+    assert cut and len(cut[0].data) == 4000
+    assert "(CUT: the datagram filled the 4,000 bytes" in format_trace(events)
+
+
+def test_recordings_hold_no_digest_response():
+    credentialed = 0
+    for path in EVENTS.glob("*.jsonl"):
+        for event in events_from_json(path.read_text()):
+            if isinstance(event, RequestSent) and event.message.header("authorization"):
+                credentialed += 1
+                assert b"<credentials redacted>" in event.data, path.name
+                assert b'response="' not in event.data, path.name
+    assert credentialed >= 5
