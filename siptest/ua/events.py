@@ -40,30 +40,36 @@ pjsua2 wheel): a longer UDP datagram is cut there, a longer TCP/TLS message drop
 
 
 @dataclass(frozen=True)
-class WireMessage:
-    """A SIP message exactly as it crossed the wire (or, if blocked, would have)."""
+class WireBytes:
+    """Bytes that crossed the wire, with where and when."""
 
     at: float
     """Seconds on the agent's clock."""
     transport: str
     """UDP, TCP or TLS, as the stack named the transport."""
     remote: str
-    """The other side: `host:port` the message went to or came from."""
+    """The other side: `host:port` they went to or came from ("" when unknown)."""
     data: bytes = field(repr=False)
     """The exact bytes (credentials included: never print them, print `text`)."""
-    message: SipMessage
-    """The parsed head of `data`."""
-
-    direction: ClassVar[Direction]
 
     @property
     def text(self) -> str:
-        """The message for people: credentials redacted, any byte shown safely."""
+        """The bytes for people: credentials redacted, any byte shown safely."""
         return redact(show_bytes(self.data))
 
     @property
     def peer(self) -> str:
         return self.remote
+
+
+@dataclass(frozen=True)
+class WireMessage(WireBytes):
+    """A SIP message exactly as it crossed the wire (or, if blocked, would have)."""
+
+    message: SipMessage
+    """The parsed head of `data`."""
+
+    direction: ClassVar[Direction]
 
 
 @dataclass(frozen=True)
@@ -109,24 +115,15 @@ DropCause = Literal["malformed", "too_large", "incomplete"]
 
 
 @dataclass(frozen=True)
-class MessageDropped:
-    """Bytes that reached us and that the SIP stack refused to take as a message."""
+class MessageDropped(WireBytes):
+    """Bytes that reached us and that the SIP stack refused to take as a message
+    (`data`: as the stack held them, at most PACKET_LIMIT)."""
 
-    at: float
-    transport: str
-    remote: str
-    """Where they came from (`host:port`), "" when the stack did not say."""
-    data: bytes = field(repr=False)
-    """The bytes as the stack held them (at most PACKET_LIMIT)."""
     cause: DropCause
     """`malformed`: not a SIP message; `too_large`: longer than PACKET_LIMIT bytes;
     `incomplete`: a message without its mandatory headers (Call-ID, CSeq, Via...)."""
     from_server: bool = False
     """They came from an address a request of ours went to."""
-
-    @property
-    def text(self) -> str:
-        return redact(show_bytes(self.data))
 
 
 @dataclass(frozen=True)
