@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from siptest.sipmessage import delta_seconds, header_params
-from siptest.ua.events import Event, WireMessage
+from siptest.ua.events import Event, MediaSample, StreamStats, WireMessage
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -175,37 +175,6 @@ class CallSpec:
 
 
 @dataclass(frozen=True)
-class StreamStats:
-    """RTP/RTCP statistics for one direction of an answered call."""
-
-    packets: int
-    lost: int
-    """Packets lost (from RTCP receiver reports for the sending direction)."""
-    jitter_ms: float | None
-
-    @property
-    def loss_percent(self) -> float:
-        total = self.packets + self.lost
-        return 100.0 * self.lost / total if total else 0.0
-
-
-@dataclass(frozen=True)
-class MediaSample:
-    """What the media stream looked like when the call ended."""
-
-    codec: str
-    remote_rtp: str
-    """Address and port the far end asked us to send RTP to (SDP c=/m=)."""
-    sent: StreamStats
-    """Our packets as the far end reported them (RTCP RR), or as we counted them."""
-    received: StreamStats
-    """The far end's packets as we received them."""
-    rtt_ms: float | None
-    duration: float
-    """Seconds of media measured."""
-
-
-@dataclass(frozen=True)
 class CallCompleted:
     """The end of one test call, from INVITE to BYE or final failure."""
 
@@ -273,3 +242,20 @@ class UserAgent(Protocol):
     def close(self) -> None:
         """Release the stack. Safe to call twice."""
         ...
+
+
+__all__ = [
+    "AccountSpec",
+    "CallCompleted",
+    "CallSpec",
+    "LocalCause",
+    "MediaSample",
+    "Origin",
+    "RegistrationCompleted",
+    "Response",
+    "StreamStats",
+    "TlsSettings",
+    "Transport",
+    "UserAgent",
+    "via_address",
+]

@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from siptest.sipmessage import SipMessage, header_params, parse_message
 from siptest.ua.credentials import CredentialGuard
@@ -42,6 +43,8 @@ class Tapped:
     data: bytes
     transport: str
     remote: str
+    local: str = ""
+    """Our side: the address and port the stack used (or publishes) for it."""
     cut: bool = False
     """A UDP datagram that filled the stack's whole packet buffer (probably longer)."""
 
@@ -102,9 +105,7 @@ class Capture:
     def sent(self, tapped: Tapped, is_request: bool) -> bool:
         parsed = _parse(tapped.data)
         if not is_request:
-            self.events.append(
-                ResponseSent(self.now(), tapped.transport, tapped.remote, tapped.data, parsed)
-            )
+            self.events.append(ResponseSent(**self._where(tapped), message=parsed))
             return True
         self.guard.sent(parsed)
         allowed = self.guard.allows(parsed)
@@ -113,11 +114,7 @@ class Capture:
             if branch:
                 self._branches[branch] = tapped.remote
             self._destinations.add(tapped.remote)
-        self.events.append(
-            RequestSent(
-                self.now(), tapped.transport, tapped.remote, tapped.data, parsed, not allowed
-            )
-        )
+        self.events.append(RequestSent(**self._where(tapped), message=parsed, blocked=not allowed))
         return allowed
 
     def received(self, tapped: Tapped, is_request: bool) -> int | None:
@@ -125,9 +122,7 @@ class Capture:
         if is_request:
             refused = self.incoming(parsed)
             self.events.append(
-                RequestReceived(
-                    self.now(), tapped.transport, tapped.remote, tapped.data, parsed, refused
-                )
+                RequestReceived(**self._where(tapped), message=parsed, refused=refused)
             )
             return refused
         # RFC 3261 17.1.3: a response belongs to the client transaction whose
@@ -136,29 +131,28 @@ class Capture:
         if not stray:
             self.guard.received(parsed)
         self.events.append(
-            ResponseReceived(
-                self.now(),
-                tapped.transport,
-                tapped.remote,
-                tapped.data,
-                parsed,
-                stray=stray,
-                cut=tapped.cut,
-            )
+            ResponseReceived(**self._where(tapped), message=parsed, stray=stray, cut=tapped.cut)
         )
         return None
 
     def dropped(self, tapped: Tapped, cause: DropCause) -> None:
         self.events.append(
             MessageDropped(
-                self.now(),
-                tapped.transport,
-                tapped.remote,
-                tapped.data,
-                cause,
+                **self._where(tapped),
+                cause=cause,
                 from_server=tapped.remote in self._destinations,
             )
         )
+
+    def _where(self, tapped: Tapped) -> dict[str, Any]:
+        """The fields every message event has: when (now), how, where, what."""
+        return {
+            "at": self.now(),
+            "transport": tapped.transport,
+            "local": tapped.local,
+            "remote": tapped.remote,
+            "data": tapped.data,
+        }
 
     def failed(self, where: str, error: BaseException) -> None:
         self.events.append(CallbackFailed(self.now(), where, f"{type(error).__name__}: {error}"))

@@ -17,6 +17,7 @@ chain or a call, the trace. So a stream recorded from a real run
     ├── RegistrationStateChanged pjsua's view of a REGISTER chain's end
     ├── CallStateChanged         pjsua's view of a call's state
     ├── TransportFailed          a failure with no SIP message (ICMP, TLS verification)
+    ├── MediaSampled             a call's RTP/RTCP statistics
     ├── StackSaid                the stack's own words on a local failure
     └── CallbackFailed           siptest's own code raised inside a stack callback
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
 from siptest.sipmessage import SipMessage, parse_message, redact, show_bytes
@@ -47,6 +48,8 @@ class WireBytes:
     """Seconds on the agent's clock."""
     transport: str
     """UDP, TCP or TLS, as the stack named the transport."""
+    local: str
+    """Our side: `host:port` of the socket, or the address the stack publishes for it."""
     remote: str
     """The other side: `host:port` they went to or came from ("" when unknown)."""
     data: bytes = field(repr=False)
@@ -111,6 +114,37 @@ class ResponseReceived(WireMessage):
     direction: ClassVar[Direction] = "received"
 
 
+@dataclass(frozen=True)
+class StreamStats:
+    """RTP/RTCP statistics for one direction of an answered call."""
+
+    packets: int
+    lost: int
+    """Packets lost (from RTCP receiver reports for the sending direction)."""
+    jitter_ms: float | None
+
+    @property
+    def loss_percent(self) -> float:
+        total = self.packets + self.lost
+        return 100.0 * self.lost / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class MediaSample:
+    """What the media stream looked like when the call ended."""
+
+    codec: str
+    remote_rtp: str
+    """Address and port the far end asked us to send RTP to (SDP c=/m=)."""
+    sent: StreamStats
+    """Our packets as the far end reported them (RTCP RR), or as we counted them."""
+    received: StreamStats
+    """The far end's packets as we received them."""
+    rtt_ms: float | None
+    duration: float
+    """Seconds of media measured."""
+
+
 DropCause = Literal["malformed", "too_large", "incomplete"]
 
 
@@ -169,6 +203,15 @@ class TransportFailed:
 
 
 @dataclass(frozen=True)
+class MediaSampled:
+    """The RTP/RTCP statistics of one of our calls, read when it ended."""
+
+    at: float
+    call_id: str
+    sample: MediaSample
+
+
+@dataclass(frozen=True)
 class StackSaid:
     """One line of the SIP stack's own log about a failure.
 
@@ -203,6 +246,7 @@ Event = (
     | RegistrationStateChanged
     | CallStateChanged
     | TransportFailed
+    | MediaSampled
     | StackSaid
     | CallbackFailed
 )
@@ -218,6 +262,7 @@ _KINDS: dict[str, type[Any]] = {
         RegistrationStateChanged,
         CallStateChanged,
         TransportFailed,
+        MediaSampled,
         StackSaid,
         CallbackFailed,
     )
@@ -249,6 +294,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             continue
         if isinstance(value, bytes):
             out[item.name] = base64.b64encode(redact_bytes(value)).decode("ascii")
+        elif isinstance(value, MediaSample):
+            out[item.name] = asdict(value)
         else:
             out[item.name] = value
     return out
@@ -261,9 +308,16 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         if item.name == "message":
             continue
         if item.name not in data:
+            if item.name == "local":
+                values["local"] = ""  # recorded before siptest kept it
             continue
         value = data[item.name]
         values[item.name] = base64.b64decode(value) if item.name == "data" else value
+    if cls is MediaSampled:
+        sample = dict(values["sample"])
+        sample["sent"] = StreamStats(**sample["sent"])
+        sample["received"] = StreamStats(**sample["received"])
+        values["sample"] = MediaSample(**sample)
     if issubclass(cls, WireMessage):
         parsed = parse_message(values["data"])
         values["message"] = parsed if parsed is not None else SipMessage(start_line="")

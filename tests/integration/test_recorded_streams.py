@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sippeer import Request, always, challenge, message, ok, raw, response_head, silence
 
-from siptest.ua.base import AccountSpec
-from siptest.ua.events import events_from_json
-from siptest.ua.outcomes import registration_outcome
+from siptest.ua.base import AccountSpec, CallSpec
+from siptest.ua.events import CallStateChanged, WireMessage, events_from_json
+from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 HERE = Path(__file__).parent
 EVENTS = HERE.parent / "data" / "events"
@@ -40,9 +40,9 @@ def outcome_of(text: str, user: str):
             outcome.credentials_sent, outcome.credentials_rejected)  # fmt: skip
 
 
-def record(port: int, transport: str, user: str, password: str) -> str:
+def record(port: int, transport: str, user: str, password: str, *call: str) -> str:
     done = subprocess.run(
-        [sys.executable, str(HERE / "record_register.py"), str(port), transport, user, "1"],
+        [sys.executable, str(HERE / "record_stream.py"), str(port), transport, user, "1", *call],
         capture_output=True, text=True, timeout=60,
         env={**os.environ, "SIPTEST_PASSWORD": password},
     )  # fmt: skip
@@ -69,6 +69,10 @@ def check_or_store(name: str, fresh: str, user: str) -> None:
         path.write_text(fresh)
     assert path.exists(), f"no recording {path}: run with SIPTEST_RECORD_EVENTS=1"
     assert outcome_of(fresh, user) == outcome_of(path.read_text(), user)
+    # The tap names both sides of every message.
+    messages = [e for e in events_from_json(fresh) if isinstance(e, WireMessage)]
+    assert messages and all(m.local.startswith("127.0.0.1:") for m in messages)
+    assert all(m.remote.startswith("127.0.0.1:") for m in messages)
 
 
 @pytest.mark.parametrize("name", PEER_CASES)
@@ -76,6 +80,43 @@ def test_a_recorded_peer_stream_still_comes_to_the_same_outcome(sip_peer, name):
     transport, script = PEER_CASES[name]
     peer = sip_peer(transport, script())
     check_or_store(name, record(peer.port, transport, "1001", "peer-test-pass"), "1001")
+
+
+CALL_CASES = {
+    "lab-call-answered": ("7000", "5", "1"),
+    "lab-call-busy": ("999486", "5", "1"),
+    "lab-call-ring-timeout": ("7001", "1", "1"),
+    "lab-call-not-found": ("0441234567", "5", "1"),
+}
+
+
+def call_outcome_of(text: str):
+    spec = CallSpec(number="-")
+    events = events_from_json(text)
+    call_id = next(e.message.header("call-id") for e in events if isinstance(e, WireMessage))
+    states = [e for e in events if isinstance(e, CallStateChanged)]
+    end = CallEnd(states[-1].code, states[-1].reason, "")
+    answered = any(s.state == "CONFIRMED" for s in states)
+    cancelled = any(
+        isinstance(e, WireMessage) and e.message.method == "CANCEL" and e.direction == "sent"
+        for e in events
+    )
+    outcome = call_outcome(events, spec, "sip:-", end, call_id or "", answered, cancelled,
+                           None, 0.0, None, "")  # fmt: skip
+    response = outcome.response
+    return (response.code, response.origin, response.local_cause, outcome.requests_sent,
+            outcome.provisional, outcome.answered)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", CALL_CASES)
+def test_a_recorded_call_stream_still_comes_to_the_same_outcome(lab, name):
+    number, ring, talk = CALL_CASES[name]
+    fresh = record(lab.sip_port, "udp", "1001", "lab-1001-pass", number, ring, talk)
+    path = EVENTS / f"{name}.jsonl"
+    if RECORD:
+        path.write_text(fresh)
+    assert path.exists(), f"no recording {path}: run with SIPTEST_RECORD_EVENTS=1"
+    assert call_outcome_of(fresh) == call_outcome_of(path.read_text())
 
 
 @pytest.mark.parametrize("name", LAB_CASES)

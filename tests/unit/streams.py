@@ -21,6 +21,7 @@ from siptest.ua.events import (
 )
 
 SERVER = "192.0.2.1:5060"
+LOCAL = "192.0.2.9:5060"
 
 
 class Stream:
@@ -46,15 +47,19 @@ class Stream:
 
     def sent(self, text: str, remote: str = SERVER) -> bool:
         data = _with_via(text).encode()
-        return self.capture.sent(Tapped(data, "UDP", remote), is_request=not _is_response(text))
+        return self.capture.sent(
+            Tapped(data, "UDP", remote, local=LOCAL), is_request=not _is_response(text)
+        )
 
     def received(self, text: str | bytes, remote: str = SERVER, cut: bool = False) -> int | None:
         raw = text if isinstance(text, bytes) else _with_via(text).encode()
         request = not raw.upper().startswith(b"SIP/")
-        return self.capture.received(Tapped(raw, "UDP", remote, cut), is_request=request)
+        return self.capture.received(
+            Tapped(raw, "UDP", remote, local=LOCAL, cut=cut), is_request=request
+        )
 
     def dropped(self, data: bytes, cause: DropCause = "malformed", remote: str = SERVER) -> None:
-        self.capture.dropped(Tapped(data, "UDP", remote), cause)
+        self.capture.dropped(Tapped(data, "UDP", remote, local=LOCAL), cause)
 
     def said(self, line: str) -> None:
         self.capture.on_log(line)

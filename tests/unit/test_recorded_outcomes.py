@@ -11,12 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from siptest.analysis.calls import analyse_call
 from siptest.analysis.registration import analyse_registration
 from siptest.knowledge import load_knowledge
 from siptest.report.trace import format_trace
-from siptest.ua.base import AccountSpec
-from siptest.ua.events import RequestSent, ResponseReceived, events_from_json
-from siptest.ua.outcomes import registration_outcome
+from siptest.ua.base import AccountSpec, CallSpec
+from siptest.ua.events import (
+    CallStateChanged,
+    MediaSampled,
+    RequestSent,
+    ResponseReceived,
+    events_from_json,
+)
+from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 EVENTS = Path(__file__).parents[1] / "data" / "events"
 
@@ -74,3 +81,48 @@ def test_recordings_hold_no_digest_response():
                 assert b"<credentials redacted>" in event.data, path.name
                 assert b'response="' not in event.data, path.name
     assert credentialed >= 5
+
+
+def replay_call(name: str, number: str):
+    events = events_from_json((EVENTS / f"{name}.jsonl").read_text())
+    call_id = next(e.message.header("call-id") for e in events if isinstance(e, RequestSent))
+    states = [e for e in events if isinstance(e, CallStateChanged)]
+    cancelled = any(isinstance(e, RequestSent) and e.message.method == "CANCEL" for e in events)
+    media = next((e.sample for e in events if isinstance(e, MediaSampled)), None)
+    end = CallEnd(states[-1].code, states[-1].reason, "")
+    answered = any(s.state == "CONFIRMED" for s in states)
+    spec = CallSpec(number=number)
+    hangup = "us" if answered else None
+    outcome = call_outcome(events, spec, f"sip:{number}@127.0.0.1", end, call_id or "",
+                           answered, cancelled, hangup, 1.0, media, "")  # fmt: skip
+    check = analyse_call(outcome, account("1001"), spec, load_knowledge(None), timeout=1.0,
+                         duration_ms=1.0)  # fmt: skip
+    return outcome, check
+
+
+@pytest.mark.parametrize(
+    ("name", "number", "code", "provisional", "answered", "cancelled", "diagnosis"),
+    [
+        ("lab-call-answered", "7000", 200, (100, 180), True, False, "ok.answered"),
+        ("lab-call-busy", "999486", 486, (), False, False, "callee.busy"),
+        ("lab-call-ring-timeout", "7001", 487, (100, 180), False, True, "ok.cancelled"),
+        ("lab-call-not-found", "0441234567", 404, (), False, False, "number.not_found"),
+    ],
+)  # fmt: skip
+def test_a_recorded_call_is_read_as_it_happened(
+    name, number, code, provisional, answered, cancelled, diagnosis
+):
+    outcome, check = replay_call(name, number)
+    assert outcome.response.code == code
+    assert outcome.response.origin == "remote"
+    assert outcome.provisional == provisional
+    assert outcome.answered is answered
+    assert outcome.cancelled_by_us is cancelled
+    assert outcome.requests_sent == 2  # the INVITE, and again with credentials
+    assert check.diagnosis is not None and check.diagnosis.id == diagnosis
+
+
+def test_a_recorded_answered_call_carries_its_media_sample():
+    outcome, _ = replay_call("lab-call-answered", "7000")
+    assert outcome.media is not None
+    assert outcome.media.received.packets > 0 and outcome.media.codec.upper().startswith("PCM")

@@ -38,6 +38,7 @@ from siptest.ua.capture import Capture
 from siptest.ua.events import (
     CallStateChanged,
     Event,
+    MediaSampled,
     TransportFailed,
     WireMessage,
 )
@@ -486,6 +487,8 @@ class PjsuaAgent:
             self._wait(lambda: call.state == disconnected, spec.talk)
             talked = time.monotonic() - started
             media = media_sample(self._pj, call, talked)
+            if media is not None:
+                self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
             self._end_call(call)
         elif answered:

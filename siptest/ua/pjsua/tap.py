@@ -62,6 +62,10 @@ _TX_DST_PORT = 0x500
 _TP_TYPE_NAME = 0x78
 _TP_REMOTE_ADDR = 0x58
 """key.rem_addr (pj_sockaddr): the peer of a TCP/TLS connection; zero for UDP"""
+_TP_LOCAL_ADDR = 0x94
+"""local_addr (pj_sockaddr): the bound socket (0.0.0.0 for a wildcard listener)"""
+_TP_LOCAL_NAME = 0xB0
+"""local_name (pjsip_host_port: pj_str_t host, int port at +0x10): the published address"""
 
 _ADDRSTRLEN = 46
 _MAX_TX = 1 << 20
@@ -211,6 +215,20 @@ class StackTap:
         name = self._pointer(transport + _TP_TYPE_NAME)
         return ctypes.string_at(name).decode("ascii", "replace")[:8] if name else "?"
 
+    def _local(self, transport: int) -> str:
+        """Our side of a transport: its socket's address, else the one it publishes."""
+        if not transport:
+            return ""
+        bound = _sockaddr(ctypes.string_at(transport + _TP_LOCAL_ADDR, 28))
+        if bound and not bound.startswith(("0.0.0.0:", "[::]:")):
+            return bound
+        host = self._pointer(transport + _TP_LOCAL_NAME)
+        length = ctypes.c_ssize_t.from_address(transport + _TP_LOCAL_NAME + 8).value
+        if not host or not 0 < length <= _ADDRSTRLEN:
+            return bound
+        name = ctypes.string_at(host, length).decode("ascii", "replace")
+        return _hostport(name, self._int(transport + _TP_LOCAL_NAME + 0x10))
+
     def _rx(self, rdata: int) -> Tapped:
         packet = rdata + _RX_PACKET
         buf = self._pointer(rdata + _RX_MSG_BUF)
@@ -218,13 +236,15 @@ class StackTap:
         packet_len = ctypes.c_ssize_t.from_address(rdata + _RX_PACKET_LEN).value
         if not (packet <= buf and length > 0 and buf + length <= packet + PACKET_LIMIT):
             raise LayoutError("received message outside the packet buffer")
-        transport = self._type_name(self._pointer(rdata + _RX_TRANSPORT))
+        pointer = self._pointer(rdata + _RX_TRANSPORT)
+        transport = self._type_name(pointer)
         host = ctypes.string_at(rdata + _RX_SRC_NAME, _ADDRSTRLEN).split(b"\0", 1)[0]
         port = self._int(rdata + _RX_SRC_PORT)
         return Tapped(
             data=ctypes.string_at(buf, length),
             transport=transport,
             remote=_hostport(host.decode("ascii", "replace"), port),
+            local=self._local(pointer),
             cut=transport.startswith("UDP") and packet_len >= PACKET_LIMIT,
         )
 
@@ -234,10 +254,12 @@ class StackTap:
         if not (start and start < cur and cur - start < _MAX_TX):
             raise LayoutError("outgoing message buffer")
         host = ctypes.string_at(tdata + _TX_DST_NAME, _ADDRSTRLEN).split(b"\0", 1)[0]
+        pointer = self._pointer(tdata + _TX_TRANSPORT)
         return Tapped(
             data=ctypes.string_at(start, cur - start),
-            transport=self._type_name(self._pointer(tdata + _TX_TRANSPORT)),
+            transport=self._type_name(pointer),
             remote=_hostport(host.decode("ascii", "replace"), self._int(tdata + _TX_DST_PORT)),
+            local=self._local(pointer),
         )
 
     def _drop_source(self, transport: int, data: int, type_name: str) -> str:
@@ -312,6 +334,7 @@ class StackTap:
                 data=ctypes.string_at(dropped.data, length),
                 transport=type_name,
                 remote=self._drop_source(dropped.tp or 0, dropped.data, type_name),
+                local=self._local(dropped.tp or 0),
                 cut=type_name.startswith("UDP") and length >= PACKET_LIMIT,
             )
             if tapped.cut:
