@@ -38,6 +38,9 @@ def analyse_call(
         provisional=outcome.provisional,
         cancelled_by_us=outcome.cancelled_by_us,
     )
+    if outcome.interrupted:
+        # Hung up because siptest was stopped, not because the ring time ran out.
+        situation = replace(situation, origin="local", local_cause="interrupted")
     diagnosis = verdict_from(knowledge.diagnose(situation, facts))
     details: dict[str, Any] = {
         "number": spec.number,
@@ -61,7 +64,7 @@ def analyse_call(
             "received": outcome.dtmf_received,
             "refused": outcome.dtmf_refused or None,
         }
-    # Answered, or an outcome that is expected by design (our own CANCEL).
+    # Answered, or an outcome that is expected by design (interrupted by the user).
     ok = outcome.answered or diagnosis.category == "none"
     return Check(
         kind="call",

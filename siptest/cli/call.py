@@ -25,7 +25,11 @@ def call(
     ],
     ring_timeout: Annotated[
         float,
-        typer.Option(min=0.5, max=600, help="Seconds to let it ring before hanging up (CANCEL)."),
+        typer.Option(
+            min=0.5,
+            max=600,
+            help="Seconds to let it ring before hanging up (CANCEL); unanswered then = exit 1.",
+        ),
     ] = 30.0,
     talk: Annotated[
         float, typer.Option(min=0, max=3600, help="Seconds to hold an answered call before BYE.")
@@ -76,7 +80,8 @@ def call(
     or a prompt; never from the command line.
 
     Exit status: 0 answered (or the --expect outcome happened), 1 the call failed
-    (diagnosed), 2 bad input, 3 could not run, 130/143 interrupted.
+    (diagnosed; nobody answering within --ring-timeout is a failure too, unless
+    --expect callee), 2 bad input, 3 could not run, 130/143 interrupted.
     """
     from siptest.analysis.calls import parse_expectation
     from siptest.calling import CallRequest, check_call

@@ -31,6 +31,7 @@ LocalCause = Literal[
     "malformed",
     "sdp",
     "too_large",
+    "interrupted",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 
@@ -192,6 +193,8 @@ class CallCompleted:
     credentials_rejected: bool
     cancelled_by_us: bool
     """We sent CANCEL (ring timeout or interruption)."""
+    interrupted: bool = False
+    """The CANCEL was because siptest was interrupted (Ctrl-C, a signal), not the ring timeout."""
     hangup: Literal["us", "remote"] | None = None
     """Who ended an answered call."""
     talk_seconds: float = 0.0

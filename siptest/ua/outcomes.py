@@ -299,6 +299,7 @@ def call_outcome(
     talked: float,
     media: MediaSample | None,
     digits_sent: str,
+    interrupted: bool = False,
 ) -> CallCompleted:
     """What one call came to, from its events and how pjsua saw it end."""
     guard = replay_guard(events)
@@ -331,14 +332,20 @@ def call_outcome(
     ):
         response = response_from(remote_final, "INVITE")
     elif cancelled:
+        # RFC 3261 9.1: a CANCELled INVITE still gets its final answer (487). None
+        # came: the server went silent after its provisional answer. pjsua's own
+        # 487 is not the server's word and not a pass.
         response = Response(
             "INVITE",
-            end.last_code or 487,
-            end.last_reason or "Request Terminated",
+            408,
+            "No final response",
             "local",
             at,
-            local_cause="cancelled",
-            detail=failure_detail(end.last_reason, stack_words(events)),
+            local_cause="timeout",
+            detail=(
+                "The server answered neither the INVITE nor siptest's CANCEL after its "
+                "provisional answer."
+            ),
         )
     else:
         response = _local_failure(
@@ -365,6 +372,7 @@ def call_outcome(
         credentials_sent=any(carries_credentials(m.message) for m in left),
         credentials_rejected=rejected,
         cancelled_by_us=cancelled,
+        interrupted=interrupted and cancelled,
         hangup=hangup,
         talk_seconds=round(talked, 3),
         media=media,

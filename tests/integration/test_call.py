@@ -90,15 +90,24 @@ def test_silent_next_hop_is_a_routing_timeout(siptest, lab):
 
 
 @pytest.mark.parametrize("transport", ["udp", "tls"])
-def test_ring_timeout_cancels_and_487_is_expected(siptest, lab, lab_log, transport):
+def test_a_ring_timeout_is_nobody_answering_not_a_pass(siptest, lab, lab_log, transport):
     result = siptest(*call_args(lab, "7001", transport, "--ring-timeout", "1"), password=PASSWORD)
-    assert result.status == 0, result.stdout + result.stderr
+    assert result.status == 1, result.stdout + result.stderr
     call = result.check("call")
     assert call["cancelled_by_us"] is True
     assert call["response"]["code"] == 487
     assert call["response"]["origin"] == "remote"
-    assert call["diagnosis"]["category"] == "none"
+    assert call["diagnosis"]["id"] == "callee.ring_timeout"
+    assert "rang for 1 seconds" in call["diagnosis"]["explanation"]
     assert lab_log.requests("CANCEL")
+
+
+@pytest.mark.parametrize("expect", ["callee", "487"])
+def test_a_ring_timeout_the_user_expects_passes(siptest, lab, expect):
+    args = call_args(lab, "7001", "udp", "--ring-timeout", "1", "--expect", expect)
+    result = siptest(*args, password=PASSWORD)
+    assert result.status == 0, result.stdout + result.stderr
+    assert result.check("call")["expectation_met"] is True
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -360,3 +369,21 @@ def test_a_far_end_that_refuses_sip_info_dtmf_is_named(siptest, sip_peer):
     text = " ".join(result.stdout.split())
     assert "DTMF: sent '12' as SIP INFO; the far end refused the SIP INFO requests (501" in text
     assert "--dtmf-method rfc4733" in text
+
+
+def test_trying_then_silence_on_an_invite_is_a_failure_not_our_own_cancel(siptest, sip_peer):
+    from sippeer import always, trying
+
+    # 100 Trying to the INVITE, and to the CANCEL too: never a final answer.
+    peer = sip_peer("udp", always(trying()))
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--json",
+        "--ring-timeout", "1", "--timeout", "1", password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["cancelled_by_us"] is True
+    assert call["response"]["origin"] == "local"
+    assert call["response"]["local_cause"] == "timeout"
+    assert call["diagnosis"]["id"] == "network.lost_after_provisional"
+    assert [r.method for r in peer.requests] == ["INVITE", "CANCEL"]

@@ -230,8 +230,28 @@ def test_a_dns_failure_says_the_name_did_not_resolve():
     assert '"sip.example.net" could not be resolved' in diagnosis.explanation
 
 
-def test_our_own_cancel_is_expected():
-    diagnosis = load_knowledge().diagnose(S("INVITE", 487, cancelled_by_us=True))
+def test_our_cancel_after_ringing_is_nobody_answering_not_a_pass():
+    # DESIGN.md: nobody answering is a `callee` failure, unless the user expected it.
+    situation = S("INVITE", 487, cancelled_by_us=True, provisional=(100, 180))
+    diagnosis = load_knowledge().diagnose(situation, {"ring_timeout": "1"})
+    assert (diagnosis.id, diagnosis.category, diagnosis.severity) == (
+        "callee.ring_timeout",
+        "callee",
+        "error",
+    )
+    assert "rang for 1 seconds" in diagnosis.explanation
+
+
+def test_our_cancel_with_no_ringing_is_a_routing_failure():
+    diagnosis = load_knowledge().diagnose(
+        S("INVITE", 487, cancelled_by_us=True, provisional=(100,))
+    )
+    assert (diagnosis.id, diagnosis.category) == ("routing.no_ringing", "routing")
+
+
+def test_our_cancel_because_siptest_was_interrupted_is_expected():
+    situation = S("INVITE", 487, origin="local", local_cause="interrupted", cancelled_by_us=True)
+    diagnosis = load_knowledge().diagnose(situation)
     assert (diagnosis.id, diagnosis.category, diagnosis.severity) == ("ok.cancelled", "none", "ok")
 
 

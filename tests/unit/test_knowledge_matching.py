@@ -73,7 +73,10 @@ def test_message_text_is_found_in_the_warning_header_case_insensitively(warning)
         (S("REGISTER", 502, origin="local"), "network.dns"),
         (S("REGISTER", None, origin="none", local_cause="dns"), "network.dns"),
         (S("INVITE", 502), "routing.bad_gateway"),
-        (S("INVITE", 487, origin="local", cancelled_by_us=True), "ok.cancelled"),
+        (
+            S("INVITE", 487, origin="local", local_cause="interrupted", cancelled_by_us=True),
+            "ok.cancelled",
+        ),
         (S("INVITE", 480, origin="local"), "network.local_failure"),
         (S("REGISTER", None, origin="none", local_cause="limit"), "server.loop_limit"),
     ],
@@ -95,7 +98,8 @@ def test_origin_and_local_cause_beat_remote_defaults(situation, expected):
         (S("REGISTER", 401), "credentials.unauthorized"),
         (S("INVITE", 407, credentials_sent=True), "credentials.rejected"),
         (S("INVITE", 407), "credentials.proxy_auth"),
-        (S("INVITE", 487, cancelled_by_us=True), "ok.cancelled"),
+        (S("INVITE", 487, cancelled_by_us=True), "routing.no_ringing"),
+        (S("INVITE", 487, cancelled_by_us=True, provisional=(180,)), "callee.ring_timeout"),
         (S("INVITE", 487), "callee.cancelled"),
         (
             S("REGISTER", 401, credentials_sent=True, server="Asterisk PBX 20.5.0"),

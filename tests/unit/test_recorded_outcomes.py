@@ -105,7 +105,8 @@ def replay_call(name: str, number: str):
     [
         ("lab-call-answered", "7000", 200, (100, 180), True, False, "ok.answered"),
         ("lab-call-busy", "999486", 486, (), False, False, "callee.busy"),
-        ("lab-call-ring-timeout", "7001", 487, (100, 180), False, True, "ok.cancelled"),
+        ("lab-call-ring-timeout", "7001", 487, (100, 180), False, True,
+         "callee.ring_timeout"),
         ("lab-call-not-found", "0441234567", 404, (), False, False, "number.not_found"),
     ],
 )  # fmt: skip

@@ -461,9 +461,9 @@ class PjsuaAgent:
             # Nothing came back yet: there is nothing to CANCEL (RFC 3261 9.1), and a
             # dead server must not pass as "we hung up". Timer B decides.
             self._wait(lambda: call.state in (confirmed, disconnected), self.config.timeout + 1)
-        cancelled = False
+        cancelled = interrupted = False
         if call.state not in (confirmed, disconnected):
-            cancelled = True
+            cancelled, interrupted = True, self._interrupted
             self._end_call(call)
             # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),
             # which pjsip ACKs; wait for it so nothing is left half-open. Without a
@@ -506,6 +506,7 @@ class PjsuaAgent:
             talked,
             media,
             digits_sent,
+            interrupted,
         )
         dialled._call = None
         self._release(call)
