@@ -31,6 +31,7 @@ from siptest.ua.events import (
     StackSaid,
     WireMessage,
 )
+from siptest.ua.loops import LoopGuard
 
 Clock = Callable[[], float]
 IncomingPolicy = Callable[[SipMessage], "int | None"]
@@ -72,6 +73,7 @@ class Capture:
         self.events: list[Event] = []
         """Everything observed, in order."""
         self.guard = CredentialGuard()
+        self.loops = LoopGuard()
         self.incoming = incoming
         """Decides which incoming requests siptest answers itself (by status code)."""
         self._secrets = tuple(s for s in secrets if s)
@@ -108,7 +110,7 @@ class Capture:
             self.events.append(ResponseSent(**self._where(tapped), message=parsed))
             return True
         self.guard.sent(parsed)
-        allowed = self.guard.allows(parsed)
+        allowed = self.guard.allows(parsed) and self.loops.allows(parsed)
         if allowed:
             branch = _branch(parsed)
             if branch:
@@ -130,6 +132,7 @@ class Capture:
         stray = self._branches.get(_branch(parsed) or "") != tapped.remote
         if not stray:
             self.guard.received(parsed)
+            self.loops.received(parsed)
         self.events.append(
             ResponseReceived(**self._where(tapped), message=parsed, stray=stray, cut=tapped.cut)
         )

@@ -46,6 +46,7 @@ from siptest.ua.evidence import (
     response_from,
     sdp_address,
 )
+from siptest.ua.loops import LoopGuard
 
 NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
 """Local causes that mean the server said nothing at all (origin "none")."""
@@ -70,6 +71,31 @@ def replay_guard(events: Sequence[Event]) -> CredentialGuard:
         elif isinstance(event, ResponseReceived) and not event.stray:
             guard.received(event.message)
     return guard
+
+
+def replay_loops(events: Sequence[Event]) -> LoopGuard:
+    """The loop guard's decisions, rebuilt from the stream it saw."""
+    loops = LoopGuard()
+    for event in events:
+        if isinstance(event, RequestSent) and event.blocked:
+            loops.allows(event.message)
+        elif isinstance(event, ResponseReceived) and not event.stray:
+            loops.received(event.message)
+    return loops
+
+
+def _looped(last: Response, times: int) -> Response:
+    """The server drove the same retry past the bound and siptest stopped it."""
+    return replace(
+        last,
+        origin="local",
+        local_cause="limit",
+        detail=(
+            f"The server answered {last.code} {last.reason} to {times} requests in a row, "
+            "each asking siptest to try again; siptest stopped after "
+            f"{times} tries instead of flooding the server."
+        ),
+    )
 
 
 def exchanged(events: Sequence[Event]) -> list[WireMessage]:
@@ -216,6 +242,7 @@ def registration_outcome(
     exchange = [m for m in exchanged(events) if m.message.method == "REGISTER"]
     call_id = exchange[0].message.header("call-id") if exchange else None
     rejected = guard.was_rejected(call_id)
+    looped = replay_loops(events).looped.get(call_id or "")
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
     state = next((e for e in reversed(events) if isinstance(e, RegistrationStateChanged)), None)
     unreachable = any(isinstance(e, TransportFailed) and e.cause == "unreachable" for e in events)
@@ -223,6 +250,8 @@ def registration_outcome(
     response: Response
     if guard.gave_up(call_id) and finals:
         response = _gave_up(response_from(finals[-1], "REGISTER"))
+    elif looped and finals:
+        response = _looped(response_from(finals[-1], "REGISTER"), looped[2])
     elif rejected and finals:
         response = response_from(finals[-1], "REGISTER")
     elif unreachable:
@@ -318,9 +347,12 @@ def call_outcome(
     ]
     rejected = guard.was_rejected(call_id)
     remote_final = final_invite(messages, call_id)
+    looped = replay_loops(events).looped.get(call_id)
     at = events[-1].at if events else 0.0
     if remote_final is not None and guard.gave_up(call_id):
         response = _gave_up(response_from(remote_final, "INVITE"))
+    elif remote_final is not None and looped:
+        response = _looped(response_from(remote_final, "INVITE"), looped[2])
     elif remote_final is not None and (
         answered
         or rejected

@@ -280,3 +280,26 @@ def test_shorter_expires_than_asked_is_reported(sip_peer, register_at):
     register = run.register
     assert register["expires_requested"] == 300
     assert register["expires_granted"] == 30
+
+
+def test_a_registrar_that_answers_423_forever_gets_three_registers_and_a_loop_verdict(
+    sip_peer, register_at, tmp_path
+):
+    from sippeer import message, response_head
+
+    def always_a_bit_longer(request):
+        asked = int((request.header("expires") or "300").strip() or 300)
+        extra = [("Min-Expires", str(asked + 1))]
+        return [message(response_head(request, 423, "Interval Too Brief", extra))]
+
+    peer = sip_peer("udp", always(always_a_bit_longer))
+    trace = tmp_path / "trace.txt"
+    run = register_at(peer.port, "--trace", str(trace), timeout=1)
+    assert run.result.status == 1, run.result.stdout
+    register = run.register
+    assert register["response"]["code"] == 423
+    assert register["response"]["local_cause"] == "limit"
+    assert register["diagnosis"]["id"] == "server.loop_limit"
+    assert "423 Interval Too Brief" in register["diagnosis"]["explanation"]
+    assert len(peer.requests_of("REGISTER")) == 3
+    assert trace.stat().st_size < 20_000
