@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
-from siptest.analysis.calls import analyse_call, apply_expectation
+from siptest.analysis.calls import analyse_call, analyse_hangup, apply_expectation
 from siptest.analysis.media import MediaExpectation, analyse_call_media
 from siptest.analysis.model import Check
 from siptest.analysis.nat import nat_findings
@@ -68,7 +68,8 @@ def media_checks(
     media = analyse_call_media(
         call, expectations=expectations, local_address=local_address, nat=findings
     )
-    return [media, *findings]
+    hangup = analyse_hangup(call)
+    return [media, *findings, *([hangup] if hangup is not None else [])]
 
 
 def with_media_section(call_check: Check, checks: list[Check]) -> Check:

@@ -78,6 +78,34 @@ def analyse_call(
     )
 
 
+def analyse_hangup(outcome: CallCompleted) -> Check | None:
+    """Our BYE without any answer: a warning check, never ignored (None when it was answered)."""
+    if outcome.bye_answered is not False:
+        return None
+    return Check(
+        kind="hangup",
+        ok=False,
+        diagnosis=Verdict(
+            id="cleanup.bye_unanswered",
+            category="server",
+            severity="warning",
+            title="Nobody answered siptest's hang-up (BYE)",
+            explanation=(
+                "siptest ended the answered call with a BYE and no answer came back within "
+                "the time limit. The far end or a server between may have crashed or lost "
+                "its network; the call may stay open there (and be billed) until a session "
+                "timer or the provider ends it."
+            ),
+            fix=(
+                "If the far end is your own system, check it; otherwise report the number "
+                "and the time of the test to the provider."
+            ),
+            rfc="RFC 3261 section 15.1.1",
+        ),
+        target=outcome.uri,
+    )
+
+
 def parse_expectation(text: str) -> int | str:
     """`--expect CODE|CATEGORY`: a response code (100-699) or a diagnosis category."""
     from siptest.errors import UsageError

@@ -118,6 +118,36 @@ def _hold_verdict(sample: MediaSample) -> Verdict:
     )
 
 
+def _stopped_verdict(sample: MediaSample) -> Verdict | None:
+    """Audio that flowed and then stopped for good: the far end died, or its network did.
+
+    The totals of such a call can look fine (115 of 400 packets is no "loss" in RTCP
+    terms, the sender just went quiet), so it is judged on its own, before quality.
+    """
+    received, sent = sample.received_stopped_at, sample.sent_stopped_at
+    if received is None and sent is None:
+        return None
+    parts = []
+    if received is not None:
+        parts.append(f"audio from the far end stopped after {received:g} s")
+    if sent is not None:
+        parts.append(f"the far end stopped receiving siptest's audio after {sent:g} s")
+    said = " and ".join(parts)
+    return _failure(
+        "media.audio_stopped",
+        f"Audio stopped during the call: {said}",
+        f"The call was answered and audio flowed, then {said} of "
+        f"{sample.duration:.1f} s while the call was still up. A far end that crashes, "
+        "loses its network or is cut off by a firewall or NAT timeout looks like this; "
+        "in a real call the line goes silent.",
+        "Call again and watch whether it happens at the same moment: then a timer (a "
+        "firewall or NAT session timeout, a session border controller's media timeout) "
+        "ends it. If the far end is your own system, check its logs at that time; "
+        "otherwise report the number and the time of the test to the provider.",
+        rfc="RFC 3550 section 6.3.5",
+    )
+
+
 def _no_audio_from_far_end(
     sample: MediaSample, local_address: str | None, nat_seen: bool
 ) -> Verdict:
@@ -568,8 +598,11 @@ def analyse_media(
     failures = assessment.failures()
     unmet = {result["expect"] for result in results if not result["met"]}
 
+    stopped = _stopped_verdict(sample) if verdict_name != "none" else None
     diagnosis: Verdict
-    if verdict_name == "one_way_out":
+    if stopped is not None:
+        diagnosis = stopped
+    elif verdict_name == "one_way_out":
         diagnosis = _no_audio_from_far_end(sample, local_address, nat_seen)
     elif verdict_name == "one_way_in":
         diagnosis = _no_audio_to_far_end(sample, local_address)
@@ -588,7 +621,12 @@ def analyse_media(
         diagnosis = _with_findings(diagnosis, explaining)
         section["explained_by"] = [_finding_id(f) for f in explaining]
     section["summary"] = summary_line(section)
-    ok = assessment.both and not failures and not unmet
+    ok = assessment.both and not failures and not unmet and stopped is None
+    if stopped is not None:
+        section["stopped"] = {
+            "received_after_s": sample.received_stopped_at,
+            "sent_after_s": sample.sent_stopped_at,
+        }
     return Check(
         kind="media",
         ok=ok,

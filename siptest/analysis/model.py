@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from siptest.ua.base import Response
 
-CheckKind = Literal["register", "call", "unregister", "media", "preflight"]
+CheckKind = Literal["register", "call", "unregister", "media", "preflight", "hangup"]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ _KIND = {
     "call": "Call",
     "media": "Media",
     "preflight": "Before sending",
+    "hangup": "Hang-up (BYE)",
 }
 
 

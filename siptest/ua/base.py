@@ -197,6 +197,8 @@ class CallCompleted:
     """The CANCEL was because siptest was interrupted (Ctrl-C, a signal), not the ring timeout."""
     hangup: Literal["us", "remote"] | None = None
     """Who ended an answered call."""
+    bye_answered: bool | None = None
+    """Our BYE got a final answer (False: none came within the timeout; None: no BYE)."""
     talk_seconds: float = 0.0
     media: MediaSample | None = None
     dtmf_sent: str = ""

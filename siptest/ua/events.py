@@ -35,6 +35,10 @@ from siptest.sipmessage import SipMessage, parse_message, redact, show_bytes
 
 Direction = Literal["sent", "received"]
 
+STALL_SECONDS = 1.0
+"""Audio that stops for this long before the end of a call has stopped (RTP at 50
+packets/s: 50 packets missing, no jitter buffer hides that)."""
+
 PACKET_LIMIT = 4000
 """The largest SIP message siptest's SIP stack accepts (PJSIP_MAX_PKT_LEN in the
 pjsua2 wheel): a longer UDP datagram is cut there, a longer TCP/TLS message dropped."""
@@ -143,6 +147,12 @@ class MediaSample:
     rtt_ms: float | None
     duration: float
     """Seconds of media measured."""
+    received_stopped_at: float | None = None
+    """Seconds into the call after which no more packets came from the far end, when
+    they stopped for good at least `STALL_SECONDS` before the end; None otherwise."""
+    sent_stopped_at: float | None = None
+    """Seconds into the call after which the far end's RTCP reports said it received
+    nothing more from us while we kept sending; None otherwise (or no RTCP)."""
 
 
 DropCause = Literal["malformed", "too_large", "incomplete"]

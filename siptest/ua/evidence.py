@@ -7,12 +7,13 @@ outcome dataclasses carry.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from siptest.ua.base import AccountSpec, LocalCause, Response
-from siptest.ua.events import RequestSent, WireMessage
+from siptest.ua.events import STALL_SECONDS, RequestSent, WireMessage
 
 
 def dial_uri(number: str, account: AccountSpec) -> str:
@@ -156,3 +157,37 @@ def final_invite(messages: Sequence[WireMessage], call_id: str) -> WireMessage |
         m for m in responses if (m.message.code or 0) >= 200 and (m.message.cseq or 0) == latest
     ]
     return finals[-1] if finals else None
+
+
+MediaPoint = tuple[float, int, int, int]
+"""(seconds into the call, packets received, RTCP reports received, packets the far
+end's latest report says it got)."""
+
+
+def media_stalls(points: Sequence[MediaPoint], end: float) -> tuple[float | None, float | None]:
+    """When audio stopped for good in each direction: (from the far end, to the far end).
+
+    From the far end: the time of the last increase of the packets received, when
+    nothing more came for STALL_SECONDS before `end`. To the far end: two RTCP
+    receiver reports in a row saying no more packets arrived, the first one's time.
+    """
+    received: float | None = None
+    last_rise: float | None = None
+    previous = 0
+    for t, count, _, _ in points:
+        if count > previous:
+            last_rise = t
+        previous = count
+    if last_rise is not None and end - last_rise >= STALL_SECONDS:
+        received = round(last_rise, 1)
+    sent: float | None = None
+    reports = [
+        (t, got)
+        for i, (t, _, count, got) in enumerate(points)
+        if count and (i == 0 or count != points[i - 1][2])
+    ]
+    for (first_t, first_got), (_, second_got) in itertools.pairwise(reports):
+        if first_got > 0 and second_got <= first_got:
+            sent = round(first_t, 1)
+            break
+    return received, sent

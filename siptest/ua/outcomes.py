@@ -329,6 +329,7 @@ def call_outcome(
     media: MediaSample | None,
     digits_sent: str,
     interrupted: bool = False,
+    bye_answered: bool | None = None,
 ) -> CallCompleted:
     """What one call came to, from its events and how pjsua saw it end."""
     guard = replay_guard(events)
@@ -405,6 +406,7 @@ def call_outcome(
         credentials_rejected=rejected,
         cancelled_by_us=cancelled,
         interrupted=interrupted and cancelled,
+        bye_answered=bye_answered,
         hangup=hangup,
         talk_seconds=round(talked, 3),
         media=media,

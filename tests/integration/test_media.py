@@ -8,8 +8,10 @@ relay of this file are in tests/integration/mediapeers.py; traffic stays on 127.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -152,3 +154,39 @@ def test_dtmf_arrives_at_a_second_test_account(lab, method):
     # The callee's call is still up when the caller's call() returns (the caller's BYE
     # is in flight); closing the agent must end it without aborting the process.
     assert done.returncode == 0, done.stderr
+
+
+def test_a_far_end_that_dies_mid_call_is_not_a_pass(tmp_path):
+    """SIPp echoes audio, then dies 1.5 s into a 4 s call: its RTP stops and nobody
+    answers the BYE. The media check fails with "stopped", the hang-up is reported."""
+    with SippUas(tmp_path, echo=True) as uas:
+        killer = threading.Timer(2.5, uas.stop)  # ~1 s ringing, then ~1.5 s of audio
+        killer.start()
+        try:
+            result = subprocess.run(
+                [sys.executable, "-m", "siptest", "call", f"1001@127.0.0.1:{uas.sip_port}",
+                 uas.uri, "--no-register", "--talk", "4", "--timeout", "1", "--json"],
+                capture_output=True, text=True, timeout=60,
+                env={**os.environ, "SIPTEST_PASSWORD": "no-challenge"},
+            )  # fmt: skip
+        finally:
+            killer.cancel()
+            killer.join(timeout=5)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    media = next(c for c in report["checks"] if c["kind"] == "media")
+    assert media["ok"] is False
+    assert media["diagnosis"]["id"] == "media.audio_stopped"
+    stopped = media["media"]["stopped"]["received_after_s"]
+    assert stopped is not None and 0.5 <= stopped <= 3.0
+    hangup = next(c for c in report["checks"] if c["kind"] == "hangup")
+    assert hangup["diagnosis"]["id"] == "cleanup.bye_unanswered"
+    call = next(c for c in report["checks"] if c["kind"] == "call")
+    assert call["answered"] is True
+
+
+def test_a_clean_call_has_no_hangup_check_and_no_stop(echo_call):
+    kinds = [c["kind"] for c in echo_call.json["checks"]]
+    assert "hangup" not in kinds
+    assert "stopped" not in media_of(echo_call)["media"]

@@ -588,3 +588,36 @@ def test_reachability_needs_the_same_private_block():
     assert not reachable_from("192.168.1.50", "10.0.0.1")
     assert not reachable_from("192.168.1.50", None)
     assert reachable_from("198.51.100.1", "192.168.1.10")
+
+
+def test_audio_that_stopped_mid_call_fails_however_good_the_totals():
+    from siptest.analysis.media import analyse_media
+    from siptest.ua.base import MediaSample, StreamStats
+
+    sample = MediaSample(
+        codec="PCMA", remote_rtp="192.0.2.1:4000",
+        sent=StreamStats(400, 0, 1.0), received=StreamStats(115, 0, 1.0),
+        rtt_ms=None, duration=8.0, received_stopped_at=2.3,
+    )  # fmt: skip
+    check = analyse_media(sample, answered=True)
+    assert check.ok is False
+    assert check.diagnosis is not None and check.diagnosis.id == "media.audio_stopped"
+    assert "audio from the far end stopped after 2.3 s" in check.diagnosis.title
+    assert check.details["media"]["stopped"]["received_after_s"] == 2.3
+
+
+def test_a_bye_nobody_answered_is_a_warning_check():
+    from siptest.analysis.calls import analyse_hangup
+
+    answered = CallCompleted(
+        number="7000", uri="sip:7000@x", provisional=(180,), answered=True,
+        response=Response("INVITE", 200, "OK", "remote", 0.0), requests_sent=1,
+        credentials_sent=False, credentials_rejected=False, cancelled_by_us=False,
+        hangup="us", bye_answered=True,
+    )  # fmt: skip
+    assert analyse_hangup(answered) is None
+    from dataclasses import replace
+
+    check = analyse_hangup(replace(answered, bye_answered=False))
+    assert check is not None and check.ok is False and check.kind == "hangup"
+    assert check.diagnosis is not None and check.diagnosis.severity == "warning"

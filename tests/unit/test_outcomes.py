@@ -216,3 +216,26 @@ def test_the_text_report_says_what_became_of_the_digits(dtmf, shown):
     check = Check(kind="call", ok=True, diagnosis=None, details={"dtmf": dtmf})
     text = " ".join(render_text(Report(checks=(check,))).split())
     assert "DTMF: " + shown in text
+
+
+@pytest.mark.parametrize(
+    ("points", "end", "stalls"),
+    [
+        ([], 2.0, (None, None)),
+        # steady audio to the end
+        ([(0.2 * i, 10 * i, 0, 0) for i in range(1, 11)], 2.0, (None, None)),
+        # packets stop rising after 1.0 s of a 3 s call
+        ([(0.2 * i, 10 * min(i, 5), 0, 0) for i in range(1, 16)], 3.0, (1.0, None)),
+        # a pause shorter than the stall limit at the very end is not a stop
+        ([(0.2 * i, 10 * min(i, 8), 0, 0) for i in range(1, 11)], 2.0, (None, None)),
+        # never any packet: that is one-way audio, judged elsewhere
+        ([(0.2 * i, 0, 0, 0) for i in range(1, 11)], 2.0, (None, None)),
+        # RTCP: two reports in a row with the same count: it stopped receiving us
+        ([(1.0, 50, 1, 40), (3.0, 150, 1, 40), (5.0, 250, 2, 40)], 5.2, (None, 1.0)),
+        ([(1.0, 50, 1, 40), (5.0, 250, 2, 240)], 5.2, (None, None)),
+    ],
+)
+def test_audio_that_stops_for_good_is_found_in_each_direction(points, end, stalls):
+    from siptest.ua.evidence import media_stalls
+
+    assert media_stalls(points, end) == stalls

@@ -43,6 +43,7 @@ from siptest.ua.events import (
     WireMessage,
 )
 from siptest.ua.evidence import (
+    MediaPoint,
     awaiting_answer,
     dial_uri,
     final_invite,
@@ -65,7 +66,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
-from siptest.ua.pjsua.media import ToneSource, media_sample, send_dtmf
+from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
 from siptest.ua.pjsua.tap import StackTap, check_layout
 from siptest.ua.probe import UnreachableProbe
 
@@ -462,6 +463,7 @@ class PjsuaAgent:
             # dead server must not pass as "we hung up". Timer B decides.
             self._wait(lambda: call.state in (confirmed, disconnected), self.config.timeout + 1)
         cancelled = interrupted = False
+        bye_answered: bool | None = None
         if call.state not in (confirmed, disconnected):
             cancelled, interrupted = True, self._interrupted
             self._end_call(call)
@@ -484,13 +486,15 @@ class PjsuaAgent:
             digits_sent = send_dtmf(
                 self._pj, call, spec, lambda: self._info_answered(call, call_id, first)
             )
-            self._wait(lambda: call.state == disconnected, spec.talk)
+            points = self._talk(call, spec.talk, started)
             talked = time.monotonic() - started
-            media = media_sample(self._pj, call, talked)
+            media = media_sample(self._pj, call, talked, points)
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
             self._end_call(call)
+            if hangup == "us":
+                bye_answered = self._bye_answered(call_id, first)
         elif answered:
             hangup = "remote"
         end = CallEnd(call.last_code, call.last_reason, "".join(call.digits))
@@ -507,11 +511,46 @@ class PjsuaAgent:
             media,
             digits_sent,
             interrupted,
+            bye_answered,
         )
         dialled._call = None
         self._release(call)
         self._reap_incoming()
         return outcome
+
+    def _talk(self, call: Any, seconds: float, started: float) -> list[MediaPoint]:
+        """Hold the call for `seconds` (or until the far end hangs up), noting where
+        its audio stands every 0.2 s: audio that stops mid-call is not a pass."""
+        ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
+        points: list[MediaPoint] = []
+        deadline = started + seconds
+        while call.state != ended and time.monotonic() < deadline:
+            step = min(0.2, deadline - time.monotonic())
+            if not self._wait(lambda: call.state == ended, max(0.0, step)) and self._interrupted:
+                break
+            point = media_point(self._pj, call, time.monotonic() - started)
+            if point is not None and call.state != ended:
+                points.append(point)
+        return points
+
+    def _bye_answered(self, call_id: str, first: int) -> bool | None:
+        """Wait (bounded) for the final answer to our BYE: False when none came."""
+        sent = [
+            e
+            for e in self.events[first:]
+            if isinstance(e, WireMessage)
+            and e.direction == "sent"
+            and e.message.method == "BYE"
+            and e.message.code is None
+        ]
+        if not sent:
+            return None
+        self._wait(
+            lambda: not awaiting_answer(exchanged(self.events[first:]), call_id, "BYE"),
+            self.config.timeout + 1,
+            interruptible=False,
+        )
+        return not awaiting_answer(exchanged(self.events[first:]), call_id, "BYE")
 
     def _info_answered(self, call: Any, call_id: str, first: int) -> bool:
         """Wait (bounded) until the call's INFO requests have their final answers;

@@ -5,10 +5,11 @@ Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from siptest.ua.base import CallSpec, MediaSample, StreamStats
+from siptest.ua.evidence import MediaPoint, media_stalls
 
 
 class ToneSource:
@@ -73,7 +74,19 @@ def send_dtmf(pj: Any, call: Any, spec: CallSpec, answered: Callable[[], bool]) 
     return sent
 
 
-def media_sample(pj: Any, call: Any, seconds: float) -> MediaSample | None:
+def media_point(pj: Any, call: Any, at: float) -> MediaPoint | None:
+    """Where the call's audio stands now (for `evidence.media_stalls`)."""
+    try:
+        rtcp = call.getStreamStat(0).rtcp
+    except pj.Error:  # tolerated: no stream yet; the point is simply not taken
+        return None
+    tx = rtcp.txStat
+    return (at, int(rtcp.rxStat.pkt), int(tx.updateCount), max(0, int(tx.pkt) - int(tx.loss)))
+
+
+def media_sample(
+    pj: Any, call: Any, seconds: float, points: Sequence[MediaPoint] = ()
+) -> MediaSample | None:
     """The call's stream statistics now, or None when it has no audio stream."""
     try:
         stat = call.getStreamStat(0)
@@ -81,6 +94,7 @@ def media_sample(pj: Any, call: Any, seconds: float) -> MediaSample | None:
     except pj.Error:  # tolerated: no audio stream; the report says audio was not measured
         return None
     rtcp = stat.rtcp
+    stalls = media_stalls(points, seconds)
 
     def jitter(side: Any) -> float | None:
         return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
@@ -106,4 +120,6 @@ def media_sample(pj: Any, call: Any, seconds: float) -> MediaSample | None:
         received=received,
         rtt_ms=rtcp.rttUsec.mean / 1000 if rtcp.rttUsec.n else None,
         duration=seconds,
+        received_stopped_at=stalls[0],
+        sent_stopped_at=stalls[1],
     )
