@@ -122,7 +122,7 @@ def check_call(
                 )
                 checks.append(with_media_section(check, extra))
                 checks.extend(extra)
-            removal = unregister_step(agent, account) if spec.registered and registered else None
+            removal = unregister_step(agent, account) if spec.registered else None
             if removal is not None:
                 checks.append(removal)
         finally:

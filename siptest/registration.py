@@ -111,9 +111,11 @@ def check_registration(
     agent = agent_factory(request)
     with catching_signals(agent.interrupt) as interruption:
         try:
-            check, registered = register_step(agent, account, knowledge, request.timeout)
+            check, _ = register_step(agent, account, knowledge, request.timeout)
             checks.append(check)
-            if registered and (removal := unregister_step(agent, account)) is not None:
+            # Also after a failure whose 2xx may have been lost on the way (late,
+            # garbled, too large): the agent then un-REGISTERs our contact anyway.
+            if (removal := unregister_step(agent, account)) is not None:
                 checks.append(removal)
         finally:
             agent.close()

@@ -168,8 +168,9 @@ def analyse_unregistration(
             title="The registration could not be removed",
             explanation=(
                 f"siptest asked the server to remove its test registration and got "
-                f"{response.code} {response.reason}. The test binding stays on the "
-                f"server until it expires (at most {outcome.expires_requested} s)."
+                f"{response.code} {response.reason}. A test binding the server may hold "
+                f"stays there until it expires (at most {outcome.expires_requested} s "
+                "after the test)."
             ),
             fix="Nothing to change on your device; the binding expires by itself.",
         )

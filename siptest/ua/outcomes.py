@@ -103,6 +103,34 @@ def exchanged(events: Sequence[Event]) -> list[WireMessage]:
     return [e for e in events if isinstance(e, WireMessage) and not getattr(e, "stray", False)]
 
 
+def sent_contact(events: Sequence[Event]) -> str | None:
+    """The Contact our latest REGISTER in `events` carried."""
+    for event in reversed(events):
+        if isinstance(event, RequestSent) and event.message.method == "REGISTER":
+            contact = event.message.header("contact")
+            if contact:
+                return contact.split(";expires=", 1)[0]
+    return None
+
+
+def final_register(events: Sequence[Event]) -> WireMessage | None:
+    """The server's final answer to the latest REGISTER in `events` (None: none came)."""
+    sent = [
+        m.message.cseq
+        for m in events
+        if isinstance(m, RequestSent) and not m.blocked and m.message.method == "REGISTER"
+    ]
+    finals = [
+        m
+        for m in exchanged(events)
+        if m.direction == "received"
+        and m.message.method == "REGISTER"
+        and (m.message.code or 0) >= 200
+        and (not sent or m.message.cseq == sent[-1])
+    ]
+    return finals[-1] if finals else None
+
+
 def stack_words(events: Sequence[Event]) -> list[str]:
     return [e.text for e in events if isinstance(e, StackSaid)]
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import pytest
 from sippeer import always, challenge, ok, proxy_challenge, reset, respond, silence, trying
 
+from siptest.ua.pjsua.agent import LOST_UNREGISTER_S as LOST_UNREGISTER
+
 TIMEOUT = 1.0
 BOUND = TIMEOUT + 1
 """Issue 7: a fault is reported within the timeout plus one second."""
@@ -40,8 +42,12 @@ def test_trying_then_silence_times_out_within_the_timeout(sip_peer, register_at)
     assert register["response"]["code"] == 408
     assert register["response"]["local_cause"] == "timeout"
     assert register["diagnosis"]["category"] == "network"
-    assert len(peer.requests_of("REGISTER")) == 1
-    assert run.elapsed <= BOUND, run.elapsed
+    # The server heard us (100 Trying): a 2xx may have been lost, so siptest also
+    # sends an un-REGISTER for its own contact, and says it could not confirm it.
+    first, removal = peer.requests_of("REGISTER")
+    assert _expires_zero(removal) and not _expires_zero(first)
+    assert run.result.check("unregister")["ok"] is False
+    assert run.elapsed <= BOUND + LOST_UNREGISTER, run.elapsed
 
 
 def test_trying_then_silence_says_the_server_answered_then_went_silent(sip_peer, register_at):
@@ -68,8 +74,11 @@ def test_tcp_reset_mid_transaction_is_a_transport_failure(sip_peer, register_at,
     assert register["response"]["local_cause"] == "transport"
     assert "reset" in register["response"]["reason"].lower()
     assert register["diagnosis"]["category"] == "network"
-    assert len(peer.requests_of("REGISTER")) == registers
-    assert run.elapsed <= BOUND, run.elapsed
+    # The REGISTERs of the chain, then the un-REGISTER to be safe (the reset may
+    # have come after the server made a binding).
+    sent = peer.requests_of("REGISTER")
+    assert len(sent) == registers + 1 and _expires_zero(sent[-1])
+    assert run.elapsed <= BOUND + LOST_UNREGISTER, run.elapsed
 
 
 # -- TLS ---------------------------------------------------------------------------
@@ -303,3 +312,58 @@ def test_a_registrar_that_answers_423_forever_gets_three_registers_and_a_loop_ve
     assert "423 Interval Too Brief" in register["diagnosis"]["explanation"]
     assert len(peer.requests_of("REGISTER")) == 3
     assert trace.stat().st_size < 20_000
+
+
+def _expires_zero(request) -> bool:
+    """pjsip's un-REGISTER: `Expires: 0` with our own Contact (never `*`)."""
+    return request.header("expires") == "0" and request.header("contact") != "*"
+
+
+def test_a_200_that_arrives_after_the_timeout_is_followed_by_an_unregister(sip_peer, register_at):
+    import time as clock
+
+    def late_ok(request):
+        clock.sleep(1.3)  # past --timeout 1: siptest has given up on this REGISTER
+        return ok()(request)
+
+    peer = sip_peer("udp", [late_ok, ok()])
+    run = register_at(peer.port, timeout=1)
+    assert run.result.status == 1, run.result.stdout
+    assert run.register["response"]["local_cause"] == "timeout"
+    registers = peer.requests_of("REGISTER")
+    assert len(registers) == 2 and _expires_zero(registers[1]), [r.raw for r in registers]
+    removal = run.result.check("unregister")
+    assert removal["ok"] is True
+
+
+def test_a_garbled_200_is_followed_by_an_unregister(sip_peer, register_at):
+    from sippeer import raw
+
+    garbled = raw(
+        "SIP/2.0 200 OK\r\nVia: {via}\r\nFrom: {from}\r\nTo: {to};tag={tag}\r\n"
+        "Call-ID: {call_id}\r\nCSeq: {cseq}\r\nContact: <sip:x@[:::1>;;;expires=\x01\r\n"
+        "Content-Length: 0\r\n\r\n"
+    )
+    peer = sip_peer("udp", [garbled, ok()])
+    run = register_at(peer.port, timeout=1)
+    assert run.result.status == 1, run.result.stdout
+    assert run.register["response"]["local_cause"] == "malformed"
+    registers = peer.requests_of("REGISTER")
+    assert len(registers) == 2 and _expires_zero(registers[1])
+
+
+def test_a_server_that_never_answers_gets_no_unregister(sip_peer, register_at):
+    peer = sip_peer("udp", always(silence()))
+    run = register_at(peer.port, timeout=1)
+    assert run.result.status == 1
+    assert len(peer.requests_of("REGISTER")) == 1
+    assert all(c["kind"] != "unregister" for c in run.result.json["checks"])
+
+
+def test_an_unregister_that_gets_no_answer_says_the_binding_may_remain(sip_peer, register_at):
+    peer = sip_peer("udp", [trying(), silence()])
+    run = register_at(peer.port, timeout=1)
+    assert run.result.status == 1
+    removal = run.result.check("unregister")
+    assert removal["ok"] is False
+    assert "at most 300 s after the test" in removal["diagnosis"]["explanation"]

@@ -33,12 +33,14 @@ from siptest.ua.base import (
     CallSpec,
     MediaSample,
     RegistrationCompleted,
+    Response,
 )
 from siptest.ua.capture import Capture
 from siptest.ua.events import (
     CallStateChanged,
     Event,
     MediaSampled,
+    RegistrationStateChanged,
     TransportFailed,
     WireMessage,
 )
@@ -49,7 +51,14 @@ from siptest.ua.evidence import (
     final_invite,
     invite_responses,
 )
-from siptest.ua.outcomes import CallEnd, call_outcome, exchanged, registration_outcome
+from siptest.ua.outcomes import (
+    CallEnd,
+    call_outcome,
+    exchanged,
+    final_register,
+    registration_outcome,
+    sent_contact,
+)
 from siptest.ua.pjsua.bindings import subclasses
 from siptest.ua.pjsua.config import (
     MAX_ACCOUNTS,
@@ -68,9 +77,14 @@ from siptest.ua.pjsua.errors import (
 )
 from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
 from siptest.ua.pjsua.tap import StackTap, check_layout
+from siptest.ua.pjsua.unregister import RawUnregister
 from siptest.ua.probe import UnreachableProbe
 
 _POLL_MS = 10
+LATE_ANSWER_S = 0.5
+"""How long siptest listens for a late answer after a REGISTER timed out in silence."""
+LOST_UNREGISTER_S = 1.5
+"""How long the un-REGISTER after a possibly lost 2xx may take (a challenge included)."""
 _ANSWER_MAY_BE_LOST = ("timeout", "malformed", "too_large", "transport")
 """Local causes after which the server may hold a binding siptest never heard of."""
 
@@ -108,7 +122,9 @@ class PjsuaAgent:
         self._closed = False
         self._accepted: set[str] = set()
         self._failures_reported = 0
-        self._maybe_registered: list[Any] = []
+        self._maybe_registered: dict[str, tuple[AccountSpec, Any]] = {}
+        self._contacts: dict[str, str] = {}
+        """The Contact each address of record's REGISTER carried (for an un-REGISTER)."""
         """Accounts whose REGISTER may have succeeded on the server without our knowing."""
         self._stack_failures: list[StackFailure] = []
         """Stack errors siptest chose to carry on after (kept as facts)."""
@@ -342,7 +358,7 @@ class PjsuaAgent:
                 # outcome (bounded) so a binding never stays behind unremoved.
                 self._wait(finished, self.config.timeout + 1, interruptible=False)
         except InternalError:
-            self._maybe_registered.append(acc)
+            self._maybe_registered[account.aor] = (account, acc)
             raise
         if probe is not None:
             probe.close()
@@ -353,12 +369,27 @@ class PjsuaAgent:
                 )
             )
         outcome = registration_outcome(self.capture.events[first:], account)
+        contact = sent_contact(self.capture.events[first:])
+        if contact:
+            self._contacts[account.aor] = contact
         if outcome.ok:
             self._registered[account.aor] = (account, acc)
-        elif outcome.requests_sent and outcome.response.local_cause in _ANSWER_MAY_BE_LOST:
-            # A 2xx may have been made on the server's side and lost on the way
-            # (late, garbled, too large): remove our own contact before exiting.
-            self._maybe_registered.append(acc)
+        elif (
+            outcome.requests_sent
+            and (
+                (
+                    outcome.response.origin == "local"
+                    and outcome.response.local_cause in _ANSWER_MAY_BE_LOST
+                    # a final answer siptest could read (a cut 401, say) made no binding
+                    and final_register(self.capture.events[first:]) is None
+                )
+                or self._late_answer(outcome, first)
+            )
+        ):
+            # The server heard us (something came back), and a 2xx may have been
+            # made on its side and lost on the way (late, garbled, too large):
+            # remove our own contact before exiting. Total silence is not that.
+            self._maybe_registered[account.aor] = (account, acc)
         else:
             _shutdown(acc)
         return outcome
@@ -370,24 +401,74 @@ class PjsuaAgent:
             if not self._registered:
                 return None
             account = next(reversed(self._registered.values()))[0]
-        entry = self._registered.pop(account.aor, None)
+        entry = self._registered.pop(account.aor, None) or self._maybe_registered.pop(
+            account.aor, None
+        )
         if entry is None:
             return None
         spec, acc = entry
+        # A chain still running would refuse the un-REGISTER (busy): let it end first.
+        self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
         acc.events.clear()
         first = len(self.events)
         try:
             # pjsip_regc_unregister: our own Contact with expires=0, never "*".
             acc.setRegistration(False)
         except self._pj.Error as exc:
-            # Nothing was sent: the report says the registration may remain.
-            self._stack_failures.append(stack_failure(exc))
+            failure = stack_failure(exc)
+            self._stack_failures.append(failure)
             _shutdown(acc)
-            return None
+            # pjsua drops its registration session after a failure: send ours.
+            return self._unregister_raw(spec, first) or _unsent_unregister(
+                spec, failure, self.capture.now()
+            )
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
         outcome = registration_outcome(self.capture.events[first:], spec, removing=True)
         _shutdown(acc)
         return outcome
+
+    def _late_answer(self, outcome: RegistrationCompleted, first: int) -> bool:
+        """After total silence, linger (at most LATE_ANSWER_S) for an answer that comes
+        after the timeout: a late 2xx made a binding siptest must remove."""
+        if outcome.response.origin != "none" or outcome.response.local_cause != "timeout":
+            return False
+        return self._wait(
+            lambda: final_register(self.capture.events[first:]) is not None,
+            min(LATE_ANSWER_S, self.config.timeout / 2),
+        )
+
+    def _unregister_raw(self, spec: AccountSpec, first: int) -> RegistrationCompleted | None:
+        """An un-REGISTER on a registration client of our own; None when it cannot be
+        sent (no Contact known, an outbound proxy, the stack refusing)."""
+        contact = self._contacts.get(spec.aor)
+        if not contact or spec.outbound_proxy:
+            return None
+        raw = RawUnregister(self._lib)
+        failure = raw.send(
+            self._registrar_uri(spec), spec.aor, contact, spec.auth_user, spec.password
+        )
+        if failure is not None:
+            self._stack_failures.append(failure)
+            raw.close()
+            return None
+        # The server already failed to answer once: wait less than a whole timeout.
+        self._wait(
+            lambda: raw.done, min(self.config.timeout + 1, LOST_UNREGISTER_S), interruptible=False
+        )
+        raw.close()
+        events = self.capture.events[first:]
+        final = final_register(events)
+        self.capture.events.append(
+            RegistrationStateChanged(
+                self.capture.now(),
+                spec.aor,
+                final.message.code or 0 if final else 408,
+                final.message.reason if final else "No final response",
+                0,
+                final is not None,
+            )
+        )
+        return registration_outcome(self.capture.events[first:], spec, removing=True)
 
     # -- calls ------------------------------------------------------------
 
@@ -631,23 +712,9 @@ class PjsuaAgent:
         self._reap_incoming()
         while self._registered:
             self.unregister()
-        for acc in self._maybe_registered:
-            self._remove_maybe(acc)
-        self._maybe_registered.clear()
+        for spec, _ in list(self._maybe_registered.values()):
+            self.unregister(spec)
         self._destroy()
-
-    def _remove_maybe(self, acc: Any) -> None:
-        """Un-REGISTER our own contact (never `*`) where a binding may exist, bounded."""
-        # A chain still running would refuse the un-REGISTER (busy): let it end first.
-        self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
-        acc.events.clear()
-        try:
-            acc.setRegistration(False)
-        except self._pj.Error as exc:
-            self._stack_failures.append(stack_failure(exc))
-        else:
-            self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
-        _shutdown(acc)
 
     def _destroy(self) -> None:
         ep = self._ep
@@ -670,6 +737,28 @@ class PjsuaAgent:
             ep.libDestroy(self._pj.PJSUA_DESTROY_NO_RX_MSG)
         except Exception:  # pragma: no cover - defensive
             pass
+
+
+def _unsent_unregister(
+    spec: AccountSpec, failure: StackFailure, at: float
+) -> RegistrationCompleted:
+    """The un-REGISTER the stack refused to send: the binding may remain."""
+    return RegistrationCompleted(
+        response=Response(
+            "REGISTER",
+            503,
+            "Not sent",
+            "local",
+            at,
+            local_cause="transport",
+            detail=f"siptest's SIP stack could not send the un-REGISTER: {failure.reason}",
+        ),
+        requests_sent=0,
+        credentials_sent=False,
+        credentials_rejected=False,
+        expires_requested=spec.expires,
+        expires_granted=None,
+    )
 
 
 def forbid_core_dumps() -> None:
