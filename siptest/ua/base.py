@@ -32,6 +32,8 @@ LocalCause = Literal[
     "sdp",
     "too_large",
     "interrupted",
+    "challenge",
+    "no_challenge",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from siptest.sipmessage import granted_expiry, parse_message, registered_binding, show_bytes
+from siptest.sipmessage import (
+    SipMessage,
+    granted_expiry,
+    header_params,
+    parse_message,
+    registered_binding,
+    show_bytes,
+)
 from siptest.ua.base import (
     AccountSpec,
     CallCompleted,
@@ -154,6 +161,19 @@ def _unreadable_answer(events: Sequence[Event], response: Response) -> Response:
     # A stream read over the limit is dropped, and what follows it is junk: the
     # first refusal for size is the reason.
     last = next((e for e in dropped if e.cause == "too_large"), dropped[-1])
+    refused = parse_message(last.data)
+    if refused is not None and refused.code in (401, 407) and _challenges(refused):
+        # pjsip reads Digest challenges only (a Basic one fails its parser).
+        return replace(
+            response,
+            origin="local",
+            local_cause="challenge",
+            detail=(
+                f"The server asked for {_asked_for(_challenges(refused))}; siptest's SIP "
+                f"stack reads and answers {_STACK_ANSWERS} only. A limit of siptest, not "
+                "a wrong password."
+            ),
+        )
     if last.cause == "too_large":
         return replace(
             response,
@@ -213,6 +233,51 @@ def first_line(data: bytes) -> str:
     parsed = parse_message(data[:300])
     line = parsed.start_line if parsed else show_bytes(data[:80].split(b"\n", 1)[0]).strip()
     return line[:120]
+
+
+_STACK_ANSWERS = "Digest with MD5 or SHA-256, and qop auth or none"
+
+
+def _challenges(message: SipMessage) -> list[str]:
+    name = "proxy-authenticate" if message.code == 407 else "www-authenticate"
+    return [value for value in message.all(name) if value.strip()]
+
+
+def _asked_for(challenges: list[str]) -> str:
+    """What the server asked for, in words: "Digest algorithm=SHA-512-256, qop=auth-int"."""
+    asked = []
+    for value in challenges:
+        scheme = value.strip().split(None, 1)[0]
+        params = header_params(value)
+        parts = [f"{key}={params[key]}" for key in ("algorithm", "qop") if params.get(key)]
+        asked.append(" ".join([scheme, ", ".join(parts)]).strip())
+    return "; ".join(dict.fromkeys(asked))
+
+
+def _unanswered_challenge(answer: WireMessage, response: Response) -> Response:
+    """A 401/407 siptest's stack did not answer although it had credentials."""
+    challenges = _challenges(answer.message)
+    if not challenges:
+        return replace(
+            response,
+            origin="local",
+            local_cause="no_challenge",
+            detail=(
+                f"The server answered {response.code} {response.reason} without a "
+                f"{'Proxy-Authenticate' if response.code == 407 else 'WWW-Authenticate'} "
+                "header: there was no challenge to answer (RFC 3261 22.1 requires one)."
+            ),
+        )
+    return replace(
+        response,
+        origin="local",
+        local_cause="challenge",
+        detail=(
+            f"The server asked for {_asked_for(challenges)}; siptest's SIP stack answers "
+            f"{_STACK_ANSWERS}, so it sent no credentials. A limit of siptest, not a wrong "
+            "password."
+        ),
+    )
 
 
 def _gave_up(last: Response) -> Response:
@@ -304,6 +369,8 @@ def registration_outcome(
     answered = {m.message.cseq for m in exchange if m.direction == "received"}
     left = requests_on_the_wire(requests, response, answered)
     credentials_sent = any(carries_credentials(m.message) for m in left)
+    if response.origin == "remote" and response.code in (401, 407) and not credentials_sent:
+        response = _unanswered_challenge(finals[-1], response)
     granted = None
     contact = None
     registered = None
@@ -419,6 +486,13 @@ def call_outcome(
         )
     response = _unreadable_answer(events, response)
     left = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
+    if (
+        remote_final is not None
+        and response.origin == "remote"
+        and response.code in (401, 407)
+        and not any(carries_credentials(m.message) for m in left)
+    ):
+        response = _unanswered_challenge(remote_final, response)
     answer = next(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,

@@ -387,3 +387,25 @@ def test_trying_then_silence_on_an_invite_is_a_failure_not_our_own_cancel(siptes
     assert call["response"]["local_cause"] == "timeout"
     assert call["diagnosis"]["id"] == "network.lost_after_provisional"
     assert [r.method for r in peer.requests] == ["INVITE", "CANCEL"]
+
+
+def test_a_proxy_challenge_siptest_cannot_answer_on_invite_is_its_limit(siptest, sip_peer):
+    from sippeer import message, response_head
+
+    def unsupported(request):
+        value = 'Digest realm="p", nonce="n", algorithm=SHA-512-256'
+        head = response_head(request, 407, "Proxy Authentication Required",
+                             [("Proxy-Authenticate", value)])  # fmt: skip
+        return [message(head)]
+
+    peer = sip_peer("udp", [unsupported])
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--json",
+        "--timeout", "1", password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["credentials_sent"] is False
+    assert call["diagnosis"]["id"] == "siptest.unsupported_challenge"
+    assert "Digest algorithm=SHA-512-256" in call["response"]["detail"]
+    assert [r.method for r in peer.requests] == ["INVITE", "ACK"]

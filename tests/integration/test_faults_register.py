@@ -10,7 +10,18 @@ stderr holds no traceback and stdout is exactly one JSON object.
 from __future__ import annotations
 
 import pytest
-from sippeer import always, challenge, ok, proxy_challenge, reset, respond, silence, trying
+from sippeer import (
+    always,
+    challenge,
+    message,
+    ok,
+    proxy_challenge,
+    reset,
+    respond,
+    response_head,
+    silence,
+    trying,
+)
 
 from siptest.ua.pjsua.agent import LOST_UNREGISTER_S as LOST_UNREGISTER
 
@@ -367,3 +378,59 @@ def test_an_unregister_that_gets_no_answer_says_the_binding_may_remain(sip_peer,
     removal = run.result.check("unregister")
     assert removal["ok"] is False
     assert "at most 300 s after the test" in removal["diagnosis"]["explanation"]
+
+
+def challenge_with(value: str | None):
+    def step(request):
+        headers = [("WWW-Authenticate", value)] if value else []
+        return [message(response_head(request, 401, "Unauthorized", headers))]
+
+    return step
+
+
+@pytest.mark.parametrize(
+    ("value", "asked"),
+    [
+        ('Digest realm="r", nonce="n", algorithm=SHA-512-256, qop="auth"',
+         "Digest algorithm=SHA-512-256, qop=auth"),
+        ('Digest realm="r", nonce="n", algorithm=MD5-sess, qop="auth"',
+         "Digest algorithm=MD5-sess, qop=auth"),
+        ('Digest realm="r", nonce="n", algorithm=MD5, qop="auth-int"',
+         "Digest algorithm=MD5, qop=auth-int"),
+        ('Digest realm="r", nonce="n", algorithm=AKAv1-MD5', "Digest algorithm=AKAv1-MD5"),
+        ('Basic realm="r"', "Basic"),
+    ],
+)  # fmt: skip
+def test_a_challenge_siptest_cannot_answer_is_its_limit_not_a_wrong_password(
+    sip_peer, register_at, value, asked
+):
+    peer = sip_peer("udp", [challenge_with(value), ok(), ok()])
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 1, run.result.stdout
+    register = run.register
+    assert register["credentials_sent"] is False
+    assert register["response"]["local_cause"] == "challenge"
+    assert register["diagnosis"]["id"] == "siptest.unsupported_challenge"
+    assert register["diagnosis"]["category"] == "siptest"
+    assert f"The server asked for {asked};" in register["response"]["detail"]
+    assert [r.header("authorization") for r in peer.requests_of("REGISTER")] == [None]
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+def test_a_challenge_siptest_can_answer_is_answered_once(sip_peer, register_at, algorithm):
+    value = f'Digest realm="r", nonce="n", algorithm={algorithm}, qop="auth"'
+    peer = sip_peer("udp", [challenge_with(value), ok(), ok()])
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 0, run.result.stdout
+    answer = peer.requests_of("REGISTER")[1].header("authorization") or ""
+    assert f"algorithm={algorithm}" in answer.replace('"', "")
+
+
+def test_a_401_without_any_challenge_is_the_servers_fault(sip_peer, register_at):
+    peer = sip_peer("udp", [challenge_with(None)])
+    run = register_at(peer.port, timeout=TIMEOUT)
+    assert run.result.status == 1
+    register = run.register
+    assert register["credentials_sent"] is False
+    assert register["diagnosis"]["id"] == "server.challenge_missing"
+    assert register["diagnosis"]["category"] == "server"
