@@ -160,10 +160,10 @@ class SipOptions:
             raise UsageError(f"--tls-ca {self.tls_ca}: no such file.")
         if (self.tls_insecure or self.tls_ca) and self.transport != TransportChoice.tls:
             raise UsageError("--tls-insecure and --tls-ca only apply with --transport tls.")
-        if self.trace is not None and not self.trace.parent.is_dir():
-            raise UsageError(
-                f"--trace {self.trace}: the folder {self.trace.parent} does not exist."
-            )
+        if self.trace is not None:
+            from siptest.report.trace import check_output_path
+
+            check_output_path(self.trace, "--trace")
         knowledge = load_knowledge(resolve_profile(self.profile))
         password = read_password(self.password_file, self.password_env)
         account = AccountSpec(

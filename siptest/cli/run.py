@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from siptest.cli import common
-from siptest.errors import ExitStatus, UsageError
+from siptest.errors import ExitStatus
 
 if TYPE_CHECKING:
     from siptest.scenario import ScenarioRuns
@@ -66,6 +66,7 @@ def _run(
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
+    from siptest.report.trace import check_output_path
     from siptest.scenario import (
         PreparedScenario,
         ScenarioError,
@@ -77,8 +78,8 @@ def _run(
     )
 
     for option, path in (("--junit", junit), ("--trace", trace)):
-        if path is not None and not path.absolute().parent.is_dir():
-            raise UsageError(f"{option} {path}: the folder {path.parent} does not exist.")
+        if path is not None:
+            check_output_path(path, option)
     overrides = parse_overrides(var)
     errors: list[str] = []
     prepared: list[PreparedScenario] = []

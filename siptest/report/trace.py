@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -70,12 +72,57 @@ def _note(event: WireMessage) -> str:
     return ""
 
 
+def check_output_path(path: Path, option: str) -> None:
+    """Refuse, before any test runs, an output path siptest will not write to.
+
+    A symbolic link (it would write where the link points, and follow a dangling one
+    to create a file), a FIFO (writing blocks until someone reads), a device or a
+    folder is a usage error; a regular file or a new name in an existing folder is fine.
+    """
+    from siptest.errors import UsageError
+
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}.") from None
+    if mode is not None and stat.S_ISLNK(mode):
+        raise UsageError(
+            f"{option} {path} is a symbolic link; siptest writes only to a regular file. "
+            "Give the real path."
+        )
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a FIFO or device)"
+        raise UsageError(f"{option} {path} is {kind}; give a file name.")
+    if not path.absolute().parent.is_dir():
+        raise UsageError(f"{option} {path}: the folder {path.parent} does not exist.")
+
+
 def write_private(path: Path, text: str) -> None:
-    """Write a file readable by the owner only: traces name accounts and servers."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    # O_CREAT's mode only applies to a new file; an existing one is narrowed too.
-    if os.fstat(fd).st_mode & 0o077 and os.path.isfile(path):
-        os.fchmod(fd, 0o600)
+    """Write a file readable by the owner only: traces name accounts and servers.
+
+    Never through a symbolic link (O_NOFOLLOW), never into a FIFO or device (opened
+    without blocking, then checked to be a regular file before a byte is written).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, "it is a symbolic link") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "it is not a regular file")
+        os.set_blocking(fd, True)
+        os.ftruncate(fd, 0)
+        # O_CREAT's mode only applies to a new file; an existing one is narrowed too.
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except BaseException:
+        os.close(fd)
+        raise
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+from pathlib import Path
 
 import pytest
 from sippeer import challenge, ok
@@ -280,3 +281,53 @@ def test_user_agent_is_siptest_and_no_scanner_signature(peer, register_at):
         assert request.header("user-agent") == f"siptest/{siptest_package.__version__}"
         text = request.raw.decode("utf-8", "replace")
         assert not SCANNER_SIGNATURES.search(text), text
+
+
+@pytest.mark.parametrize("kind", ["symlink", "dangling-symlink", "fifo", "folder", "device"])
+def test_a_trace_path_that_is_not_a_regular_file_is_refused_before_anything_is_sent(
+    siptest, tmp_path, kind
+):
+    import os
+
+    target = tmp_path / "victim.txt"
+    target.write_text("keep me\n")
+    target.chmod(0o644)
+    path = tmp_path / "trace.txt"
+    if kind == "symlink":
+        path.symlink_to(target)
+    elif kind == "dangling-symlink":
+        path.symlink_to(tmp_path / "created-through-the-link.txt")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        path = Path("/dev/null")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(0.2)
+        result = siptest(
+            "register", f"1001@127.0.0.1:{server.getsockname()[1]}", "--trace", str(path),
+            "--timeout", "1", password=GOOD_PASSWORD, timeout=10,
+        )  # fmt: skip
+        with pytest.raises(TimeoutError):
+            server.recv(4096)  # nothing was sent
+    assert result.status == 2, result.stdout + result.stderr
+    assert "--trace" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_text() == "keep me\n" and (target.stat().st_mode & 0o777) == 0o644
+    assert not (tmp_path / "created-through-the-link.txt").exists()
+
+
+def test_a_trace_is_written_private_over_an_existing_regular_file(siptest, tmp_path):
+    path = tmp_path / "trace.txt"
+    path.write_text("old and much longer content than a trace header\n" * 100)
+    path.chmod(0o644)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server:
+        server.bind(("127.0.0.1", 0))
+        siptest(
+            "register", f"1001@127.0.0.1:{server.getsockname()[1]}", "--trace", str(path),
+            "--timeout", "0.5", password=GOOD_PASSWORD, timeout=20,
+        )  # fmt: skip
+    assert (path.stat().st_mode & 0o777) == 0o600
+    text = path.read_text()
+    assert text.startswith("# siptest") and "old and much longer" not in text
