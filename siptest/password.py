@@ -91,6 +91,13 @@ def _read_file(path: Path) -> str:
 
 
 def _checked(value: str, where: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"The password from {where} holds bytes that are not UTF-8 text. Set it as "
+            "UTF-8 (check the terminal's or the file's character encoding)."
+        ) from None
     if not value:
         raise UsageError(f"The password from {where} is empty.")
     if len(value) > MAX_LENGTH:

@@ -53,5 +53,32 @@ def _wire(words: list[str]) -> None:
 def main() -> None:
     import sys
 
+    _refuse_bytes_that_are_not_text(sys.argv[1:])
     _wire(sys.argv[1:])
     app()
+
+
+def _refuse_bytes_that_are_not_text(args: list[str]) -> None:
+    """An argument with bytes that are not UTF-8 (kept by Python as lone surrogates)
+    would fail deep inside the SIP stack: refuse it here, naming where it stands but
+    never its value (it could be a password given by mistake)."""
+    import sys
+
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            before = (
+                args[position - 2] if position > 1 and args[position - 2].startswith("-") else ""
+            )
+            named = f" (the value of {before})" if before else ""
+            message = (
+                f"argument {position}{named} holds bytes that are not UTF-8 text. "
+                "Give it as UTF-8 (check the terminal's character encoding)."
+            )
+            sys.stderr.write(f"siptest: {message}\n")
+            if "--json" in args:
+                from siptest.report.json import render_error_json
+
+                sys.stdout.write(render_error_json(2, message) + "\n")
+            raise SystemExit(2) from None

@@ -66,6 +66,16 @@ class Variables:
         return None
 
 
+def is_text(value: str) -> bool:
+    """False for a value that came from bytes that are not UTF-8 (Python keeps them as
+    lone surrogates in argv and the environment)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def is_name(text: str) -> bool:
     return _NAME.fullmatch(text) is not None
 
@@ -105,6 +115,12 @@ def substitute(raw: str, variables: Variables, where: str) -> Text:
             )
         name = match.group("name")
         found = variables.lookup(name)
+        if found is not None and not is_text(found.value):
+            # Never quoted: an environment value may be a secret.
+            raise ScenarioError(
+                f"{where}: the value of ${{{name}}} holds bytes that are not UTF-8 text. "
+                f"Set {name} to UTF-8 text."
+            )
         if found is not None:
             out.append(found.value)
             hidden.extend(found.hidden_by)

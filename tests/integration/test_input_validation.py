@@ -331,3 +331,40 @@ def test_a_trace_is_written_private_over_an_existing_regular_file(siptest, tmp_p
     assert (path.stat().st_mode & 0o777) == 0o600
     text = path.read_text()
     assert text.startswith("# siptest") and "old and much longer" not in text
+
+
+NOT_UTF8 = b"\xff\xfe"
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        ([b"register", b"1001@127.0.0.1:9", b"--json"], {b"SIPTEST_PASSWORD": b"pa" + NOT_UTF8},
+         "The password from $SIPTEST_PASSWORD holds bytes that are not UTF-8"),
+        ([b"register", b"1001@127.0.0.1:9", b"--auth-user", b"a" + NOT_UTF8, b"--json"], {},
+         "argument 4 (the value of --auth-user) holds bytes that are not UTF-8"),
+        ([b"call", b"1001@127.0.0.1:9", b"12" + NOT_UTF8, b"--json"], {},
+         "argument 3 holds bytes that are not UTF-8"),
+        ([b"register", b"10" + NOT_UTF8 + b"@127.0.0.1:9", b"--json"], {},
+         "argument 2 holds bytes that are not UTF-8"),
+    ],
+)  # fmt: skip
+def test_bytes_that_are_not_utf8_are_a_usage_error_never_a_traceback(args, env, words):
+    import subprocess
+    import sys
+
+    environment = {
+        k.encode(): v.encode() for k, v in os.environ.items() if not k.startswith("SIPTEST_")
+    }
+    environment.setdefault(b"SIPTEST_PASSWORD", b"good")
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable.encode(), b"-m", b"siptest", *args], capture_output=True,
+        env=environment, timeout=30,
+    )  # fmt: skip
+    stderr = done.stderr.decode("utf-8")
+    assert done.returncode == 2, stderr
+    assert "Traceback" not in stderr and words in stderr
+    assert NOT_UTF8 not in done.stderr  # the value itself is never echoed
+    report = json.loads(done.stdout.decode("utf-8"))
+    assert report["error"]["exit_status"] == 2
