@@ -162,7 +162,12 @@ def _unreadable_answer(events: Sequence[Event], response: Response) -> Response:
     # first refusal for size is the reason.
     last = next((e for e in dropped if e.cause == "too_large"), dropped[-1])
     refused = parse_message(last.data)
-    if refused is not None and refused.code in (401, 407) and _challenges(refused):
+    if (
+        last.cause != "too_large"
+        and refused is not None
+        and refused.code in (401, 407)
+        and _challenges(refused)
+    ):
         # pjsip reads Digest challenges only (a Basic one fails its parser).
         return replace(
             response,
