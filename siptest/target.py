@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from siptest.errors import UsageError
 
@@ -156,3 +157,20 @@ def check_dial_uri(number: str, transport: str) -> None:
                 f"'{number}' asks for transport {wanted}, but siptest runs on {transport}. "
                 f"Pass --transport {wanted}, or leave ';transport=' out of the URI."
             )
+
+
+def check_ca_file(path: Path, option: str) -> None:
+    """A CA file siptest's stack can use: an existing file of PEM certificates."""
+    import ssl
+
+    if not path.is_file():
+        raise UsageError(f"{option} {path}: no such file.")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, ValueError, UnicodeDecodeError):
+        raise UsageError(
+            f"{option} {path}: not a file of PEM certificates (-----BEGIN CERTIFICATE-----). "
+            "Give the certificate of the CA that signed the server's certificate, in PEM."
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}.") from None

@@ -156,8 +156,10 @@ class SipOptions:
             parse_hostport(self.domain, "--domain")
         if self.outbound_proxy is not None:
             parse_hostport(self.outbound_proxy, "--outbound-proxy")
-        if self.tls_ca is not None and not self.tls_ca.is_file():
-            raise UsageError(f"--tls-ca {self.tls_ca}: no such file.")
+        if self.tls_ca is not None:
+            from siptest.target import check_ca_file
+
+            check_ca_file(self.tls_ca, "--tls-ca")
         if (self.tls_insecure or self.tls_ca) and self.transport != TransportChoice.tls:
             raise UsageError("--tls-insecure and --tls-ca only apply with --transport tls.")
         if self.trace is not None:

@@ -25,6 +25,7 @@ from siptest.scenario.model import (
 from siptest.scenario.nodes import INLINE_PASSWORD, ScenarioNodes
 from siptest.scenario.source import Node, Variables, is_name
 from siptest.scenario.steps import StepReader
+from siptest.target import check_ca_file
 from siptest.ua.base import Transport
 from siptest.yamlsource import line_of
 
@@ -109,8 +110,11 @@ class SchemaReader(ScenarioNodes):
         for key in ("tls_ca", "tls_insecure"):
             if key in top and transport != "tls":
                 raise self.error(top[key], key, "only applies when the accounts use transport tls.")
-        if tls_ca is not None and not tls_ca.is_file():
-            raise self.error(top["tls_ca"], "tls_ca", f"{tls_ca}: no such file.")
+        if tls_ca is not None:
+            try:
+                check_ca_file(tls_ca, "tls_ca")
+            except UsageError as problem:
+                raise self.error(top["tls_ca"], "tls_ca", str(problem).split(": ", 1)[-1]) from None
         profile = None
         if "profile" in top:
             profile = self.string(top["profile"], "profile")

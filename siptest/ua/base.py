@@ -34,6 +34,8 @@ LocalCause = Literal[
     "interrupted",
     "challenge",
     "no_challenge",
+    "not_tls",
+    "tls_version",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

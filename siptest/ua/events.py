@@ -198,7 +198,7 @@ class CallStateChanged:
     reason: str
 
 
-TransportCause = Literal["unreachable", "tls", "refused", "transport"]
+TransportCause = Literal["unreachable", "tls", "refused", "transport", "not_tls", "tls_version"]
 
 
 @dataclass(frozen=True)

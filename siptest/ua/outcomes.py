@@ -240,6 +240,13 @@ def first_line(data: bytes) -> str:
     return line[:120]
 
 
+_PROBE_REASONS = {
+    "not_tls": "Not a TLS port",
+    "tls_version": "TLS 1.3 only",
+    "tls": "TLS certificate refused",
+}
+"""The TLS probe's findings (`siptest.ua.tlsprobe`), as the reason in the report."""
+
 _STACK_ANSWERS = "Digest with MD5 or SHA-256, and qop auth or none"
 
 
@@ -344,6 +351,15 @@ def registration_outcome(
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
     state = next((e for e in reversed(events) if isinstance(e, RegistrationStateChanged)), None)
     unreachable = any(isinstance(e, TransportFailed) and e.cause == "unreachable" for e in events)
+    # The TLS probe refused the server before the stack sent anything.
+    probed = (
+        None
+        if any(isinstance(e, RequestSent) for e in events)
+        else next(
+            (e for e in events if isinstance(e, TransportFailed) and e.cause in _PROBE_REASONS),
+            None,
+        )
+    )
     at = events[-1].at if events else 0.0
     response: Response
     if guard.gave_up(call_id) and finals:
@@ -352,6 +368,16 @@ def registration_outcome(
         response = _looped(response_from(finals[-1], "REGISTER"), looped[2])
     elif rejected and finals:
         response = response_from(finals[-1], "REGISTER")
+    elif probed is not None:
+        response = Response(
+            "REGISTER",
+            503,
+            _PROBE_REASONS[probed.cause],
+            "none",
+            probed.at,
+            local_cause="tls" if probed.cause == "tls" else probed.cause,
+            detail=probed.detail,
+        )
     elif unreachable:
         response = Response(
             "REGISTER",

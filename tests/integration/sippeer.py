@@ -523,10 +523,12 @@ class TlsMaterial:
     """Signed by the CA, valid only in 2020."""
     wrong_name: tuple[Path, Path]
     """Signed by the CA, for wrong.example instead of 127.0.0.1."""
+    cn_only_match: tuple[Path, Path]
+    """Signed by the CA, CN=127.0.0.1 but subjectAltName DNS:other.example (RFC 5922 7.1)."""
 
     def context(self, which: tuple[Path, Path]) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        # pjsua2's bundled OpenSSL 1.0.2 speaks TLS 1.2 at most.
+        # pjsua2's bundled OpenSSL 1.0.2 speaks TLS 1.2 at most (a test may raise it).
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(str(which[0]), str(which[1]))
         return context
@@ -563,6 +565,11 @@ basicConstraints = CA:FALSE
 keyUsage = digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:wrong.example
+[server_other_san]
+basicConstraints = CA:FALSE
+keyUsage = digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:other.example
 """
 
 
@@ -596,8 +603,9 @@ def make_tls_material(folder: Path) -> TlsMaterial:
         ["-startdate", "20200101000000Z", "-enddate", "20200102000000Z"],
     )  # fmt: skip
     wrong = signed("wrong", "wrong.example", "server_wrong", ["-days", "2"])
+    cn_only = signed("cn-only", "127.0.0.1", "server_other_san", ["-days", "2"])
     self_key, self_cert = folder / "self.key", folder / "self.pem"
     _openssl("req", "-config", str(config), "-x509", "-newkey", "rsa:2048", "-nodes",
              "-keyout", str(self_key), "-out", str(self_cert), "-days", "2",
              "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1")  # fmt: skip
-    return TlsMaterial(ca_file, good, (self_cert, self_key), expired, wrong)
+    return TlsMaterial(ca_file, good, (self_cert, self_key), expired, wrong, cn_only)

@@ -9,6 +9,8 @@ stderr holds no traceback and stdout is exactly one JSON object.
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 from sippeer import (
     always,
@@ -156,13 +158,17 @@ def test_tls_insecure_registers_with_a_self_signed_certificate_and_says_so(
 
 
 @pytest.mark.parametrize("on_junk", ["reset", "ignore"])
-def test_plain_tcp_on_the_tls_port_is_a_tls_failure(sip_peer, register_at, tls_material, on_junk):
+def test_plain_tcp_on_the_tls_port_is_named_as_not_tls(
+    sip_peer, register_at, tls_material, on_junk
+):
     peer = sip_peer("tcp", [ok()], on_junk=on_junk)
     run = register_at(peer.port, "--tls-ca", str(tls_material.ca_file), transport="tls")
     assert run.result.status == 1
     register = run.register
-    assert register["response"]["local_cause"] == "tls"
-    assert register["diagnosis"]["category"] == "tls"
+    assert register["response"]["local_cause"] == "not_tls"
+    assert register["diagnosis"]["id"] == "tls.not_tls"
+    assert "does not speak TLS" in register["response"]["detail"]
+    assert register["credentials_sent"] is False
     assert peer.junk, "the peer saw no TLS handshake"
     assert peer.requests == []
     assert run.elapsed <= BOUND, run.elapsed
@@ -434,3 +440,53 @@ def test_a_401_without_any_challenge_is_the_servers_fault(sip_peer, register_at)
     assert register["credentials_sent"] is False
     assert register["diagnosis"]["id"] == "server.challenge_missing"
     assert register["diagnosis"]["category"] == "server"
+
+
+def test_a_tls_13_only_server_is_siptests_limit(sip_peer, register_at, tls_material):
+    context = tls_material.context(tls_material.good)
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    peer = sip_peer("tls", [challenge(), ok(), ok()], tls_context=context)
+    run = register_at(peer.port, "--tls-ca", str(tls_material.ca_file), transport="tls")
+    assert run.result.status == 1, run.result.stdout
+    register = run.register
+    assert register["response"]["local_cause"] == "tls_version"
+    assert register["diagnosis"]["id"] == "siptest.tls_version"
+    assert register["diagnosis"]["category"] == "siptest"
+    assert "TLS 1.3 only" in register["response"]["detail"]
+    assert peer.requests == []
+
+
+def test_a_certificate_whose_cn_matches_but_san_names_another_host_is_refused(
+    sip_peer, register_at, tls_material
+):
+    # RFC 5922 7.1: subjectAltName decides when present; CN=127.0.0.1 does not count.
+    context = tls_material.context(tls_material.cn_only_match)
+    peer = sip_peer("tls", [challenge(), ok(), ok()], tls_context=context)
+    run = register_at(peer.port, "--tls-ca", str(tls_material.ca_file), transport="tls")
+    assert run.result.status == 1, run.result.stdout
+    register = run.register
+    assert register["response"]["local_cause"] == "tls"
+    assert register["diagnosis"]["category"] == "tls"
+    assert "only those count (RFC 5922 7.1)" in register["response"]["detail"]
+    assert peer.requests == []  # nothing sent, no login
+
+
+def test_the_same_certificate_under_tls_insecure_registers_and_says_so(
+    sip_peer, register_at, tls_material
+):
+    context = tls_material.context(tls_material.cn_only_match)
+    peer = sip_peer("tls", [challenge(), ok(), ok()], tls_context=context)
+    run = register_at(peer.port, "--tls-insecure", transport="tls")
+    assert run.result.status == 0, run.result.stdout
+    assert run.result.json["insecure"] is True
+
+
+def test_a_garbage_tls_ca_file_is_a_usage_error(register_at, tmp_path, siptest):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("this is not a certificate\n")
+    result = siptest(
+        "register", "1001@127.0.0.1:9", "--transport", "tls", "--tls-ca", str(ca), "--json",
+        password="x",
+    )  # fmt: skip
+    assert result.status == 2, result.stdout + result.stderr
+    assert "--tls-ca" in result.stderr and "PEM" in result.stderr

@@ -631,3 +631,17 @@ def test_the_example_scenarios_load_with_their_defaults():
     for path in paths:
         scenario = load_scenario(path, environ={})
         assert all(account.port == 5070 for account in scenario.accounts.values())
+
+
+def test_a_scenario_tls_ca_that_is_not_pem_is_refused_at_its_line(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not a certificate\n")
+    path = tmp_path / "tls.sip.yaml"
+    path.write_text(
+        'account:\n  user: "1001"\n  host: 127.0.0.1:5061\n  transport: tls\n'
+        f"tls_ca: {ca}\nsteps:\n  - register\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert f"{path}:5" in str(caught.value) and "tls_ca" in str(caught.value)
+    assert "PEM" in str(caught.value)

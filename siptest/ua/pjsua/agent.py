@@ -78,7 +78,8 @@ from siptest.ua.pjsua.errors import (
 from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
 from siptest.ua.pjsua.tap import StackTap, check_layout
 from siptest.ua.pjsua.unregister import RawUnregister
-from siptest.ua.probe import UnreachableProbe
+from siptest.ua.probe import UnreachableProbe, split_hostport
+from siptest.ua.tlsprobe import TlsProblem, probe_tls
 
 _POLL_MS = 10
 LATE_ANSWER_S = 0.5
@@ -339,6 +340,9 @@ class PjsuaAgent:
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first = len(self.events)
+        refused = self._tls_refused(account)
+        if refused is not None:
+            return registration_outcome(self.capture.events[first:], account)
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = UnreachableProbe.open(account, self.config.transport)
         unreachable = False
@@ -426,6 +430,26 @@ class PjsuaAgent:
         outcome = registration_outcome(self.capture.events[first:], spec, removing=True)
         _shutdown(acc)
         return outcome
+
+    def _tls_refused(self, account: AccountSpec) -> TlsProblem | None:
+        """Probe the TLS server before the stack connects (see `siptest.ua.tlsprobe`):
+        a problem the stack would misreport is recorded, and nothing is sent."""
+        if self.config.transport != "tls":
+            return None
+        host, port = split_hostport(account.outbound_proxy or account.hostport, 5061)
+        tls = self.config.tls
+        problem = probe_tls(
+            host,
+            port,
+            verify=tls.verify,
+            ca_file=tls.ca_file or system_ca_bundle(),
+            timeout=min(self.config.timeout, 3.0),
+        )
+        if problem is not None:
+            self.capture.events.append(
+                TransportFailed(self.capture.now(), f"{host}:{port}", problem.cause, problem.detail)
+            )
+        return problem
 
     def _late_answer(self, outcome: RegistrationCompleted, first: int) -> bool:
         """After total silence, linger (at most LATE_ANSWER_S) for an answer that comes

@@ -1,0 +1,147 @@
+"""A TLS handshake probe with Python's own `ssl`, before siptest's SIP stack connects.
+
+Three things the SIP stack in the pjsua2 wheel (OpenSSL 1.0.2) cannot tell apart
+or gets wrong, and that decide the verdict:
+
+* a server that speaks **TLS 1.3 only**: the stack speaks 1.2 at most, so the
+  handshake fails and the stack says nothing useful. The probe tries 1.2, then
+  1.3: the server needs a TLS version siptest's stack lacks, a siptest limit;
+* a port that **does not speak TLS at all** (plain SIP over TCP, a web server):
+  the stack waits and reports a TLS error; the probe names it;
+* **certificate names** (RFC 5922 7.1, RFC 6125): when the certificate carries
+  subjectAltName entries, they alone decide, the subject's CN is not looked at.
+  The stack accepts a CN match; Python's `ssl` (OpenSSL's X509_check_host) does
+  not. The probe fails closed before the stack sends anything, let alone a login.
+
+Anything else (refused, unreachable, a timeout) is left to the stack, which
+reports those well. Every step is bounded by `timeout`.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+ProbeCause = Literal["not_tls", "tls_version", "tls"]
+
+
+@dataclass(frozen=True)
+class TlsProblem:
+    """Why the probe refused the server."""
+
+    cause: ProbeCause
+    """`not_tls`: the port does not speak TLS; `tls_version`: TLS 1.3 only (a siptest
+    limit); `tls`: the certificate failed verification (its words in `detail`)."""
+    detail: str
+
+
+def probe_tls(
+    host: str,
+    port: int,
+    *,
+    verify: bool,
+    ca_file: Path | None,
+    timeout: float,
+) -> TlsProblem | None:
+    """Handshake with host:port as siptest's stack would (TLS 1.2 at most); a problem
+    the stack would misreport, or None (including when the stack reports it well)."""
+    outcome = _handshake(host, port, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2)
+    if not isinstance(outcome, _VersionRefused):
+        return outcome
+    # Refused TLS 1.2: does the server speak 1.3? (Never verified here: only the
+    # version is the question, and no login follows on this connection.)
+    again = _handshake(host, port, False, None, timeout, ssl.TLSVersion.MAXIMUM_SUPPORTED)
+    if again is None:
+        return TlsProblem(
+            "tls_version",
+            f"The server at {host}:{port} accepts TLS 1.3 only; siptest's SIP stack speaks "
+            "TLS 1.2 at most. A limit of siptest, not a fault of the server.",
+        )
+    return TlsProblem("tls", outcome.detail)
+
+
+# OpenSSL's reasons: the server refused every version offered (an alert, or no overlap).
+_VERSION_REFUSED = frozenset(
+    {
+        "TLSV1_ALERT_PROTOCOL_VERSION",
+        "UNSUPPORTED_PROTOCOL",
+        "NO_PROTOCOLS_AVAILABLE",
+        "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+    }
+)
+# ... and the other side is not speaking TLS at all.
+_NOT_TLS = frozenset(
+    {"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "HTTP_REQUEST", "RECORD_LAYER_FAILURE"}
+)
+
+
+@dataclass(frozen=True)
+class _VersionRefused:
+    detail: str
+
+
+def _handshake(
+    host: str,
+    port: int,
+    verify: bool,
+    ca_file: Path | None,
+    timeout: float,
+    highest: ssl.TLSVersion,
+) -> TlsProblem | _VersionRefused | None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.maximum_version = highest
+    if verify:
+        if ca_file is not None:
+            context.load_verify_locations(cafile=str(ca_file))
+        else:
+            context.load_default_certs()
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return None  # refused, unreachable, timed out: the stack says so itself
+    try:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            tls.version()
+        return None
+    except ssl.SSLCertVerificationError as exc:
+        return TlsProblem("tls", _verify_words(exc, host))
+    except ssl.SSLError as exc:
+        reason = (exc.reason or "").upper()
+        if reason in _VERSION_REFUSED:
+            return _VersionRefused(f"The server refused TLS 1.2 ({exc.reason}).")
+        if reason in _NOT_TLS:
+            return _not_tls(host, port, f"it answered the handshake with something else ({reason})")
+        return None
+    except TimeoutError:
+        return _not_tls(host, port, f"it sent nothing back to the handshake within {timeout:g} s")
+    except (ConnectionResetError, BrokenPipeError, EOFError):
+        return _not_tls(host, port, "it closed the connection at the TLS handshake")
+    except OSError:
+        return None
+    finally:
+        raw.close()
+
+
+def _not_tls(host: str, port: int, why: str) -> TlsProblem:
+    return TlsProblem(
+        "not_tls",
+        f"{host}:{port} does not speak TLS: {why}. It is probably a plain SIP (TCP or UDP) "
+        "port or another service.",
+    )
+
+
+def _verify_words(exc: ssl.SSLCertVerificationError, host: str) -> str:
+    message = exc.verify_message or str(exc)
+    if exc.verify_code == 62 or "mismatch" in message.lower():
+        return (
+            f"The server's certificate is not valid for {host}: {message}. When a "
+            "certificate lists names (subjectAltName), only those count (RFC 5922 7.1); "
+            "its common name (CN) does not."
+        )
+    return f"The server's certificate failed verification: {message}."
