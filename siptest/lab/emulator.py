@@ -92,6 +92,7 @@ class Lab:
         uas_port: int | None = None,
         ring_ms: int = 4000,
         with_uas: bool = True,
+        auth_algorithm: str = "MD5",
     ) -> None:
         """Choose the ports now (None: any free port); nothing runs until start()."""
         if '"' in str(workdir):
@@ -103,6 +104,10 @@ class Lab:
         self._host = host
         self._ring_ms = ring_ms
         self._with_uas = with_uas
+        if auth_algorithm not in ("MD5", "SHA-256"):
+            raise UsageError(f"auth_algorithm is MD5 or SHA-256, not {auth_algorithm!r}")
+        self._auth_algorithm = auth_algorithm
+        """The digest algorithm Kamailio challenges with (RFC 8760)."""
         taken: set[int] = set()
         self._sip_port = sip_port or free_port(host, udp=True, tcp=True)
         taken.add(self._sip_port)
@@ -201,6 +206,8 @@ class Lab:
             "-A", f'CTL_SOCK="unix:{self.ctl_socket}"',
             "-A", f'UAS_ADDR="{self._host}:{self._uas_port}"',
             "-A", f"RING_MS={self._ring_ms}",
+            *(["-A", f'AUTH_ALGORITHM="{self._auth_algorithm}"']
+              if self._auth_algorithm != "MD5" else []),
         ]  # fmt: skip
 
     def sipp_command(self) -> list[str]:
