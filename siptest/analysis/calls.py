@@ -11,6 +11,7 @@ from siptest.analysis.registration import (
     retry_after_facts,
     situation_of,
     verdict_from,
+    with_destination,
 )
 from siptest.knowledge import Knowledge
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec
@@ -27,8 +28,9 @@ def analyse_call(
 ) -> Check:
     response = outcome.response
     facts = account_facts(account, timeout)
+    with_destination(facts, outcome.sent_to)
     facts["number"] = spec.number
-    facts["ring_timeout"] = f"{spec.ring_timeout:g}"
+    facts["ring_timeout"] = spec.ring_timeout
     capped: dict[str, Any] = {}
     retry_after_facts(response, facts, capped)
     situation = situation_of(

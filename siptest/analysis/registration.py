@@ -77,8 +77,17 @@ def account_facts(account: AccountSpec, timeout: float) -> dict[str, Any]:
         "host": account.registrar,
         "port": account.port or default_port,
         "transport": account.transport.upper(),
-        "timeout": f"{timeout:g}",
+        "timeout": timeout,
     }
+
+
+def with_destination(facts: dict[str, Any], sent_to: str | None) -> None:
+    """Name the address the request actually went to (not the one configured)."""
+    if not sent_to:
+        return
+    host, _, port = sent_to.rpartition(":")
+    if host and port.isdigit():
+        facts["host"], facts["port"] = host.strip("[]"), int(port)
 
 
 def analyse_registration(
@@ -91,10 +100,12 @@ def analyse_registration(
 ) -> Check:
     response = outcome.response
     facts = account_facts(account, timeout)
+    with_destination(facts, outcome.sent_to)
     capped: dict[str, Any] = {}
     retry_after_facts(response, facts, capped)
     if response.min_expires is not None:
         facts["min_expires"] = response.min_expires
+    facts["expires"] = account.expires
     # A 401/407 to a request that already carried credentials is a rejection,
     # not a challenge (RFC 3261 22.2/22.3); some servers answer it with 403.
     situation = situation_of(

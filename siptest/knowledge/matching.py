@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from siptest.knowledge.model import Diagnosis, Entry, Profile, Situation
-from siptest.knowledge.placeholders import fact_text, render
+from siptest.knowledge.placeholders import DURATIONS, fact_text, render
 
 _NO_FACTS: Mapping[str, object] = MappingProxyType({})
 
@@ -100,6 +100,9 @@ class Knowledge:
         )
         for name, value in facts.items():
             text = fact_text(value)
+            if text and name in DURATIONS and isinstance(value, (int, float)):
+                # "within 1 second", "at least 30 seconds": the unit is worded here.
+                text += " second" if value == 1 else " seconds"
             if text:
                 values[name] = text
         return values

@@ -70,6 +70,10 @@ def render(template: str, values: Mapping[str, str], neutral: Mapping[str, str])
     return _SPACE_BEFORE_STOP.sub(r"\1", text).strip()
 
 
+DURATIONS = frozenset({"timeout", "ring_timeout", "retry_after", "min_expires", "expires"})
+"""Facts given in seconds: their texts say the unit ("1 second", "30 seconds")."""
+
+
 def fact_text(value: object) -> str:
     """A fact as text: 5.0 → "5", ["a", "b"] → "a, b", None → ""."""
     if value is None:

@@ -147,6 +147,8 @@ class RegistrationCompleted:
     """When a 423 made us register again with the server's Min-Expires."""
     provisional: tuple[int, ...] = ()
     """1xx codes the server sent (a 100 Trying proves it heard us)."""
+    sent_to: str | None = None
+    """`host:port` the last REGISTER went to (resolved, through any outbound proxy)."""
 
     @property
     def ok(self) -> bool:
@@ -212,6 +214,8 @@ class CallCompleted:
     """The far end's refusal of a SIP INFO digit, e.g. "501 Not Implemented"; "" if none."""
     remote_sdp_address: str | None = None
     """The c= address in the far end's SDP (NAT evidence)."""
+    sent_to: str | None = None
+    """`host:port` the last INVITE went to (resolved, through any outbound proxy)."""
 
 
 class UserAgent(Protocol):

@@ -439,6 +439,7 @@ def registration_outcome(
         contact=contact,
         registered_contact=registered,
         interval_retried=retried,
+        sent_to=requests[-1].remote if requests else None,
     )
 
 
@@ -547,4 +548,5 @@ def call_outcome(
         dtmf_received=end.digits,
         dtmf_refused=info_refusal(messages, call_id),
         remote_sdp_address=sdp_address(answer.text) if answer else None,
+        sent_to=invites[-1].remote if invites else None,
     )

@@ -98,7 +98,7 @@ def test_a_ring_timeout_is_nobody_answering_not_a_pass(siptest, lab, lab_log, tr
     assert call["response"]["code"] == 487
     assert call["response"]["origin"] == "remote"
     assert call["diagnosis"]["id"] == "callee.ring_timeout"
-    assert "rang for 1 seconds" in call["diagnosis"]["explanation"]
+    assert "rang for 1 second and" in call["diagnosis"]["explanation"]
     assert lab_log.requests("CANCEL")
 
 

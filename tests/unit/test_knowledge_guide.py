@@ -233,13 +233,13 @@ def test_a_dns_failure_says_the_name_did_not_resolve():
 def test_our_cancel_after_ringing_is_nobody_answering_not_a_pass():
     # DESIGN.md: nobody answering is a `callee` failure, unless the user expected it.
     situation = S("INVITE", 487, cancelled_by_us=True, provisional=(100, 180))
-    diagnosis = load_knowledge().diagnose(situation, {"ring_timeout": "1"})
+    diagnosis = load_knowledge().diagnose(situation, {"ring_timeout": 1.0})
     assert (diagnosis.id, diagnosis.category, diagnosis.severity) == (
         "callee.ring_timeout",
         "callee",
         "error",
     )
-    assert "rang for 1 seconds" in diagnosis.explanation
+    assert "rang for 1 second and" in diagnosis.explanation
 
 
 def test_our_cancel_with_no_ringing_is_a_routing_failure():
@@ -274,3 +274,22 @@ def test_without_a_profile_no_provider_specific_rule_leaks_in():
         text = f"{diagnosis.title} {diagnosis.explanation} {diagnosis.fix}"
         for provider_fact in ("sipcall", "41411234567", "SIP-Data", "System Settings"):
             assert provider_fact not in text, (entry.id, provider_fact)
+
+
+def test_a_timeout_names_the_address_the_request_went_to_in_good_english():
+    from siptest.analysis.registration import analyse_registration
+    from siptest.ua.base import AccountSpec, RegistrationCompleted, Response
+
+    account = AccountSpec(user="1001", domain="example.com", registrar="sip.example.com",
+                          port=5070, transport="udp", auth_user="1001", password="-")  # fmt: skip
+    outcome = RegistrationCompleted(
+        response=Response("REGISTER", 408, "No final response", "none", 1.0,
+                          local_cause="timeout"),
+        requests_sent=1, credentials_sent=False, credentials_rejected=False,
+        expires_requested=300, expires_granted=None, sent_to="127.0.0.2:5060",
+    )  # fmt: skip
+    check = analyse_registration(outcome, account, load_knowledge(), timeout=1.0, duration_ms=1)
+    assert check.diagnosis is not None
+    assert "Nothing came back from 127.0.0.2:5060 over UDP within 1 second." in (
+        check.diagnosis.explanation
+    )
