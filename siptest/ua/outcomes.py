@@ -315,10 +315,13 @@ def _local_failure(
     # "none" only when the server said nothing at all (a 100 Trying
     # followed by silence is a local timeout after an answer).
     origin: Origin = "none" if cause in NO_ANSWER_CAUSES and not heard else "local"
+    # The reason in words; the stack's own text ("gethostbyname() has returned
+    # error (PJ_ERESOLVE)") goes to the detail only.
+    stack = failure_detail(reason, words)
     return Response(
         method,
         code,
-        reason,
+        LOCAL_REASONS.get(cause, reason),
         origin,
         at,
         local_cause=cause,
@@ -326,8 +329,21 @@ def _local_failure(
         if cause == "tls" and tls
         else _REQUEST_TOO_LARGE
         if cause == "too_large"
-        else failure_detail(reason, words),
+        else f"siptest's SIP stack said: {stack}",
     )
+
+
+LOCAL_REASONS = {
+    "timeout": "No response",
+    "dns": "Server name not found",
+    "refused": "Connection refused",
+    "unreachable": "Port unreachable",
+    "tls": "TLS connection failed",
+    "transport": "Connection failed",
+    "sdp": "No usable SDP answer",
+    "too_large": "Message too large for siptest",
+}
+"""What a response siptest's own stack made up says, by cause, in words."""
 
 
 def registration_outcome(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ssl
 
 import pytest
+from conftest import run_siptest
 from sippeer import (
     always,
     challenge,
@@ -85,7 +86,8 @@ def test_tcp_reset_mid_transaction_is_a_transport_failure(sip_peer, register_at,
     assert register["response"]["code"] == 503
     assert register["response"]["origin"] == "local"
     assert register["response"]["local_cause"] == "transport"
-    assert "reset" in register["response"]["reason"].lower()
+    assert register["response"]["reason"] == "Connection failed"
+    assert "reset" in register["response"]["detail"].lower()
     assert register["diagnosis"]["category"] == "network"
     # The REGISTERs of the chain, then the un-REGISTER to be safe (the reset may
     # have come after the server made a binding).
@@ -490,3 +492,16 @@ def test_a_garbage_tls_ca_file_is_a_usage_error(register_at, tmp_path, siptest):
     )  # fmt: skip
     assert result.status == 2, result.stdout + result.stderr
     assert "--tls-ca" in result.stderr and "PEM" in result.stderr
+
+
+def test_a_name_that_does_not_resolve_is_said_in_words_with_the_stacks_text_in_detail():
+    # In an empty network namespace: the lookup fails without leaving the machine.
+    run_result = run_siptest(
+        "register", "1001@no-such-host.invalid", "--json", "--timeout", "1", password="x",
+        isolated=True,
+    )  # fmt: skip
+    register = run_result.check("register")
+    assert run_result.status == 1
+    assert register["response"]["reason"] == "Server name not found"
+    assert register["diagnosis"]["id"] == "network.dns"
+    assert "siptest's SIP stack said:" in register["response"]["detail"]
