@@ -9,6 +9,7 @@ else a usage error saying how to pass it.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import sys
 from collections.abc import Mapping
@@ -37,6 +38,14 @@ def read_password(
     interactive: bool | None = None,
 ) -> Password:
     environ = os.environ if environ is None else environ
+    if not _ENV_NAME.fullmatch(env_name):
+        # Probably the password itself given by mistake: never repeat it.
+        raise UsageError(
+            "--password-env takes the NAME of an environment variable (letters, digits "
+            "and _, e.g. SIPTEST_PASSWORD), not the password. The value given is not "
+            "such a name; siptest does not repeat it. Put the password in the variable: "
+            "export SIPTEST_PASSWORD='...'."
+        )
     if password_file is not None:
         return Password(_read_file(password_file), f"file {password_file}")
     value = environ.get(env_name)
@@ -52,11 +61,24 @@ def read_password(
         except (EOFError, KeyboardInterrupt):
             raise UsageError("No password entered.") from None
         return Password(_checked(value, "the prompt"), "prompt")
+    named = quotable_env_name(env_name, "the variable --password-env names")
     raise UsageError(
         "No SIP password given. Set it in the environment "
-        f"({env_name}=...), or pass --password-file PATH (a file only you can read), "
+        f"({named}=...), or pass --password-file PATH (a file only you can read), "
         "or run siptest in a terminal to be asked for it."
     )
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+"""What siptest accepts as --password-env: a variable name. Anything else is never quoted
+back (a password such as "lab-1001-pass" given by mistake)."""
+_CONVENTIONAL = re.compile(r"[A-Z_][A-Z0-9_]*")
+"""Names siptest quotes back in messages; a mixed-case one could be a password."""
+
+
+def quotable_env_name(name: str, otherwise: str) -> str:
+    """The variable's name for a message, or `otherwise` when it could be a password."""
+    return name if _CONVENTIONAL.fullmatch(name) else otherwise
 
 
 def _read_file(path: Path) -> str:

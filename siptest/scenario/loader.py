@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from siptest.errors import UsageError
-from siptest.password import DEFAULT_ENV, read_password
+from siptest.password import DEFAULT_ENV, quotable_env_name, read_password
 from siptest.scenario.model import SCENARIO_SUFFIXES, Account, Scenario, ScenarioError
 from siptest.scenario.schema import SchemaReader
 from siptest.scenario.source import Variables, compose, is_name
@@ -118,6 +118,7 @@ def _password(account: Account, environ: Mapping[str, str]) -> str:
             raise ScenarioError(f"{where}: {error}") from None
     name = source.env or DEFAULT_ENV
     if name not in environ:
+        name = quotable_env_name(name, "it names")
         raise ScenarioError(
             f"{where}: the environment variable {name} is not set (password of account "
             f"'{account.name}'). Set it to the SIP password, or name a file with "

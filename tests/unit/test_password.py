@@ -61,3 +61,10 @@ def test_unusable_password_files_are_refused(tmp_path, content, message):
 def test_missing_password_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="Cannot read"):
         read_password(tmp_path / "nope", environ={})
+
+
+@pytest.mark.parametrize("given", ["lab-1001-pass", "p@ss word!", "Secret_Pass1"])
+def test_a_password_given_to_password_env_is_never_repeated(given):
+    with pytest.raises(UsageError) as caught:
+        read_password(None, given, environ={}, interactive=False)
+    assert given not in str(caught.value)
