@@ -266,9 +266,70 @@ def _asked_for(challenges: list[str]) -> str:
     return "; ".join(dict.fromkeys(asked))
 
 
-def _unanswered_challenge(answer: WireMessage, response: Response) -> Response:
+MAX_AUTH_URI = 256
+"""PJSIP_MAX_URL_SIZE in the wheel: the longest Request-URI its auth client can sign."""
+
+
+def _challenged_uri(answer: WireMessage, events: Sequence[Event]) -> str:
+    """The Request-URI of the request a challenge answered ("" when not found)."""
+    call_id, cseq = answer.message.header("call-id"), answer.message.cseq
+    for event in events:
+        if (
+            isinstance(event, RequestSent)
+            and event.message.header("call-id") == call_id
+            and event.message.cseq == cseq
+        ):
+            parts = event.message.start_line.split()
+            return parts[1] if len(parts) == 3 else ""
+    return ""
+
+
+def _answerable(challenge: str) -> bool:
+    """A challenge siptest's stack answers: Digest, MD5 or SHA-256, qop auth or none."""
+    parts = challenge.strip().split(None, 1)
+    if not parts or parts[0].lower() != "digest":
+        return False
+    params = header_params(challenge)
+    algorithm = params.get("algorithm", "").lower()
+    qop = {token.strip().lower() for token in params.get("qop", "auth").split(",")}
+    return algorithm in ("", "md5", "sha-256") and "auth" in qop
+
+
+def _unanswered_challenge(
+    answer: WireMessage, response: Response, events: Sequence[Event]
+) -> Response:
     """A 401/407 siptest's stack did not answer although it had credentials."""
     challenges = _challenges(answer.message)
+    uri = _challenged_uri(answer, events)
+    if challenges and len(uri) >= MAX_AUTH_URI:
+        # pjsip's auth client prints the Request-URI into a PJSIP_MAX_URL_SIZE buffer.
+        return replace(
+            response,
+            origin="local",
+            local_cause="challenge",
+            detail=(
+                f"siptest's SIP stack cannot answer a challenge for a Request-URI of "
+                f"{MAX_AUTH_URI} characters or more (this one has {len(uri)}), so it sent "
+                "no credentials: a limit of siptest, not a wrong password. No phone number "
+                "is that long (E.164 allows 15 digits): check the number dialled."
+            ),
+        )
+    if any(_answerable(c) for c in challenges):
+        # It could have answered, so something stopped the answer on its way out.
+        words = stack_words(events)
+        if local_cause(response.code, "", words) == "too_large":
+            return replace(
+                response, origin="local", local_cause="too_large", detail=_REQUEST_TOO_LARGE
+            )
+        return replace(
+            response,
+            origin="local",
+            local_cause="transport",
+            detail=(
+                "siptest's SIP stack could not send the request again with credentials: "
+                f"{failure_detail('', words) or 'no reason given'}"
+            ),
+        )
     if not challenges:
         return replace(
             response,
@@ -417,7 +478,7 @@ def registration_outcome(
     left = requests_on_the_wire(requests, response, answered)
     credentials_sent = any(carries_credentials(m.message) for m in left)
     if response.origin == "remote" and response.code in (401, 407) and not credentials_sent:
-        response = _unanswered_challenge(finals[-1], response)
+        response = _unanswered_challenge(finals[-1], response, events)
     granted = None
     contact = None
     registered = None
@@ -540,7 +601,7 @@ def call_outcome(
         and response.code in (401, 407)
         and not any(carries_credentials(m.message) for m in left)
     ):
-        response = _unanswered_challenge(remote_final, response)
+        response = _unanswered_challenge(remote_final, response, events)
     answer = next(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,

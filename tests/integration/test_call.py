@@ -409,3 +409,24 @@ def test_a_proxy_challenge_siptest_cannot_answer_on_invite_is_its_limit(siptest,
     assert call["diagnosis"]["id"] == "siptest.unsupported_challenge"
     assert "Digest algorithm=SHA-512-256" in call["response"]["detail"]
     assert [r.method for r in peer.requests] == ["INVITE", "ACK"]
+
+
+def test_a_number_too_long_to_sign_is_siptests_limit_never_a_wrong_password(siptest, lab):
+    number = "1" * 240  # the Request-URI passes pjsip's 256-character signing buffer
+    result = siptest(*call_args(lab, number, "udp", "--force"), password=PASSWORD)
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["credentials_sent"] is False
+    assert call["diagnosis"]["id"] == "siptest.unsupported_challenge"
+    assert "Request-URI of 256 characters or more" in call["response"]["detail"]
+    assert "password" not in call["diagnosis"]["title"].lower()
+
+
+def test_a_long_number_that_can_be_signed_is_sent_over_udp_with_credentials(siptest, lab):
+    # 200 digits: the credentialed INVITE is over 1,300 bytes, which pjsip would move
+    # to TCP (RFC 3261 18.1.1); siptest stays on the transport it tests.
+    result = siptest(*call_args(lab, "1" * 200, "udp", "--force"), password=PASSWORD)
+    call = result.check("call")
+    assert call["credentials_sent"] is True, result.stdout
+    assert call["response"]["origin"] == "remote"
+    assert call["response"]["code"] == 404

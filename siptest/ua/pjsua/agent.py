@@ -76,7 +76,7 @@ from siptest.ua.pjsua.errors import (
     translate,
 )
 from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
-from siptest.ua.pjsua.tap import StackTap, check_layout
+from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
 from siptest.ua.pjsua.unregister import RawUnregister
 from siptest.ua.probe import UnreachableProbe, split_hostport
 from siptest.ua.tlsprobe import TlsProblem, probe_tls
@@ -181,6 +181,7 @@ class PjsuaAgent:
         # RFC 3261 17.1.1.2: Timer B/F is 64*T1 (32 s); pjsip takes it from `td`.
         self._lib.pjsip_tsx_set_timers(500, 4000, 5000, timeout_ms)
         self._tap = StackTap(self._lib, self.capture)
+        stay_on_the_chosen_transport(self._lib)
         self._transport_id = self._create_transport(config)
         ep.libStart()
         ep.audDevManager().setNullDev()

@@ -89,6 +89,25 @@ class LayoutError(CannotRunError):
         )
 
 
+def stay_on_the_chosen_transport(lib: Any) -> None:
+    """Send large requests over the transport the user chose.
+
+    pjsip moves a request over 1,300 bytes from UDP to TCP (RFC 3261 18.1.1), but
+    siptest opens only the transport it tests: the move fails ("Unsuitable
+    transport") and a credentialed INVITE with a long number is never sent. A
+    phone set to UDP sends it over UDP, fragmented, and so does siptest.
+    (pjsip_cfg()->endpt.disable_tcp_switch and disable_tls_switch, pj_bool_t 4 and 5
+    of pjsip_sip_cfg_var.)
+    """
+    base = ctypes.addressof(ctypes.c_int.in_dll(lib, "pjsip_sip_cfg_var"))
+    for index in (_CFG_DISABLE_TCP_SWITCH, _CFG_DISABLE_TLS_SWITCH):
+        ctypes.c_int.from_address(base + 4 * index).value = 1
+
+
+_CFG_DISABLE_TCP_SWITCH = 4
+_CFG_DISABLE_TLS_SWITCH = 5
+
+
 def check_layout(version: str) -> None:
     if version != SUPPORTED_VERSION or struct.calcsize("P") != 8:
         raise LayoutError(f"found pjproject {version}")
