@@ -51,7 +51,7 @@ def _run(
 ) -> None:
     from siptest.errors import UsageError
     from siptest.knowledge import load_knowledge
-    from siptest.knowledge.query import HOW_TO_ASK, entry_for, situation_for
+    from siptest.knowledge.query import HOW_TO_ASK, understand
 
     if list_:
         if query is not None:
@@ -61,9 +61,8 @@ def _run(
         return
     if query is None:
         raise UsageError(f"Nothing to explain. {HOW_TO_ASK}")
-    situation = situation_for(query, method)
     knowledge = load_knowledge(profile)
-    entry = entry_for(knowledge, situation)
+    situation, entry = understand(knowledge, query, method)
     diagnosis = knowledge.render(entry, situation)
     others = _other_situations(knowledge, entry, situation)
     if json_:

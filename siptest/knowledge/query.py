@@ -4,6 +4,10 @@
 "Busy Here"                        → the same, found by the standard phrase
 "403 This account is not valid"    → code 403 with that reason phrase
 "This account is not valid"        → no code, that text (matched against messages)
+"SIP/2.0 486 Busy Here"            → a pasted status line: as "486 Busy Here"
+"Busy"                             → part of a standard phrase, when no message
+                                     text matches: the lowest code whose phrase has
+                                     those words (486 Busy Here before 600 Busy Everywhere)
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import re
 from siptest.errors import UsageError
 from siptest.knowledge.matching import Knowledge
 from siptest.knowledge.model import Entry, Situation
-from siptest.knowledge.registry import code_for_phrase, reason_phrase
+from siptest.knowledge.registry import code_for_phrase, code_for_words, reason_phrase
 
 _CODE = re.compile(r"^\d+$")
+_STATUS_LINE = re.compile(r"^sip/2\.0\s+", re.IGNORECASE)
 _CODE_AND_TEXT = re.compile(r"^(\d{3})\s+(.*\S)$")
 _METHOD = re.compile(r"^[A-Z]+$")
 
@@ -29,7 +34,7 @@ HOW_TO_ASK = (
 def situation_for(query: str, method: str | None = None) -> Situation:
     """The situation a query describes; UsageError when it describes none."""
     method = normalised_method(method)
-    text = " ".join(query.split())
+    text = _STATUS_LINE.sub("", " ".join(query.split()))
     if not text:
         raise UsageError(f"Nothing to explain. {HOW_TO_ASK}")
     if _CODE.match(text):
@@ -42,6 +47,19 @@ def situation_for(query: str, method: str | None = None) -> Situation:
     if standard is not None:
         return Situation(method=method, code=standard, reason=reason_phrase(standard))
     return Situation(method=method, code=None, reason=text)
+
+
+def understand(knowledge: Knowledge, query: str, method: str | None) -> tuple[Situation, Entry]:
+    """The situation a query describes and its entry (see the module's table)."""
+    situation = situation_for(query, method)
+    try:
+        return situation, entry_for(knowledge, situation)
+    except UsageError:
+        code = code_for_words(situation.reason) if situation.code is None else None
+        if code is None:
+            raise
+    situation = Situation(method=situation.method, code=code, reason=reason_phrase(code))
+    return situation, entry_for(knowledge, situation)
 
 
 def entry_for(knowledge: Knowledge, situation: Situation) -> Entry:

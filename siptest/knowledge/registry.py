@@ -89,6 +89,21 @@ def reason_phrase(code: int) -> str:
     return REASON_PHRASES.get(code, "")
 
 
+def code_for_words(text: str) -> int | None:
+    """The code whose standard phrase holds every word of `text` ("Busy" → 486)."""
+    words = text.lower().split()
+    if not words:
+        return None
+    found = []
+    for code, standard in REASON_PHRASES.items():
+        phrase = standard.lower().replace("/", " ").split()
+        if all(any(part.startswith(word) for part in phrase) for word in words):
+            # A phrase that starts with the words first ("Temporarily" is 480
+            # Temporarily Unavailable before 302 Moved Temporarily), then the lowest code.
+            found.append((not phrase[0].startswith(words[0]), code))
+    return min(found)[1] if found else None
+
+
 def code_for_phrase(phrase: str) -> int | None:
     """The code whose standard phrase this is (case and spacing ignored), or None."""
     wanted = " ".join(phrase.lower().split())

@@ -167,3 +167,22 @@ def test_python_dash_m_siptest_explain_works():
     )
     assert result.returncode == 0, result.stderr
     assert "The line is busy" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("query", "title_part"),
+    [
+        ("SIP/2.0 486 Busy Here", "(486 Busy Here)"),
+        ("sip/2.0 486 Busy Here", "(486 Busy Here)"),
+        ("Busy", "(486 Busy Here)"),
+        ("Temporarily", "480"),
+        ("busy everywhere", "600"),
+    ],
+)
+def test_explain_finds_a_pasted_status_line_and_part_of_a_phrase(query, title_part):
+    from siptest.knowledge import load_knowledge
+    from siptest.knowledge.query import understand
+
+    situation, entry = understand(load_knowledge(), query, None)
+    diagnosis = load_knowledge().render(entry, situation)
+    assert title_part in f"{diagnosis.title} ({situation.code} {situation.reason})"
