@@ -36,6 +36,7 @@ LocalCause = Literal[
     "no_challenge",
     "not_tls",
     "tls_version",
+    "own_number",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

@@ -35,6 +35,7 @@ from siptest.ua.events import (
     Event,
     MessageDropped,
     RegistrationStateChanged,
+    RequestReceived,
     RequestSent,
     ResponseReceived,
     StackSaid,
@@ -594,6 +595,25 @@ def call_outcome(
             at,
         )
     response = _unreadable_answer(events, response)
+    came_back = [
+        e
+        for e in events
+        if isinstance(e, RequestReceived)
+        and e.message.method == "INVITE"
+        and e.message.header("call-id") == call_id
+    ]
+    if came_back and not answered:
+        # Our own INVITE reached our own contact: the number is this account's.
+        response = replace(
+            response,
+            origin="local",
+            local_cause="own_number",
+            detail=(
+                f"The call came back to siptest's own registration (its INVITE arrived at "
+                f"siptest's contact), and the answer {response.code} {response.reason} "
+                "came from siptest itself, not from a callee."
+            ),
+        )
     left = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
     if (
         remote_final is not None

@@ -430,3 +430,18 @@ def test_a_long_number_that_can_be_signed_is_sent_over_udp_with_credentials(sipt
     assert call["credentials_sent"] is True, result.stdout
     assert call["response"]["origin"] == "remote"
     assert call["response"]["code"] == 404
+
+
+def test_calling_your_own_number_is_recognised(siptest, lab):
+    result = siptest(*call_args(lab, "1001"), password=PASSWORD)
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["diagnosis"]["id"] == "number.own_number"
+    assert call["response"]["local_cause"] == "own_number"
+    assert "busy" not in call["diagnosis"]["title"].lower()
+    assert lab.bindings("1001") == []
+
+
+def test_a_busy_answer_from_another_phone_is_still_the_callee_being_busy(siptest, lab):
+    result = siptest(*call_args(lab, "999486"), password=PASSWORD)
+    assert result.check("call")["diagnosis"]["id"] == "callee.busy"
