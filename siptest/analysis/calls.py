@@ -8,6 +8,7 @@ from typing import Any
 from siptest.analysis.model import Check, Verdict
 from siptest.analysis.registration import (
     account_facts,
+    diagnose_live,
     retry_after_facts,
     situation_of,
     verdict_from,
@@ -43,7 +44,7 @@ def analyse_call(
     if outcome.interrupted:
         # Hung up because siptest was stopped, not because the ring time ran out.
         situation = replace(situation, origin="local", local_cause="interrupted")
-    diagnosis = verdict_from(knowledge.diagnose(situation, facts))
+    diagnosis = verdict_from(diagnose_live(knowledge, situation, facts))
     details: dict[str, Any] = {
         "number": spec.number,
         "uri": outcome.uri,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from siptest.analysis.model import Check, Verdict
@@ -42,6 +43,21 @@ def verdict_from(diagnosis: Diagnosis) -> Verdict:
         fix=diagnosis.fix,
         rfc=diagnosis.rfc,
     )
+
+
+def diagnose_live(knowledge: Knowledge, situation: Situation, facts: dict[str, Any]) -> Diagnosis:
+    """What an answer means when siptest itself got it.
+
+    The knowledge blames some answers on the caller's device (a 400 from a broken
+    device, a 500 to REGISTER, a 481). siptest is a freshly configured device: when it
+    gets the same answer, its own configuration is not the cause, so the server or the
+    route is the suspect. `siptest explain` keeps the device advice for someone whose
+    own device shows the code.
+    """
+    diagnosis = knowledge.diagnose(situation, facts)
+    if diagnosis.category != "device" or situation.origin != "remote":
+        return diagnosis
+    return knowledge.diagnose(replace(situation, origin="local", local_cause="reproduced"), facts)
 
 
 def situation_of(
@@ -114,7 +130,7 @@ def analyse_registration(
         credentials_sent=outcome.credentials_sent,
         provisional=outcome.provisional,
     )
-    diagnosis = knowledge.diagnose(situation, facts)
+    diagnosis = diagnose_live(knowledge, situation, facts)
     received, rport = via_address(response) if response.headers else (None, None)
     details: dict[str, Any] = {
         "provisional": list(outcome.provisional),

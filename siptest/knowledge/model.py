@@ -36,7 +36,10 @@ CATEGORIES = (
 SEVERITIES = ("ok", "info", "warning", "error")
 # The user agent's vocabulary: the values its outcomes carry, in one place.
 ORIGINS: tuple[str, ...] = get_args(Origin)
-LOCAL_CAUSES: tuple[str, ...] = get_args(LocalCause)
+LOCAL_CAUSES: tuple[str, ...] = (*get_args(LocalCause), "reproduced")
+"""The user agent's local causes, and `reproduced`: the situation siptest's live analysis
+asks about when siptest itself got an answer the knowledge blames on the caller's device
+(`siptest.analysis.registration.diagnose_live`). No response ever carries it."""
 TRANSPORTS: tuple[str, ...] = get_args(Transport)
 #: Methods that may carry their own wording in an entry (`register:` / `invite:`).
 WORDING_METHODS = ("REGISTER", "INVITE")

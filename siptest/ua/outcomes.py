@@ -285,6 +285,14 @@ def _challenged_uri(answer: WireMessage, events: Sequence[Event]) -> str:
     return ""
 
 
+def _user_of(address: str) -> str | None:
+    """The user part of a SIP URI or name-addr (`<sip:1001@host>;tag=x` → "1001")."""
+    inside = address.split("<", 1)[-1]
+    if ":" not in inside or "@" not in inside:
+        return None
+    return inside.split(":", 1)[1].split("@", 1)[0].split(";", 1)[0] or None
+
+
 def _answerable(challenge: str) -> bool:
     """A challenge siptest's stack answers: Digest, MD5 or SHA-256, qop auth or none."""
     parts = challenge.strip().split(None, 1)
@@ -595,12 +603,15 @@ def call_outcome(
             at,
         )
     response = _unreadable_answer(events, response)
+    ours = _user_of(invites[0].message.header("from") or "") if invites else None
     came_back = [
         e
         for e in events
         if isinstance(e, RequestReceived)
         and e.message.method == "INVITE"
         and e.message.header("call-id") == call_id
+        # to the calling account itself (another test account of this run is a callee)
+        and _user_of(e.message.start_line.split()[1] if e.message.start_line else "") == ours
     ]
     if came_back and not answered:
         # Our own INVITE reached our own contact: the number is this account's.

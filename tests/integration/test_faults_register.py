@@ -505,3 +505,18 @@ def test_a_name_that_does_not_resolve_is_said_in_words_with_the_stacks_text_in_d
     assert register["response"]["reason"] == "Server name not found"
     assert register["diagnosis"]["id"] == "network.dns"
     assert "siptest's SIP stack said:" in register["response"]["detail"]
+
+
+@pytest.mark.parametrize("code", [400, 500])
+def test_an_answer_blamed_on_the_device_points_at_the_server_when_siptest_gets_it(
+    sip_peer, register_at, siptest, code
+):
+    peer = sip_peer("udp", [respond(code)])
+    run = register_at(peer.port, timeout=TIMEOUT)
+    register = run.register
+    assert register["diagnosis"]["id"] == "server.device_error_reproduced"
+    assert register["diagnosis"]["category"] == "server"
+    assert "freshly configured" in register["diagnosis"]["explanation"]
+    # ... while explain keeps the device advice for someone whose device shows it
+    explained = siptest("explain", str(code), "--method", "REGISTER", "--json")
+    assert explained.json["diagnosis"]["category"] == "device"
