@@ -86,7 +86,20 @@ def situation_of(
 def account_facts(account: AccountSpec, timeout: float) -> dict[str, Any]:
     """Values the knowledge texts may quote ({host}, {port}, ...)."""
     default_port = 5061 if account.transport == "tls" else 5060
+    differs = account.auth_user != account.user
     return {
+        "login": (
+            f'the authentication user "{account.auth_user}" (given with --auth-user; '
+            f'the user ID is "{account.user}")'
+            if differs
+            else f'the user ID "{account.user}"'
+        ),
+        "auth_user_note": (
+            f'siptest logged in as the authentication user "{account.auth_user}", which '
+            f'differs from the user ID "{account.user}": check that value first.'
+            if differs
+            else None
+        ),
         "user": account.user,
         "auth_user": account.auth_user,
         "domain": account.domain,

@@ -299,3 +299,35 @@ def test_trace_is_private_even_when_the_file_existed(siptest, lab, tmp_path):
     siptest("register", f"1001@127.0.0.1:{lab.sip_port}", "--trace", str(trace), password="x-pass")
     assert trace.stat().st_mode & 0o777 == 0o600
     assert "REGISTER" in trace.read_text()
+
+
+def test_a_wrong_auth_user_is_named_as_the_field_that_was_sent(siptest, lab):
+    result = siptest(
+        "register", f"1001@127.0.0.1:{lab.sip_port}", "--auth-user", "9999", "--json",
+        password="lab-1001-pass",
+    )  # fmt: skip
+    register = result.check("register")
+    assert register["diagnosis"]["id"] == "account.invalid"
+    text = register["diagnosis"]["explanation"]
+    assert 'the authentication user "9999" (given with --auth-user' in text
+    assert 'does not recognise the user ID "1001"' not in text
+
+
+def test_an_auth_user_of_another_account_names_both_fields_not_just_the_password(siptest, lab):
+    result = siptest(
+        "register", f"1001@127.0.0.1:{lab.sip_port}", "--auth-user", "1002", "--json",
+        password="lab-1001-pass",
+    )  # fmt: skip
+    register = result.check("register")
+    assert register["diagnosis"]["id"] == "credentials.password_invalid"
+    assert 'authentication user "1002"' in register["diagnosis"]["explanation"]
+
+
+def test_a_suspended_account_is_not_only_called_a_typo(siptest, lab):
+    result = siptest(
+        "register", f"1009@127.0.0.1:{lab.sip_port}", "--json", password="lab-1009-pass"
+    )
+    register = result.check("register")
+    assert register["diagnosis"]["category"] == "account"
+    assert "suspended, not activated yet or terminated" in register["diagnosis"]["explanation"]
+    assert "account's status" in register["diagnosis"]["explanation"]

@@ -24,8 +24,8 @@ def run(*args: str):
     ("query", "expected"),
     [
         ("486", "The line is busy"),
-        ("This account is not valid", "The user ID is not a valid account"),
-        ("this account is NOT valid", "The user ID is not a valid account"),
+        ("This account is not valid", "The account is not valid (unknown, or not active)"),
+        ("this account is NOT valid", "The account is not valid (unknown, or not active)"),
         ("699", "Refused everywhere (699)"),
         ("Busy Here", "The line is busy"),
         ("403 This call is not covered by your tariff plan", "not covered by your tariff plan"),
