@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from siptest.sipmessage import delta_seconds, header_params
-from siptest.ua.events import Event, MediaSample, StreamStats, WireMessage
+from siptest.ua.events import Event, MediaSample, StreamStats
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -227,10 +227,6 @@ class UserAgent(Protocol):
         """Everything observed so far, in order (`siptest.ua.events`)."""
         ...
 
-    @property
-    def messages(self) -> list[WireMessage]:
-        """Every SIP message sent or received so far, in order."""
-        ...
 
     def register(self, account: AccountSpec) -> RegistrationCompleted:
         """Register and wait (bounded) for the outcome."""
