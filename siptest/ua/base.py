@@ -227,7 +227,6 @@ class UserAgent(Protocol):
         """Everything observed so far, in order (`siptest.ua.events`)."""
         ...
 
-
     def register(self, account: AccountSpec) -> RegistrationCompleted:
         """Register and wait (bounded) for the outcome."""
         ...

@@ -69,7 +69,7 @@ def test_tariff_message_explains_the_three_reasons(siptest, lab):
                      password=PASSWORD)  # fmt: skip
     fix = result.check("call")["diagnosis"]["fix"]
     assert "top up" in fix.lower()
-    assert "0041" in fix or "00" in fix
+    assert "004132xxxxxxx" in fix  # the 00 form instead of +41
     assert "premium" in fix.lower()
 
 

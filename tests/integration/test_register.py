@@ -72,7 +72,7 @@ def test_wrong_password_text_explains_and_warns_about_bans(siptest, lab):
     out = result.stdout
     assert "401 This password is not valid" in out
     assert "SIP password" in out
-    assert "block" in out or "ban" in out
+    assert "providers block an IP address" in out
 
 
 @pytest.mark.parametrize("user", ["1009", "4199999"])
@@ -119,7 +119,7 @@ def test_silent_udp_server_gives_local_408_within_timeout(siptest, silent_udp_po
     assert result.status == 1, result.stderr
     register = result.check("register")
     assert register["response"]["code"] == 408
-    assert register["response"]["origin"] in ("local", "none")
+    assert register["response"]["origin"] == "none"  # nothing at all came back
     assert register["diagnosis"]["category"] == "network"
     # Timer F was set from --timeout; the bound is generous for process start.
     assert register["duration_ms"] < (1 + 1) * 1000, elapsed
@@ -217,7 +217,7 @@ def test_tls_with_untrusted_certificate_fails_closed(siptest, lab, lab_log, unre
     result = siptest("register", *args, password="whatever-pass")
     assert result.status == 1, result.stdout + result.stderr
     register = result.check("register")
-    assert register["response"]["origin"] in ("local", "none")
+    assert register["response"]["origin"] == "none"  # refused at the handshake probe
     assert register["response"]["local_cause"] == "tls"
     assert register["diagnosis"]["category"] == "tls"
     assert "--tls-ca" in register["diagnosis"]["fix"]
