@@ -4,7 +4,7 @@
 
 The snapshot records a checksum of every bundled YAML file; the loader uses it only
 while those still match, so a forgotten regeneration costs speed, never correctness
-(and tests/unit/test_knowledge_snapshot.py fails until it is done).
+(and tests/unit/test_knowledge_base.py::test_the_snapshot_is_current fails until it is done).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The user agent, backed by pjsua2 (this package is the only one that imports it).
 
-How pjsua2 is driven here, and why (see lab-notes.md for the measurements):
+How pjsua2 is driven here, and why (measured with this wheel; the project's shared
+lab notes hold the numbers):
 
 * Single-threaded: no SIP worker threads, no media threads, no sound card.
   Everything happens inside `libHandleEvents()` called from our own bounded
@@ -746,7 +747,7 @@ class PjsuaAgent:
         self._ep = None
         if ep is None:
             return
-        # Order that never aborted (lab-notes): calls gone, then accounts, then the library.
+        # The order that never aborted with this wheel: calls, then accounts, then the library.
         calls_left = bool(self._calls) or any(acc.incoming for acc in self._accounts)
         self._calls.clear()
         for acc in self._accounts:
