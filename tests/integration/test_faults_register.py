@@ -29,8 +29,10 @@ from sippeer import (
 from siptest.ua.pjsua.agent import LOST_UNREGISTER_S as LOST_UNREGISTER
 
 TIMEOUT = 1.0
-BOUND = TIMEOUT + 1
-"""Issue 7: a fault is reported within the timeout plus one second."""
+BOUND = TIMEOUT + 4
+"""Issue 7: a fault is reported within the timeout, not pjsip's 32 s Timer B/F. The
+margin covers process start, the 0.5 s siptest listens for a late answer and a
+loaded CI machine running four workers; it is not a speed test."""
 
 
 def test_silent_udp_server_times_out_locally_within_the_timeout(sip_peer, register_at):

@@ -121,8 +121,9 @@ def test_silent_udp_server_gives_local_408_within_timeout(siptest, silent_udp_po
     assert register["response"]["code"] == 408
     assert register["response"]["origin"] == "none"  # nothing at all came back
     assert register["diagnosis"]["category"] == "network"
-    # Timer F was set from --timeout; the bound is generous for process start.
-    assert register["duration_ms"] < (1 + 1) * 1000, elapsed
+    # Timer F was set from --timeout (1 s), not pjsip's 32 s; the margin is generous
+    # for a loaded machine and the 0.5 s siptest listens for a late answer.
+    assert register["duration_ms"] < (1 + 3) * 1000, elapsed
 
 
 def free_port(kind: int) -> int:
@@ -146,7 +147,7 @@ def test_closed_tcp_port_is_refused_quickly(siptest):
     assert register["response"]["code"] == 503
     assert register["response"]["local_cause"] == "refused"
     assert register["diagnosis"]["category"] == "network"
-    assert register["duration_ms"] < 1000
+    assert register["duration_ms"] < 3000  # at once, not after the 5 s timeout
     # pjsip logs the REGISTER before connecting; it never left.
     assert (register["requests_sent"], register["credentials_sent"]) == (0, False)
 
@@ -160,7 +161,7 @@ def test_closed_udp_port_says_nothing_is_listening(siptest):
     register = result.check("register")
     assert register["response"]["local_cause"] == "unreachable"
     assert register["diagnosis"]["category"] == "network"
-    assert register["duration_ms"] < 1000
+    assert register["duration_ms"] < 3000  # ICMP, not the 5 s timeout
 
 
 def test_unresolvable_host_is_a_dns_problem(siptest):
