@@ -63,7 +63,9 @@ def _note(event: WireMessage) -> str:
         return f"  (answered {event.refused} by siptest itself: the test did not ask for it)"
     if isinstance(event, ResponseReceived):
         if event.stray:
-            return "  (STRAY: it answers nothing siptest sent there)"
+            return "  (STRAY: it answers nothing siptest sent)"
+        if event.elsewhere:
+            return "  (from another address than the request went to)"
         if event.cut:
             return (
                 f"  (CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "

@@ -127,14 +127,23 @@ class Capture:
                 RequestReceived(**self._where(tapped), message=parsed, refused=refused)
             )
             return refused
-        # RFC 3261 17.1.3: a response belongs to the client transaction whose
-        # branch its top Via carries; and it must come from where that request went.
-        stray = self._branches.get(_branch(parsed) or "") != tapped.remote
+        # RFC 3261 17.1.3: a response belongs to the client transaction whose branch
+        # its top Via carries. The branch is random: a third party cannot guess it, so a
+        # response carrying one of ours is the server's even from another address (a
+        # multi-homed server; pjsip takes it too, and the verdict must agree).
+        went_to = self._branches.get(_branch(parsed) or "")
+        stray = went_to is None
         if not stray:
             self.guard.received(parsed)
             self.loops.received(parsed)
         self.events.append(
-            ResponseReceived(**self._where(tapped), message=parsed, stray=stray, cut=tapped.cut)
+            ResponseReceived(
+                **self._where(tapped),
+                message=parsed,
+                stray=stray,
+                cut=tapped.cut,
+                elsewhere=went_to is not None and went_to != tapped.remote,
+            )
         )
         return None
 

@@ -110,8 +110,11 @@ class ResponseReceived(WireMessage):
     """A response that reached us."""
 
     stray: bool = False
-    """It answers nothing we sent to where it came from (unknown Via branch, or
-    another source address): not the server's answer, whatever it says."""
+    """It answers nothing we sent (its top Via branch is none of ours): not the
+    server's answer, whatever it says (a third party, or an old transaction)."""
+    elsewhere: bool = False
+    """It answers one of our requests but came from another address than the one the
+    request went to (a multi-homed server): counted, and shown in the trace."""
     cut: bool = False
     """The datagram filled the stack's whole packet buffer: it was probably longer
     and the stack read only its first PACKET_LIMIT bytes."""

@@ -249,3 +249,40 @@ def test_a_stray_response_does_not_end_a_pending_registration(sip_peer, register
     peer = sip_peer("udp", [late_ok, ok()])
     run = register_at(peer.port, timeout=TIMEOUT)
     assert run.result.status == 0, run.result.stdout
+
+
+def test_a_server_that_answers_from_another_port_is_still_the_server(register_at, tmp_path):
+    """A multi-homed or load-balanced registrar answers from another address: the
+    answer carries our Via branch, so it is the server's (pjsip takes it too)."""
+    from sippeer import parse_request
+
+    listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    answer_from = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listen.bind(("127.0.0.1", 0))
+    answer_from.bind(("127.0.0.1", 0))
+    listen.settimeout(0.1)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, source = listen.recvfrom(65535)
+            except TimeoutError:
+                continue
+            request = parse_request(data, "udp", source)
+            if request is not None and request.method == "REGISTER":
+                answer_from.sendto(ok()(request)[0], source)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    trace = tmp_path / "trace.txt"
+    try:
+        run = register_at(listen.getsockname()[1], "--trace", str(trace), timeout=TIMEOUT)
+    finally:
+        stop.set()
+        server.join(timeout=2)
+        listen.close()
+        answer_from.close()
+    assert run.result.status == 0, run.result.stdout
+    assert run.register["response"]["code"] == 200
+    assert "(from another address than the request went to)" in trace.read_text()

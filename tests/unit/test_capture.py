@@ -59,12 +59,22 @@ def test_a_second_credentialed_try_after_rejection_is_vetoed_and_marked():
     assert isinstance(last, RequestSent) and last.blocked
 
 
-def test_a_response_from_another_address_is_stray_and_not_the_servers_answer():
+def test_a_response_to_our_request_from_another_address_counts_and_is_marked():
+    # A multi-homed server answers from another address: the branch is ours, so it
+    # is the server's answer (pjsip takes it too); the trace says where it came from.
     stream = Stream()
     stream.sent(register(1))
     stream.received(challenge(1), remote="198.51.100.66:5060")
-    stray = stream.events[-1]
-    assert isinstance(stray, ResponseReceived) and stray.stray
+    answer = stream.events[-1]
+    assert isinstance(answer, ResponseReceived)
+    assert (answer.stray, answer.elsewhere) == (False, True)
+    assert "from another address than the request went to" in format_trace(stream.events)
+
+
+def test_a_stray_response_is_not_fed_to_the_credential_guard():
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1).replace("CSeq: 1", "CSeq: 41"))
     # It did not count as a challenge: a credentialed request may still go.
     assert stream.sent(register(2, auth=True))
     stream.received(challenge(2))
