@@ -104,6 +104,8 @@ def _read_file(path: Path) -> str:
         raise UsageError(f"The password file {path} is not UTF-8 text.") from None
     except OSError as exc:
         raise UsageError(f"Cannot read the password file {path}: {exc.strerror}.") from None
+    # Some editors start UTF-8 files with a byte order mark: it is not the password's.
+    text = text.removeprefix("\ufeff")
     # Editors end files with a newline; it is not part of the password.
     if text.endswith("\r\n"):
         text = text[:-2]

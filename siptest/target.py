@@ -59,6 +59,12 @@ def parse_target(text: str) -> Target:
     if sep and scheme.lower() == "sip":
         raw = rest
     user, at, hostport = raw.rpartition("@")
+    # Without "@": "1001" is a user ID with no server, "sip.example.com" the reverse.
+    if not at and not ("." in raw or ":" in raw or raw.lower() == "localhost"):
+        raise UsageError(
+            f"'{text}': the server is missing. Give the target as USER@HOST[:PORT], "
+            f"e.g. {raw or '1001'}@sip.example.com."
+        )
     if not at or not user:
         raise UsageError(
             f"'{text}': the user ID is missing. Give the target as USER@HOST[:PORT], "

@@ -25,7 +25,8 @@ class TransportChoice(str, Enum):
 
 
 TransportOpt = Annotated[
-    TransportChoice, typer.Option("--transport", "-t", help="SIP transport to use.")
+    TransportChoice,
+    typer.Option("--transport", "-t", help="SIP transport to use.", case_sensitive=False),
 ]
 AuthUserOpt = Annotated[
     str | None,

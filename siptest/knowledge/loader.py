@@ -135,8 +135,15 @@ def _looks_like_file(name: str) -> bool:
 def _bundled_knowledge(name: str) -> Knowledge:
     path = PROFILES_DIR / f"{name}.yaml"
     if not path.is_file():
+        import difflib
+
+        known = bundled_profiles()
+        if name.lower() in known:
+            return _bundled_knowledge(name.lower())
+        close = difflib.get_close_matches(name.lower(), known, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
         raise KnowledgeError(
-            f"unknown profile '{name}'. Bundled profiles: {', '.join(bundled_profiles())}; "
+            f"unknown profile '{name}'.{hint} Bundled profiles: {', '.join(known)}; "
             "or pass the path of your own profile YAML file (see docs/profiles.md)."
         )
     snapshot = fresh_snapshot()

@@ -22,7 +22,6 @@ from siptest.knowledge.registry import code_for_phrase, code_for_words, reason_p
 _CODE = re.compile(r"^\d+$")
 _STATUS_LINE = re.compile(r"^sip/2\.0\s+", re.IGNORECASE)
 _CODE_AND_TEXT = re.compile(r"^(\d{3})\s+(.*\S)$")
-_METHOD = re.compile(r"^[A-Z]+$")
 
 HOW_TO_ASK = (
     "Pass a SIP response code (100-699), e.g. `siptest explain 486`, or the text a "
@@ -77,9 +76,21 @@ def normalised_method(method: str | None) -> str:
     if method is None:
         return ""
     upper = method.strip().upper()
-    if not _METHOD.match(upper):
-        raise UsageError(f"--method {method!r} is not a SIP method; use REGISTER or INVITE.")
+    if upper not in SIP_METHODS:
+        raise UsageError(
+            f"--method {method!r} is not a SIP method; use REGISTER or INVITE "
+            f"(or another of {', '.join(sorted(SIP_METHODS - {'REGISTER', 'INVITE'}))})."
+        )
     return upper
+
+
+SIP_METHODS = frozenset(
+    {
+        "REGISTER", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "PRACK",
+        "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH",
+    }
+)  # fmt: skip
+"""RFC 3261 and the extensions' methods (RFC 3262, 3265, 3311, 3428, 3515, 3903, 6086)."""
 
 
 def _code(digits: str) -> int:

@@ -83,6 +83,11 @@ def check_output_path(path: Path, option: str) -> None:
     """
     from siptest.errors import UsageError
 
+    if str(path) == "-":
+        raise UsageError(
+            f"{option} -: give a file name. Standard output carries the report itself "
+            "(use --json for a machine-readable one)."
+        )
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:

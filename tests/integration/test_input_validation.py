@@ -368,3 +368,17 @@ def test_bytes_that_are_not_utf8_are_a_usage_error_never_a_traceback(args, env, 
     assert NOT_UTF8 not in done.stderr  # the value itself is never echoed
     report = json.loads(done.stdout.decode("utf-8"))
     assert report["error"]["exit_status"] == 2
+
+
+def test_a_trace_to_standard_output_is_refused_not_written_to_a_file_named_dash(siptest, tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "siptest", "register", "1001@127.0.0.1:9", "--trace", "-"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=30,
+        env={**os.environ, "SIPTEST_PASSWORD": GOOD_PASSWORD},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--trace -: give a file name" in done.stderr
+    assert not (tmp_path / "-").exists()

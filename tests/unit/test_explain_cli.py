@@ -186,3 +186,18 @@ def test_explain_finds_a_pasted_status_line_and_part_of_a_phrase(query, title_pa
     situation, entry = understand(load_knowledge(), query, None)
     diagnosis = load_knowledge().render(entry, situation)
     assert title_part in f"{diagnosis.title} ({situation.code} {situation.reason})"
+
+
+def test_a_method_that_is_not_sip_is_refused_with_the_choices():
+    result = run("486", "--method", "FOO")
+    assert result.exit_code == 2
+    assert "--method 'FOO' is not a SIP method" in result.stderr
+
+
+def test_a_profile_name_in_other_case_is_taken_and_a_near_miss_gets_a_suggestion():
+    from siptest.knowledge import load_knowledge
+    from siptest.knowledge.loader import KnowledgeError
+
+    assert load_knowledge("SIPCALL").profile.name == load_knowledge("sipcall").profile.name
+    with pytest.raises(KnowledgeError, match="Did you mean 'sipcall'"):
+        load_knowledge("sipcal")

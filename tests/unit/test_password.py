@@ -68,3 +68,8 @@ def test_a_password_given_to_password_env_is_never_repeated(given):
     with pytest.raises(UsageError) as caught:
         read_password(None, given, environ={}, interactive=False)
     assert given not in str(caught.value)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_password(tmp_path):
+    path = write(tmp_path, "\ufeffs3cret\n".encode())
+    assert read_password(path, environ={}).value == "s3cret"

@@ -54,3 +54,17 @@ def test_hostport_options_refuse_a_user_part():
         "proxy.example.com",
         5080,
     )
+
+
+def test_a_target_without_a_server_says_the_server_is_missing():
+    import pytest as _pytest
+
+    from siptest.errors import UsageError
+    from siptest.target import parse_target
+
+    with _pytest.raises(UsageError, match="the server is missing"):
+        parse_target("1001")
+    with _pytest.raises(UsageError, match="the user ID is missing"):
+        parse_target("sip.example.com")
+    with _pytest.raises(UsageError, match="the user ID is missing"):
+        parse_target("@sip.example.com")
