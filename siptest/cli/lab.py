@@ -46,15 +46,23 @@ def up(
     state_dir: StateDirOption = None,
     sip_port: Annotated[
         int | None,
-        typer.Option(help="SIP port, UDP and TCP (default: 5070 if free, else any free port)."),
+        typer.Option(
+            help="SIP port, UDP and TCP (default: 5070 if free, else any free port).",
+            min=1,
+            max=65535,
+        ),
     ] = None,
     tls_port: Annotated[
         int | None,
-        typer.Option(help="SIP over TLS port (default: 5071 if free, else any free port)."),
+        typer.Option(
+            help="SIP over TLS port (default: 5071 if free, else any free port).", min=1, max=65535
+        ),
     ] = None,
     uas_port: Annotated[
         int | None,
-        typer.Option(help="Port of the answering UAS (default: 5090 if free, else any)."),
+        typer.Option(
+            help="Port of the answering UAS (default: 5090 if free, else any).", min=1, max=65535
+        ),
     ] = None,
     ring_ms: Annotated[
         int, typer.Option(help="How long 7001 rings before the lab answers 408.", min=1)
