@@ -103,7 +103,8 @@ class ScenarioItem(pytest.Item):
         overrides = _lab_variables(self.config) if self.config.getoption("sip_lab") else {}
         overrides.update(parse_overrides(self.config.getoption("sip_var")))
         scenario = load_scenario(self.path, overrides=overrides)
-        run = run_scenario(prepare(scenario))
+        environ = _lab_passwords(scenario) if self.config.getoption("sip_lab") else None
+        run = run_scenario(prepare(scenario, environ))
         report = render_run_text(run)
         self.add_report_section("call", "siptest report", report)
         self.user_properties.append(("scenario", scenario.name))
@@ -181,6 +182,23 @@ def _holder(config: pytest.Config) -> _LabHolder:
         holder = _LabHolder(Path(tempfile.mkdtemp(prefix="siptest-lab-")))
         config.stash[_LAB_KEY] = holder
     return holder
+
+
+def _lab_passwords(scenario: Any) -> dict[str, str]:
+    """The environment for a scenario run against the lab: a lab account whose password
+    variable is not set gets the lab's password for that user (they are public)."""
+    import os
+
+    from siptest.lab import LAB_USERS
+    from siptest.password import DEFAULT_ENV
+
+    passwords = {user.username: user.password for user in LAB_USERS}
+    environ = dict(os.environ)
+    for account in scenario.accounts.values():
+        name = account.password.env or (None if account.password.file else DEFAULT_ENV)
+        if name and name not in environ and account.user in passwords:
+            environ[name] = passwords[account.user]
+    return environ
 
 
 def _lab_variables(config: pytest.Config) -> dict[str, str]:

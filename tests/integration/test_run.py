@@ -403,3 +403,22 @@ def test_pytest_sip_lab_option_and_fixtures_work_without_any_configuration(tmp_p
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
+
+
+def test_the_example_scenarios_pass_under_sip_lab_with_no_password_set(tmp_path):
+    """With --sip-lab, lab accounts get the lab's (public) passwords when their variable
+    is not set: `pytest scenarios/ --sip-lab` works as the README says, on its own."""
+    scenarios = Path(__file__).parents[2] / "scenarios"
+    done = run_pytest(str(scenarios), "--sip-lab", env={}, cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "3 passed" in done.stdout
+
+
+def test_under_sip_lab_a_password_that_is_set_is_still_the_one_used(tmp_path):
+    scenarios = Path(__file__).parents[2] / "scenarios" / "credential-check.sip.yaml"
+    done = run_pytest(
+        str(scenarios), "--sip-lab", env={"SIPTEST_PASSWORD": "not-the-lab-password"},
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "password" in done.stdout.lower()
