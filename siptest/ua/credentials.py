@@ -60,6 +60,8 @@ class _Exchange:
     """The realms each credentialed request (by CSeq) answered."""
     stale_left: int = _STALE_RETRIES
     new_left: int = _NEW_CHALLENGES
+    judged: set[tuple[int, int]] = field(default_factory=set)
+    """(CSeq, code) of the challenges already weighed: a retransmitted 401 counts once."""
 
 
 @dataclass
@@ -91,6 +93,10 @@ class CredentialGuard:
         answered = exchange.answered.get(message.cseq if message.cseq is not None else -1)
         if message.code not in (401, 407) or answered is None:
             return
+        once = (message.cseq if message.cseq is not None else -1, message.code)
+        if once in exchange.judged:
+            return
+        exchange.judged.add(once)
         kind = "www" if message.code == 401 else "proxy"
         challenges = [
             header_params(value)

@@ -34,6 +34,8 @@ class LoopGuard:
     looped: dict[str, tuple[int, str, int]] = field(default_factory=dict)
     """Call-ID -> (code, reason, times) of the answer that kept coming back."""
     _asked: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
+    _counted: set[tuple[str, str, int | None]] = field(default_factory=set)
+    """(Call-ID, method, CSeq) already counted: a retransmitted answer counts once."""
 
     def received(self, message: SipMessage) -> None:
         call_id = message.header("call-id")
@@ -43,6 +45,12 @@ class LoopGuard:
         if 200 <= message.code < 300:
             self._asked.pop(key, None)
         elif drives_a_retry(message.code):
+            # The tap sees every copy a server retransmits (RFC 3261 17.2.1): one
+            # request's answer is one retry asked for, however often it arrives.
+            once = (call_id, message.method, message.cseq)
+            if once in self._counted:
+                return
+            self._counted.add(once)
             self._asked.setdefault(key, []).append((message.code, message.reason))
 
     def allows(self, message: SipMessage) -> bool:

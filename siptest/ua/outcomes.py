@@ -14,6 +14,7 @@ from typing import Literal
 
 from siptest.sipmessage import (
     SipMessage,
+    contact_address,
     granted_expiry,
     header_params,
     parse_message,
@@ -111,9 +112,46 @@ def exchanged(events: Sequence[Event]) -> list[WireMessage]:
     return [e for e in events if isinstance(e, WireMessage) and not getattr(e, "stray", False)]
 
 
-def sent_contact(events: Sequence[Event]) -> str | None:
-    """The Contact our latest REGISTER in `events` carried."""
-    for event in reversed(events):
+def register_chain(events: Sequence[Event], aor: str) -> list[Event]:
+    """The events of one account's REGISTERs: its messages (by the Call-IDs of the
+    REGISTERs it sent, From = `aor`), its pjsua state, and what belongs to no message.
+
+    Another registered account's refresh, or a late answer to an abandoned
+    un-REGISTER, can fall in the same window of the stream: it is not this chain.
+    """
+    ours = _aor_key(aor)
+    call_ids = {
+        e.message.header("call-id")
+        for e in events
+        if isinstance(e, RequestSent)
+        and e.message.method == "REGISTER"
+        and _aor_key(e.message.header("from") or "") == ours
+    }
+    chain: list[Event] = []
+    for event in events:
+        if isinstance(event, WireMessage):
+            if event.message.method == "REGISTER" and event.message.header("call-id") in call_ids:
+                chain.append(event)
+        elif isinstance(event, RegistrationStateChanged):
+            if _aor_key(event.aor) == ours:
+                chain.append(event)
+        else:
+            chain.append(event)
+    return chain
+
+
+def _aor_key(address: str) -> tuple[str, str]:
+    """(user, host) of an address of record, lower-case: pjsip writes the From of a
+    REGISTER without the port the account's URI may carry."""
+    uri = contact_address(address)
+    user, _, hostport = uri.split(":", 1)[-1].rpartition("@")
+    host = hostport[1:].split("]", 1)[0] if hostport.startswith("[") else hostport.split(":", 1)[0]
+    return user, host
+
+
+def sent_contact(events: Sequence[Event], aor: str) -> str | None:
+    """The Contact our latest REGISTER for `aor` in `events` carried."""
+    for event in reversed(register_chain(events, aor)):
         if isinstance(event, RequestSent) and event.message.method == "REGISTER":
             contact = event.message.header("contact")
             if contact:
@@ -121,8 +159,9 @@ def sent_contact(events: Sequence[Event]) -> str | None:
     return None
 
 
-def final_register(events: Sequence[Event]) -> WireMessage | None:
-    """The server's final answer to the latest REGISTER in `events` (None: none came)."""
+def final_register(events: Sequence[Event], aor: str) -> WireMessage | None:
+    """The server's final answer to the latest REGISTER for `aor` (None: none came)."""
+    events = register_chain(events, aor)
     sent = [
         m.message.cseq
         for m in events
@@ -150,7 +189,9 @@ def _unreadable_answer(events: Sequence[Event], response: Response) -> Response:
     party is not the server's answer). Too large is siptest's own limit.
     """
     dropped = [e for e in events if isinstance(e, MessageDropped) and e.from_server]
-    cut = [e for e in exchanged(events) if isinstance(e, ResponseReceived) and e.cut]
+    # Only the decisive answer (the last one received) being cut matters.
+    answers = [e for e in exchanged(events) if isinstance(e, ResponseReceived)]
+    cut = answers[-1:] if answers and answers[-1].cut else []
     if cut and response.origin == "remote" and response.code >= 300:
         # The stack read only the first 4,000 bytes of the decisive answer: what it
         # made of the rest (a challenge it could not answer, say) is not the server's.
@@ -429,6 +470,7 @@ def registration_outcome(
     2xx still grants our own binding (RFC 3261 10.3: it lists the bindings left),
     None when it is gone.
     """
+    events = register_chain(events, account.aor)
     guard = replay_guard(events)
     exchange = [m for m in exchanged(events) if m.message.method == "REGISTER"]
     call_id = exchange[0].message.header("call-id") if exchange else None

@@ -49,18 +49,22 @@ def probe_tls(
     """Handshake with host:port as siptest's stack would (TLS 1.2 at most); a problem
     the stack would misreport, or None (including when the stack reports it well)."""
     outcome = _handshake(host, port, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2)
-    if not isinstance(outcome, _VersionRefused):
+    if isinstance(outcome, TlsProblem):
         return outcome
+    if not isinstance(outcome, _VersionRefused):
+        return None  # it worked, or no opinion: the stack goes ahead
     # Refused TLS 1.2: does the server speak 1.3? (Never verified here: only the
     # version is the question, and no login follows on this connection.)
     again = _handshake(host, port, False, None, timeout, ssl.TLSVersion.MAXIMUM_SUPPORTED)
-    if again is None:
+    if again is _OK:
         return TlsProblem(
             "tls_version",
             f"The server at {host}:{port} accepts TLS 1.3 only; siptest's SIP stack speaks "
             "TLS 1.2 at most. A limit of siptest, not a fault of the server.",
         )
-    return TlsProblem("tls", outcome.detail)
+    # Neither 1.2 nor 1.3 (a server of TLS 1.0/1.1 only, or no opinion): the stack
+    # reports its own failure.
+    return None
 
 
 # OpenSSL's reasons: the server refused every version offered (an alert, or no overlap).
@@ -83,6 +87,10 @@ class _VersionRefused:
     detail: str
 
 
+_OK = object()
+"""The handshake succeeded (None means the probe has no opinion)."""
+
+
 def _handshake(
     host: str,
     port: int,
@@ -90,7 +98,7 @@ def _handshake(
     ca_file: Path | None,
     timeout: float,
     highest: ssl.TLSVersion,
-) -> TlsProblem | _VersionRefused | None:
+) -> TlsProblem | _VersionRefused | object | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.maximum_version = highest
     if verify:
@@ -108,9 +116,11 @@ def _handshake(
     try:
         with context.wrap_socket(raw, server_hostname=host) as tls:
             tls.version()
-        return None
+        return _OK
     except ssl.SSLCertVerificationError as exc:
         return TlsProblem("tls", _verify_words(exc, host))
+    except ssl.SSLEOFError:
+        return _not_tls(host, port, "it closed the connection at the TLS handshake")
     except ssl.SSLError as exc:
         reason = (exc.reason or "").upper()
         if reason in _VERSION_REFUSED:

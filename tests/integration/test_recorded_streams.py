@@ -32,9 +32,14 @@ def padded_challenge(request: Request) -> bytes:
 
 
 def outcome_of(text: str, user: str):
-    account = AccountSpec(user=user, domain="x", registrar="127.0.0.1", port=None,
+    events = events_from_json(text)
+    sent_from = next(
+        (e.message.header("from") or "" for e in events if isinstance(e, WireMessage)), ""
+    )
+    domain = sent_from.split("@", 1)[-1].split(">", 1)[0].split(";", 1)[0]
+    account = AccountSpec(user=user, domain=domain, registrar="127.0.0.1", port=None,
                           transport="udp", auth_user=user, password="-")  # fmt: skip
-    outcome = registration_outcome(events_from_json(text), account)
+    outcome = registration_outcome(events, account)
     response = outcome.response
     return (response.code, response.origin, response.local_cause, outcome.requests_sent,
             outcome.credentials_sent, outcome.credentials_rejected)  # fmt: skip

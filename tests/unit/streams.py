@@ -95,4 +95,7 @@ def _with_via(text: str) -> str:
     cseq = re.search(r"^CSeq:\s*(\d+)", text, re.IGNORECASE | re.MULTILINE)
     branch = f"z9hG4bK-{call_id.group(1) if call_id else 'x'}-{cseq.group(1) if cseq else 0}"
     start, _, rest = text.partition("\r\n")
+    # ... and a From of the tests' account (sip:1001@example.com), as a real stack would.
+    if not re.search(r"^(From|f)\s*:", text, re.IGNORECASE | re.MULTILINE):
+        rest = f"From: <sip:1001@example.com>;tag=t\r\n{rest}"
     return f"{start}\r\nVia: SIP/2.0/UDP 192.0.2.9:5060;rport;branch={branch}\r\n{rest}"

@@ -169,3 +169,28 @@ def test_a_successful_round_restores_the_stale_allowance():
     guard.received(challenge(5, stale=True))
     assert guard.allows(request(6, credentials=True))
     assert not guard.gave_up("c1")
+
+
+def test_a_retransmitted_stale_challenge_earns_its_one_retry_once():
+    from streams import Stream
+
+    def register(cseq: int, auth: bool) -> str:
+        credentials = 'Authorization: Digest username="u", realm="r", response="x"\r\n'
+        return (
+            f"REGISTER sip:x SIP/2.0\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n"
+            f"{credentials if auth else ''}\r\n"
+        )
+
+    def stale(cseq: int) -> str:
+        return (
+            f"SIP/2.0 401 Unauthorized\r\nCall-ID: c1\r\nCSeq: {cseq} REGISTER\r\n"
+            f'WWW-Authenticate: Digest realm="r", nonce="n{cseq}", stale=true\r\n\r\n'
+        )
+
+    stream = Stream()
+    stream.sent(register(1, auth=False))
+    stream.received(stale(1).replace(", stale=true", ""))
+    stream.sent(register(2, auth=True))
+    stream.received(stale(2))
+    stream.received(stale(2))  # the same answer again
+    assert stream.sent(register(3, auth=True))

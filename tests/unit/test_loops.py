@@ -55,3 +55,13 @@ def test_a_stray_423_does_not_count():
     for cseq in range(1, 6):
         stream.received(answer(423, cseq), remote="198.51.100.7:5060")
     assert stream.sent(register(1))
+
+
+def test_a_retransmitted_answer_counts_once():
+    # The tap sees every copy of a retransmitted answer (the server answers each
+    # retransmission of the REGISTER): still one retry asked for.
+    stream = Stream()
+    assert stream.sent(register(1))
+    for _ in range(4):
+        stream.received(answer(423, 1))
+    assert stream.sent(register(2))

@@ -239,3 +239,24 @@ def test_audio_that_stops_for_good_is_found_in_each_direction(points, end, stall
     from siptest.ua.evidence import media_stalls
 
     assert media_stalls(points, end) == stalls
+
+
+def test_another_accounts_refresh_in_the_window_is_not_this_chain():
+    # Bob's REGISTER gets nothing; Alice's refresh, in the same window, gets a 200.
+    bob = AccountSpec(user="bob", domain="example.com", registrar="example.com", port=None,
+                      transport="udp", auth_user="bob", password="-")  # fmt: skip
+
+    def register_from(user: str, call_id: str, cseq: int) -> str:
+        return (
+            f"REGISTER sip:example.com SIP/2.0\r\nFrom: <sip:{user}@example.com>;tag=t\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: {cseq} REGISTER\r\n"
+            f"Contact: <sip:{user}@192.0.2.9:5060>\r\n\r\n"
+        )
+
+    stream = Stream()
+    stream.sent(register_from("bob", "b1", 1))
+    stream.sent(register_from("alice", "a1", 7))
+    stream.received("SIP/2.0 200 OK\r\nCall-ID: a1\r\nCSeq: 7 REGISTER\r\n\r\n")
+    outcome = registration_outcome(stream.events, bob)
+    assert (outcome.response.code, outcome.response.origin) == (408, "none")
+    assert outcome.requests_sent == 1

@@ -28,8 +28,15 @@ from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 EVENTS = Path(__file__).parents[1] / "data" / "events"
 
 
-def account(user: str) -> AccountSpec:
-    return AccountSpec(user=user, domain="127.0.0.1", registrar="127.0.0.1", port=None,
+def account(user: str, events: list | None = None) -> AccountSpec:
+    """The recorded account: its domain (host:port of that run) read from its From."""
+    domain = "127.0.0.1"
+    for event in events or []:
+        if isinstance(event, RequestSent):
+            sent_from = event.message.header("from") or ""
+            domain = sent_from.split("@", 1)[1].split(">", 1)[0].split(";", 1)[0]
+            break
+    return AccountSpec(user=user, domain=domain, registrar="127.0.0.1", port=None,
                        transport="udp", auth_user=user, password="-")  # fmt: skip
 
 
@@ -53,14 +60,14 @@ def test_a_recorded_register_chain_is_read_as_it_happened(
     name, user, code, origin, cause, requests, credentials, diagnosis
 ):
     events = events_from_json((EVENTS / f"{name}.jsonl").read_text())
-    outcome = registration_outcome(events, account(user))
+    outcome = registration_outcome(events, account(user, events))
     assert outcome.response.code == code
     assert outcome.response.origin == origin
     assert outcome.response.local_cause == cause
     assert outcome.requests_sent == requests
     assert outcome.credentials_sent is credentials
     check = analyse_registration(
-        outcome, account(user), load_knowledge(None), timeout=1.0, duration_ms=1.0
+        outcome, account(user, events), load_knowledge(None), timeout=1.0, duration_ms=1.0
     )
     assert check.diagnosis is not None and check.diagnosis.id == diagnosis
 

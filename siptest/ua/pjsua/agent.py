@@ -42,6 +42,7 @@ from siptest.ua.events import (
     Event,
     MediaSampled,
     RegistrationStateChanged,
+    ResponseSent,
     TransportFailed,
     WireMessage,
 )
@@ -241,6 +242,13 @@ class PjsuaAgent:
             e.call_id
             for e in self.capture.events
             if isinstance(e, CallStateChanged) and e.state == "DISCONNECTED"
+        } | {
+            # refused by pjsua itself (no call was ever made for it: no state change)
+            e.message.header("call-id") or ""
+            for e in self.capture.events
+            if isinstance(e, ResponseSent)
+            and e.message.method == "INVITE"
+            and (e.message.code or 0) >= 300
         }
         live = {c for c in self._accepted if c not in ended}
         outgoing = sum(1 for c in self._calls if c.state != self._pj.PJSIP_INV_STATE_DISCONNECTED)
@@ -366,8 +374,9 @@ class PjsuaAgent:
         except InternalError:
             self._maybe_registered[account.aor] = (account, acc)
             raise
-        if probe is not None:
-            probe.close()
+        finally:
+            if probe is not None:
+                probe.close()
         if unreachable:
             self.capture.events.append(
                 TransportFailed(
@@ -375,7 +384,7 @@ class PjsuaAgent:
                 )
             )
         outcome = registration_outcome(self.capture.events[first:], account)
-        contact = sent_contact(self.capture.events[first:])
+        contact = sent_contact(self.capture.events[first:], account.aor)
         if contact:
             self._contacts[account.aor] = contact
         if outcome.ok:
@@ -387,9 +396,9 @@ class PjsuaAgent:
                     outcome.response.origin == "local"
                     and outcome.response.local_cause in _ANSWER_MAY_BE_LOST
                     # a final answer siptest could read (a cut 401, say) made no binding
-                    and final_register(self.capture.events[first:]) is None
+                    and final_register(self.capture.events[first:], account.aor) is None
                 )
-                or self._late_answer(outcome, first)
+                or self._late_answer(account, outcome, first)
             )
         ):
             # The server heard us (something came back), and a 2xx may have been
@@ -453,15 +462,21 @@ class PjsuaAgent:
             )
         return problem
 
-    def _late_answer(self, outcome: RegistrationCompleted, first: int) -> bool:
+    def _late_answer(
+        self, account: AccountSpec, outcome: RegistrationCompleted, first: int
+    ) -> bool:
         """After total silence, linger (at most LATE_ANSWER_S) for an answer that comes
-        after the timeout: a late 2xx made a binding siptest must remove."""
+        after the timeout: a late 2xx made a binding siptest must remove. (A late
+        refusal made none: no un-REGISTER, no second login, for it.)"""
         if outcome.response.origin != "none" or outcome.response.local_cause != "timeout":
             return False
-        return self._wait(
-            lambda: final_register(self.capture.events[first:]) is not None,
-            min(LATE_ANSWER_S, self.config.timeout / 2),
-        )
+
+        def late() -> WireMessage | None:
+            return final_register(self.capture.events[first:], account.aor)
+
+        self._wait(lambda: late() is not None, min(LATE_ANSWER_S, self.config.timeout / 2))
+        answer = late()
+        return answer is not None and 200 <= (answer.message.code or 0) < 300
 
     def _unregister_raw(self, spec: AccountSpec, first: int) -> RegistrationCompleted | None:
         """An un-REGISTER on a registration client of our own; None when it cannot be
@@ -483,7 +498,7 @@ class PjsuaAgent:
         )
         raw.close()
         events = self.capture.events[first:]
-        final = final_register(events)
+        final = final_register(events, spec.aor)
         self.capture.events.append(
             RegistrationStateChanged(
                 self.capture.now(),

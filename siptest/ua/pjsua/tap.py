@@ -25,8 +25,10 @@ buffer), so a mismatch stops siptest instead of reading garbage.
 from __future__ import annotations
 
 import ctypes
+import platform
 import socket
 import struct
+import sys
 from typing import Any, Protocol
 
 from siptest.errors import CannotRunError
@@ -109,8 +111,10 @@ _CFG_DISABLE_TLS_SWITCH = 5
 
 
 def check_layout(version: str) -> None:
-    if version != SUPPORTED_VERSION or struct.calcsize("P") != 8:
+    if version != SUPPORTED_VERSION:
         raise LayoutError(f"found pjproject {version}")
+    if sys.platform != "linux" or platform.machine() != "x86_64" or struct.calcsize("P") != 8:
+        raise LayoutError(f"found {sys.platform} on {platform.machine()}")
 
 
 class _Module(ctypes.Structure):
@@ -283,6 +287,8 @@ class StackTap:
 
     def _drop_source(self, transport: int, data: int, type_name: str) -> str:
         """Where dropped bytes came from: a connection's peer, or a datagram's sender."""
+        if not transport or not data:
+            return ""
         if not type_name.startswith("UDP"):
             return _sockaddr(ctypes.string_at(transport + _TP_REMOTE_ADDR, 28))
         # A datagram is one fragment, after any leading CR/LF pjsip skipped; the
@@ -302,42 +308,62 @@ class StackTap:
 
     # -- callbacks from C: never raise ----------------------------------------
 
-    def _on_rx_request(self, rdata: int | None) -> int:
+    def _failed(self, where: str, exc: BaseException) -> None:
+        """Report siptest's own failure; never let anything raise back into C."""
         try:
-            status = self._handler.received(self._rx(rdata or 0), is_request=True)
+            self._handler.failed(where, exc)
+        except BaseException:
+            pass
+
+    def _on_rx_request(self, rdata: int | None) -> int:
+        if not rdata:
+            return 0
+        try:
+            status = self._handler.received(self._rx(rdata), is_request=True)
             if status is None:
                 return 0
-            self._lib.pjsip_endpt_respond_stateless(self._endpt, rdata, status, None, None, None)
-            return 1
-        except BaseException as exc:  # reported, never raised into C
-            self._handler.failed("on_rx_request", exc)
+            sent = self._lib.pjsip_endpt_respond_stateless(
+                self._endpt, rdata, status, None, None, None
+            )
+            # Taken away from the stack only when our answer really left.
+            return 1 if sent == 0 else 0
+        except Exception as exc:  # reported, never raised into C
+            self._failed("on_rx_request", exc)
             return 0
 
     def _on_rx_response(self, rdata: int | None) -> int:
+        if not rdata:
+            return 0
         try:
-            self._handler.received(self._rx(rdata or 0), is_request=False)
-        except BaseException as exc:
-            self._handler.failed("on_rx_response", exc)
+            self._handler.received(self._rx(rdata), is_request=False)
+        except Exception as exc:
+            self._failed("on_rx_response", exc)
         return 0
 
     def _on_tx_request(self, tdata: int | None) -> int:
+        if not tdata:
+            return PJ_ECANCELLED
         try:
-            return 0 if self._handler.sent(self._tx(tdata or 0), is_request=True) else PJ_ECANCELLED
-        except BaseException as exc:
-            self._handler.failed("on_tx_request", exc)
+            return 0 if self._handler.sent(self._tx(tdata), is_request=True) else PJ_ECANCELLED
+        except Exception as exc:
+            self._failed("on_tx_request", exc)
             # Fail closed: a request siptest could not check is not sent.
             return PJ_ECANCELLED
 
     def _on_tx_response(self, tdata: int | None) -> int:
+        if not tdata:
+            return 0
         try:
-            self._handler.sent(self._tx(tdata or 0), is_request=False)
-        except BaseException as exc:
-            self._handler.failed("on_tx_response", exc)
+            self._handler.sent(self._tx(tdata), is_request=False)
+        except Exception as exc:
+            self._failed("on_tx_response", exc)
         return 0
 
     def _on_dropped(self, pointer: int | None) -> None:
+        if not pointer:
+            return
         try:
-            dropped = _DroppedData.from_address(pointer or 0)
+            dropped = _DroppedData.from_address(pointer)
             if dropped.status == _PJ_EIGNORED or not dropped.data or not dropped.len:
                 return  # CR/LF keep-alives (RFC 5626 4.4.1)
             type_name = self._type_name(dropped.tp or 0)
@@ -359,8 +385,8 @@ class StackTap:
             if tapped.cut:
                 cause = "too_large"
             self._handler.dropped(tapped, cause)
-        except BaseException as exc:
-            self._handler.failed("on_dropped", exc)
+        except Exception as exc:
+            self._failed("on_dropped", exc)
 
 
 def _hostport(host: str, port: int) -> str:

@@ -40,7 +40,7 @@ class _CredInfo(ctypes.Structure):
         ("data_type", ctypes.c_int),
         ("data", _PjStr),
         ("algorithm_type", ctypes.c_int),
-        ("ext", ctypes.c_byte * 56),
+        ("ext", ctypes.c_void_p * 7),
     ]
 
 
@@ -58,6 +58,7 @@ class RawUnregister:
         self.done = False
         """pjsip reported the end of the transaction (an answer, or its timeout)."""
         self._callback = _CALLBACK(self._on_done)
+        lib.pjsua_get_pjsip_endpt.restype = ctypes.c_void_p
         lib.pjsip_regc_create.argtypes = [
             ctypes.c_void_p,
             ctypes.c_void_p,
