@@ -68,6 +68,7 @@ def call(
     profile: common.ProfileOpt = None,
     json_output: common.JsonOpt = False,
     trace: common.TraceOpt = None,
+    pcap: common.PcapOpt = None,
     password_file: common.PasswordFileOpt = None,
     password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
     tls_insecure: common.TlsInsecureOpt = False,
@@ -106,6 +107,7 @@ def call(
             timeout=timeout,
             profile=profile,
             trace=trace,
+            pcap=pcap,
             password_file=password_file,
             password_env=password_env,
             tls_insecure=tls_insecure,
@@ -129,6 +131,6 @@ def call(
             expect=expected,
         )
         run_result = check_call(request, knowledge)
-        common.emit(run_result, json_output, trace, f"call {number} from {account.aor}")
+        common.emit(run_result, json_output, trace, f"call {number} from {account.aor}", pcap)
 
     common.guarded(run, json_output)

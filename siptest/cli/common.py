@@ -57,6 +57,14 @@ TraceOpt = Annotated[
     Path | None,
     typer.Option(help="Write the SIP exchange to PATH (credentials redacted).", dir_okay=False),
 ]
+PcapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the SIP messages to PATH as a capture (pcap) for Wireshark or sngrep "
+        "(credentials redacted).",
+        dir_okay=False,
+    ),
+]
 PasswordFileOpt = Annotated[
     Path | None,
     typer.Option(help="Read the password from PATH (must be readable only by you)."),
@@ -139,6 +147,7 @@ class SipOptions:
     password_env: str
     tls_insecure: bool
     tls_ca: Path | None
+    pcap: Path | None = None
 
     def resolve(self) -> tuple[AccountSpec, TlsSettings, Knowledge]:
         """Validate everything before any packet; the password is read last."""
@@ -167,6 +176,10 @@ class SipOptions:
             from siptest.report.trace import check_output_path
 
             check_output_path(self.trace, "--trace")
+        if self.pcap is not None:
+            from siptest.report.trace import check_output_path
+
+            check_output_path(self.pcap, "--pcap")
         knowledge = load_knowledge(resolve_profile(self.profile))
         password = read_password(self.password_file, self.password_env)
         account = AccountSpec(
@@ -183,7 +196,13 @@ class SipOptions:
         return account, tls, knowledge
 
 
-def emit(run: CheckRun, json_output: bool, trace: Path | None, header: str) -> NoReturn:
+def emit(
+    run: CheckRun,
+    json_output: bool,
+    trace: Path | None,
+    header: str,
+    pcap: Path | None = None,
+) -> NoReturn:
     """Write the trace, print the report, exit with the status the report calls for."""
     from siptest.report.json import render_json
     from siptest.report.text import render_text
@@ -191,6 +210,18 @@ def emit(run: CheckRun, json_output: bool, trace: Path | None, header: str) -> N
 
     report = run.report
     typer.echo(render_json(report) + "\n" if json_output else render_text(report), nl=False)
+    if pcap is not None:
+        from siptest.report.pcap import write_pcap
+
+        try:
+            write_pcap(pcap, run.events)
+        except OSError as exc:
+            typer.echo(
+                f"siptest: Could not write the capture to {pcap}: {exc.strerror}. "
+                "Check the path and free disk space.",
+                err=True,
+            )
+            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
     if trace is not None:
         try:
             write_trace(trace, run.events, header)

@@ -21,6 +21,7 @@ def register(
     profile: common.ProfileOpt = None,
     json_output: common.JsonOpt = False,
     trace: common.TraceOpt = None,
+    pcap: common.PcapOpt = None,
     password_file: common.PasswordFileOpt = None,
     password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
     tls_insecure: common.TlsInsecureOpt = False,
@@ -48,6 +49,7 @@ def register(
             timeout=timeout,
             profile=profile,
             trace=trace,
+            pcap=pcap,
             password_file=password_file,
             password_env=password_env,
             tls_insecure=tls_insecure,
@@ -58,6 +60,6 @@ def register(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
         run_result = check_registration(request, knowledge)
-        common.emit(run_result, json_output, trace, trace_header(request))
+        common.emit(run_result, json_output, trace, trace_header(request), pcap)
 
     common.guarded(run, json_output)

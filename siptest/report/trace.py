@@ -107,6 +107,11 @@ def check_output_path(path: Path, option: str) -> None:
 
 
 def write_private(path: Path, text: str) -> None:
+    """Write text the way `write_private_bytes` writes bytes."""
+    write_private_bytes(path, text.encode("utf-8"))
+
+
+def write_private_bytes(path: Path, data: bytes) -> None:
     """Write a file readable by the owner only: traces name accounts and servers.
 
     Never through a symbolic link (O_NOFOLLOW), never into a FIFO or device (opened
@@ -130,8 +135,8 @@ def write_private(path: Path, text: str) -> None:
     except BaseException:
         os.close(fd)
         raise
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
 
 
 def write_trace(path: Path, events: Iterable[Event], header: str = "") -> None:

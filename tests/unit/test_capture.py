@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import socket
+
+import pytest
 from streams import SERVER, Stream
 
 from siptest.report.trace import format_trace
+from siptest.ua.capture import Tapped
 from siptest.ua.events import (
     RequestReceived,
     RequestSent,
@@ -147,3 +152,27 @@ def test_a_recorded_stream_reads_back_exactly_with_credentials_redacted():
     assert again[1].data == stream.events[1].data
     assert b"deadbeef" not in again[2].data and b'username="1001"' in again[2].data
     assert again[1].message == stream.events[1].message
+
+
+def test_a_capture_holds_every_message_with_its_addresses_ipv4_and_ipv6():
+    import dpkt
+
+    from siptest.report.pcap import pcap_bytes
+
+    stream = Stream()
+    stream.sent(register(1, auth=True))
+    stream.received(challenge(1))
+    stream.capture.sent(
+        Tapped(register(2).encode(), "UDP6", "[2001:db8::5]:5060", local="[2001:db8::9]:5062"),
+        is_request=True,
+    )
+    packets = list(dpkt.pcap.Reader(io.BytesIO(pcap_bytes(stream.events, started=1000.0))))
+    assert len(packets) == 3
+    first = dpkt.ip.IP(packets[0][1])
+    assert socket.inet_ntoa(first.src) == "192.0.2.9" and first.data.dport == 5060
+    assert b"<credentials redacted>" in first.data.data and b"deadbeef" not in first.data.data
+    answer = dpkt.ip.IP(packets[1][1])
+    assert socket.inet_ntoa(answer.src) == "192.0.2.1"
+    six = dpkt.ip6.IP6(packets[2][1])
+    assert socket.inet_ntop(socket.AF_INET6, six.dst) == "2001:db8::5"
+    assert packets[0][0] == pytest.approx(1000.0 + stream.events[0].at)

@@ -1,0 +1,97 @@
+"""The SIP exchange as a capture file Wireshark, tshark and sngrep open (`--pcap PATH`).
+
+Written from what the stack tap recorded (`siptest.ua.events`): every SIP message
+exactly as it crossed the wire, with its addresses and time, wrapped in IPv4/IPv6
+and UDP or TCP headers (dpkt builds them). Credentials are redacted as in traces, so
+the file can go into a ticket. What the file is not:
+
+* not a capture of the network: it holds the messages siptest's stack sent and
+  received, not retransmissions at the IP level or anything else on the wire;
+* TLS is shown decrypted, as TCP on the TLS port (Wireshark: "Decode As... SIP");
+* bytes the stack refused (`MessageDropped`) are included, so they can be seen;
+  media (RTP) is not.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from siptest.report.trace import write_private_bytes
+from siptest.ua.events import Event, MessageDropped, WireMessage, redact_bytes
+
+_LINKTYPE_RAW = 101
+"""Raw IP packets (LINKTYPE_RAW): no link layer to invent."""
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port) if port.isdigit() else 0
+
+
+def _packet(source: str, destination: str, payload: bytes, transport: str, seq: int) -> bytes:
+    import dpkt
+
+    (src_host, src_port), (dst_host, dst_port) = _split(source), _split(destination)
+    src_ip, dst_ip = ipaddress.ip_address(src_host), ipaddress.ip_address(dst_host)
+    segment: dpkt.Packet
+    if transport.upper().startswith("UDP"):
+        segment = dpkt.udp.UDP(sport=src_port, dport=dst_port, data=payload)
+        segment.ulen = len(segment)
+        protocol = dpkt.ip.IP_PROTO_UDP
+    else:
+        segment = dpkt.tcp.TCP(
+            sport=src_port, dport=dst_port, seq=seq, flags=dpkt.tcp.TH_ACK | dpkt.tcp.TH_PUSH,
+            data=payload,
+        )  # fmt: skip
+        protocol = dpkt.ip.IP_PROTO_TCP
+    if src_ip.version == 6:
+        packet: dpkt.Packet = dpkt.ip6.IP6(
+            src=src_ip.packed, dst=dst_ip.packed, nxt=protocol, hlim=64, data=segment
+        )
+        packet.plen = len(segment)
+    else:
+        packet = dpkt.ip.IP(src=src_ip.packed, dst=dst_ip.packed, p=protocol, ttl=64, data=segment)
+        packet.len = len(packet)
+    return bytes(packet)
+
+
+def pcap_bytes(events: Iterable[Event], started: float | None = None) -> bytes:
+    """The capture file's bytes; `started` is the wall-clock time of the agent's clock 0."""
+    import io
+
+    import dpkt
+
+    events = list(events)
+    if started is None:
+        # The agent's clock starts at 0; the file is written right after the run,
+        # so its last event happened about now (wall clock, to a few milliseconds).
+        last = max((getattr(event, "at", 0.0) for event in events), default=0.0)
+        started = time.time() - last
+    origin = started
+    out = io.BytesIO()
+    writer = dpkt.pcap.Writer(out, linktype=_LINKTYPE_RAW)
+    sequence: dict[tuple[str, str], int] = {}
+    for event in events:
+        if not isinstance(event, (WireMessage, MessageDropped)) or not event.local:
+            continue
+        if not event.remote:
+            continue
+        sent = isinstance(event, WireMessage) and event.direction == "sent"
+        source, destination = (event.local, event.remote) if sent else (event.remote, event.local)
+        payload = redact_bytes(event.data)
+        # One TCP stream per pair of addresses, sequence numbers counting its bytes.
+        seq = sequence.get((source, destination), 1)
+        sequence[(source, destination)] = seq + len(payload)
+        try:
+            packet = _packet(source, destination, payload, event.transport, seq)
+        except ValueError:
+            continue  # an address that is not an IP address (never from the tap)
+        writer.writepkt(packet, ts=origin + event.at)
+    return out.getvalue()
+
+
+def write_pcap(path: Path, events: Iterable[Event], started: float | None = None) -> None:
+    write_private_bytes(path, pcap_bytes(events, started))
