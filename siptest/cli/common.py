@@ -196,6 +196,20 @@ class SipOptions:
         return account, tls, knowledge
 
 
+def write_or_exit(what: str, path: Path, write: Callable[[], None]) -> None:
+    """Write an output file; when that fails the report is out already: say why the
+    file is missing and exit 3."""
+    try:
+        write()
+    except OSError as exc:
+        typer.echo(
+            f"siptest: Could not write {what} to {path}: {exc.strerror}. "
+            "Check the path and free disk space.",
+            err=True,
+        )
+        raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
+
+
 def emit(
     run: CheckRun,
     json_output: bool,
@@ -213,24 +227,7 @@ def emit(
     if pcap is not None:
         from siptest.report.pcap import write_pcap
 
-        try:
-            write_pcap(pcap, run.events)
-        except OSError as exc:
-            typer.echo(
-                f"siptest: Could not write the capture to {pcap}: {exc.strerror}. "
-                "Check the path and free disk space.",
-                err=True,
-            )
-            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
+        write_or_exit("the capture", pcap, lambda: write_pcap(pcap, run.events))
     if trace is not None:
-        try:
-            write_trace(trace, run.events, header)
-        except OSError as exc:
-            # The report is out already; say why the trace is missing, exit 3.
-            typer.echo(
-                f"siptest: Could not write the trace to {trace}: {exc.strerror}. "
-                "Check the path and free disk space.",
-                err=True,
-            )
-            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
+        write_or_exit("the trace", trace, lambda: write_trace(trace, run.events, header))
     finish(report.ok, run.exit_status)

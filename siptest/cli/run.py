@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from siptest.cli import common
-from siptest.errors import ExitStatus
 
 if TYPE_CHECKING:
     from siptest.scenario import ScenarioRuns
@@ -95,19 +95,12 @@ def _run(
         raise ScenarioError(errors[-1])
     runs = run_scenarios(prepared)
     typer.echo(render_runs_json(runs) + "\n" if json_output else render_runs_text(runs), nl=False)
-    for option, path, write in (("--junit", junit, write_junit), ("--trace", trace, _write_traces)):
-        if path is None:
-            continue
-        try:
-            write(path, runs)
-        except OSError as exc:
-            # The report is out already; say why the file is missing, exit 3.
-            typer.echo(
-                f"siptest: {option}: could not write {path}: {exc.strerror}. "
-                "Check the path and free disk space.",
-                err=True,
-            )
-            raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
+    for what, path, write in (
+        ("the JUnit XML", junit, write_junit),
+        ("the trace", trace, _write_traces),
+    ):
+        if path is not None:
+            common.write_or_exit(what, path, partial(write, path, runs))
     raise typer.Exit(int(runs.exit_status))
 
 
