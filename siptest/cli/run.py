@@ -47,6 +47,7 @@ def run(
     junit: JunitOpt = None,
     var: VarOpt = None,
     trace: common.TraceOpt = None,
+    pcap: common.PcapOpt = None,
 ) -> None:
     """Run scenario files: registrations, calls and what each must show.
 
@@ -58,11 +59,16 @@ def run(
     (diagnosed), 2 a bad scenario file or option, 3 a scenario could not run,
     130/143 interrupted (after cleaning up; the reports are partial).
     """
-    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace), json_output)
+    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace, pcap), json_output)
 
 
 def _run(
-    paths: list[Path], json_output: bool, junit: Path | None, var: list[str], trace: Path | None
+    paths: list[Path],
+    json_output: bool,
+    junit: Path | None,
+    var: list[str],
+    trace: Path | None,
+    pcap: Path | None = None,
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
@@ -77,7 +83,7 @@ def _run(
         run_scenarios,
     )
 
-    for option, path in (("--junit", junit), ("--trace", trace)):
+    for option, path in (("--junit", junit), ("--trace", trace), ("--pcap", pcap)):
         if path is not None:
             check_output_path(path, option)
     overrides = parse_overrides(var)
@@ -98,10 +104,38 @@ def _run(
     for what, path, write in (
         ("the JUnit XML", junit, write_junit),
         ("the trace", trace, _write_traces),
+        ("the capture", pcap, _write_capture),
     ):
         if path is not None:
             common.write_or_exit(what, path, partial(write, path, runs))
     raise typer.Exit(int(runs.exit_status))
+
+
+def _write_capture(path: Path, runs: ScenarioRuns) -> None:
+    """Every scenario's messages in one capture, one after the other in time."""
+    import time
+
+    from siptest.report.pcap import pcap_bytes
+    from siptest.report.trace import write_private_bytes
+
+    # Each run's clock starts at 0: lay the runs end to end, the last ending now.
+    spans = [max((getattr(e, "at", 0.0) for e in run.events), default=0.0) for run in runs.runs]
+    start = time.time() - sum(spans)
+    chunks = []
+    for run, span in zip(runs.runs, spans, strict=True):
+        chunks.append(pcap_bytes(run.events, started=start))
+        start += span
+    write_private_bytes(path, _join_captures(chunks))
+
+
+def _join_captures(chunks: list[bytes]) -> bytes:
+    """pcap files of the same link type joined: the first header, then every record."""
+    if not chunks:
+        from siptest.report.pcap import pcap_bytes
+
+        return pcap_bytes([])
+    header = 24  # the pcap global header
+    return chunks[0] + b"".join(chunk[header:] for chunk in chunks[1:])
 
 
 def _write_traces(path: Path, runs: ScenarioRuns) -> None:

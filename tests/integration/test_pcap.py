@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,18 @@ def test_a_pcap_path_that_is_a_symbolic_link_is_refused(siptest, tmp_path):
     result = siptest("register", "1001@127.0.0.1:9", "--pcap", str(link), password=PASSWORD)
     assert result.status == 2
     assert "--pcap" in result.stderr and target.read_bytes() == b"keep"
+
+
+def test_run_writes_every_scenarios_messages_into_one_capture(siptest, lab, tmp_path):
+    scenarios = Path(__file__).parents[2] / "scenarios"
+    pcap, trace = tmp_path / "runs.pcap", tmp_path / "runs.txt"
+    result = siptest(
+        "run", str(scenarios / "credential-check.sip.yaml"),
+        str(scenarios / "ata-self-check.sip.yaml"),
+        "--pcap", str(pcap), "--trace", str(trace), password=PASSWORD,
+        env={"SIPTEST_PORT": str(lab.sip_port)},
+    )  # fmt: skip
+    assert result.status == 0, result.stdout + result.stderr
+    messages = tshark_sip(pcap)
+    assert messages == trace_sip(trace)
+    assert messages.count("INVITE") >= 1 and messages.count("REGISTER") >= 4
