@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from siptest.analysis.addresses import split_hostport
 from siptest.analysis.model import Check, Verdict
 from siptest.knowledge import Diagnosis, Knowledge, Situation
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
@@ -114,9 +115,9 @@ def with_destination(facts: dict[str, Any], sent_to: str | None) -> None:
     """Name the address the request actually went to (not the one configured)."""
     if not sent_to:
         return
-    host, _, port = sent_to.rpartition(":")
-    if host and port.isdigit():
-        facts["host"], facts["port"] = host.strip("[]"), int(port)
+    host, port = split_hostport(sent_to)
+    if host and port is not None:
+        facts["host"], facts["port"] = host, port
 
 
 def analyse_registration(

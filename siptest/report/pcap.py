@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from siptest.analysis.addresses import split_hostport
 from siptest.report.trace import write_private_bytes
 from siptest.ua.events import Event, MessageDropped, WireMessage, redact_bytes
 
@@ -27,8 +28,8 @@ _LINKTYPE_RAW = 101
 
 
 def _split(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host.strip("[]"), int(port) if port.isdigit() else 0
+    host, port = split_hostport(address)
+    return host, port or 0
 
 
 def _packet(source: str, destination: str, payload: bytes, transport: str, seq: int) -> bytes:
