@@ -196,6 +196,15 @@ class SipOptions:
         return account, tls, knowledge
 
 
+def styled(text: str) -> str:
+    """The text report, in colour when standard output is a terminal that wants it."""
+    import sys
+
+    from siptest.report.text import colourize, wants_colour
+
+    return colourize(text) if wants_colour(sys.stdout.isatty()) else text
+
+
 def write_or_exit(what: str, path: Path, write: Callable[[], None]) -> None:
     """Write an output file; when that fails the report is out already: say why the
     file is missing and exit 3."""
@@ -223,7 +232,9 @@ def emit(
     from siptest.report.trace import write_trace
 
     report = run.report
-    typer.echo(render_json(report) + "\n" if json_output else render_text(report), nl=False)
+    # color=True: click would strip the codes when piped, and FORCE_COLOR asks for them.
+    text = render_json(report) + "\n" if json_output else styled(render_text(report))
+    typer.echo(text, nl=False, color=True)
     if pcap is not None:
         from siptest.report.pcap import write_pcap
 

@@ -100,7 +100,8 @@ def _run(
             typer.echo(f"siptest: {message}", err=True)
         raise ScenarioError(errors[-1])
     runs = run_scenarios(prepared)
-    typer.echo(render_runs_json(runs) + "\n" if json_output else render_runs_text(runs), nl=False)
+    text = render_runs_json(runs) + "\n" if json_output else common.styled(render_runs_text(runs))
+    typer.echo(text, nl=False, color=True)
     for what, path, write in (
         ("the JUnit XML", junit, write_junit),
         ("the trace", trace, _write_traces),

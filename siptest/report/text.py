@@ -117,3 +117,42 @@ def render_text(report: Report) -> str:
     else:
         lines.append(f"FAIL: {failed} check{'s' if failed != 1 else ''} failed.")
     return "\n".join(lines) + "\n"
+
+
+_COLOURS = {
+    "[OK  ]": "32",  # green
+    "PASS:": "32",
+    "[FAIL]": "31",  # red
+    "FAIL:": "31",
+    "[STOP]": "31",
+    "INSECURE:": "31",
+    "[WARN]": "33",  # yellow
+    "INTERRUPTED:": "33",
+    "[NOTE]": "36",  # cyan
+}
+
+
+def colourize(text: str) -> str:
+    """The report with its verdict words in colour (ANSI SGR), for a terminal."""
+    out = []
+    for line in text.split("\n"):
+        for start, code in _COLOURS.items():
+            if line.startswith(start):
+                line = f"\x1b[1;{code}m{start}\x1b[0m{line[len(start) :]}"
+                break
+        out.append(line)
+    return "\n".join(out)
+
+
+def wants_colour(is_tty: bool, environ: dict[str, str] | None = None) -> bool:
+    """NO_COLOR (any value, no-color.org) switches colour off; FORCE_COLOR (not empty or
+    "0") switches it on even when piped; otherwise colour only on a terminal."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env and env["NO_COLOR"] != "":
+        return False
+    force = env.get("FORCE_COLOR", "")
+    if force and force != "0":
+        return True
+    return is_tty and env.get("TERM", "") != "dumb"
