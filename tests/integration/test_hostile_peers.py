@@ -11,7 +11,6 @@ import json
 import socket
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -67,47 +66,33 @@ def blast(port: int, datagrams: list[bytes], after: float) -> threading.Thread:
     return thread
 
 
-IDLE_SCRIPT = """
-import json
-from siptest.ua.base import AccountSpec
-from siptest.ua.events import RequestReceived, ResponseReceived, MessageDropped
-from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1", local_port={local}))
-account = AccountSpec(user="1001", domain="127.0.0.1:{port}", registrar="127.0.0.1",
-    port={port}, transport="udp", auth_user="1001", password="{password}")
-registered = agent.register(account).ok
-print("ready", flush=True)
-agent.idle(2.5)
-events = agent.events
-removed = agent.unregister(account)
-print(json.dumps({{
-    "registered": registered,
-    "refused": sum(1 for e in events if isinstance(e, RequestReceived) and e.refused),
-    "requests": sum(1 for e in events if isinstance(e, RequestReceived)),
-    "stray": sum(1 for e in events if isinstance(e, ResponseReceived) and e.stray),
-    "dropped": sum(1 for e in events if isinstance(e, MessageDropped)),
-    "removed": removed is not None and removed.ok,
-}}), flush=True)
-agent.close()
-print("survived", flush=True)
-"""
+AGENT = Path(__file__).parent / "hostile_agent.py"
+
+
+def agent(*args: object, timeout: float = 60) -> list[dict[str, object]]:
+    done = subprocess.run(
+        [sys.executable, str(AGENT), *map(str, args)], capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
 
 def run_idle(lab, datagrams: list[bytes]) -> dict[str, object]:
     local = free_udp_port()
-    script = textwrap.dedent(IDLE_SCRIPT).format(local=local, port=lab.sip_port, password=PASSWORD)
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+        [sys.executable, str(AGENT), "idle", str(local), str(lab.sip_port), PASSWORD],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     assert process.stdout is not None
-    assert process.stdout.readline().strip() == "ready"
+    assert json.loads(process.stdout.readline()) == {"ready": True}
     sender = blast(local, datagrams, after=0.1)
     stdout, stderr = process.communicate(timeout=60)
     sender.join(timeout=10)
     assert process.returncode == 0, stderr
-    lines = stdout.strip().splitlines()
-    assert lines[-1] == "survived", stdout + stderr
-    return dict(json.loads(lines[-2]))
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    assert lines[-1] == {"survived": True}, stdout + stderr
+    return dict(lines[-2])
 
 
 def test_500_invites_in_a_burst_while_idle_are_refused_and_siptest_survives(lab):
@@ -151,50 +136,15 @@ def test_hostile_messages_during_a_call_leave_a_correct_report(siptest, lab, wha
 
 
 def test_a_callback_that_raises_stops_the_run_instead_of_passing_as_a_timeout(lab):
-    script = textwrap.dedent(
-        f"""
-        from siptest.errors import CannotRunError
-        from siptest.ua.base import AccountSpec
-        from siptest.ua.capture import Capture
-        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-
-        def broken(self, tapped, is_request):
-            raise RuntimeError("boom")
-
-        Capture.received = broken
-        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
-        try:
-            outcome = agent.register(AccountSpec(user="1001", domain="127.0.0.1",
-                registrar="127.0.0.1", port={lab.sip_port}, transport="udp", auth_user="1001",
-                password="{PASSWORD}"))
-            print("outcome:", outcome.response.code)
-        except CannotRunError as error:
-            print("stopped:", error)
-        agent.close()
-        """
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert "stopped: siptest hit an internal error in on_rx_response (RuntimeError: boom)" in (
-        done.stdout
-    )
+    (result,) = agent("broken-callback", lab.sip_port, PASSWORD)
+    assert result == {
+        "stopped": "siptest hit an internal error in on_rx_response (RuntimeError: boom) and "
+        "stopped instead of reporting a result it cannot trust. Please report it with the "
+        "trace."
+    }
     assert lab.bindings("1001") == []
 
 
 def test_core_dumps_are_off_while_the_password_is_in_memory():
-    script = textwrap.dedent(
-        """
-        import ctypes, resource
-        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-        agent = PjsuaAgent(AgentConfig(timeout=1, public_address="127.0.0.1"))
-        print(resource.getrlimit(resource.RLIMIT_CORE), ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))
-        agent.close()
-        """
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "(0, 0) 0"
+    (result,) = agent("core-dumps")
+    assert result == {"rlimit_core": [0, 0], "dumpable": 0}
