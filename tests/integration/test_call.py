@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -190,81 +190,35 @@ def test_password_canary_never_appears_in_call_outputs(siptest, lab, tmp_path):
         assert "response=" not in text
 
 
-def test_account_limit_is_refused_clearly_and_the_process_survives(lab):
-    script = textwrap.dedent(
-        f"""
-        from siptest.errors import CannotRunError
-        from siptest.ua.base import AccountSpec
-        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
-        try:
-            for n in range(9):
-                agent.register(AccountSpec(user="1001", domain="127.0.0.1", registrar="127.0.0.1",
-                    port={lab.sip_port}, transport="udp", auth_user="1001", password="bad{{n}}"))
-        except CannotRunError as error:
-            print("refused:", error)
-        agent.close()
-        print("survived")
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+LIMITS_AGENT = Path(__file__).parent / "limits_agent.py"
+
+
+def limits_agent(*args: object) -> str:
+    done = subprocess.run(
+        [sys.executable, str(LIMITS_AGENT), *map(str, args)], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "refused: siptest's SIP stack holds at most 8 accounts" in done.stdout
-    assert "survived" in done.stdout
+    return done.stdout
+
+
+def test_account_limit_is_refused_clearly_and_the_process_survives(lab):
+    out = limits_agent("accounts", lab.sip_port)
+    assert "refused: siptest's SIP stack holds at most 8 accounts" in out
+    assert out.rstrip().endswith("survived")
 
 
 def test_fifth_concurrent_call_is_refused_clearly_and_the_process_survives(lab):
-    script = textwrap.dedent(
-        f"""
-        from siptest.errors import CannotRunError
-        from siptest.ua.base import AccountSpec, CallSpec
-        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
-        account = AccountSpec(user="1001", domain="127.0.0.1:{lab.sip_port}",
-            registrar="127.0.0.1", port={lab.sip_port}, transport="udp", auth_user="1001",
-            password="{PASSWORD}")
-        assert agent.register(account).ok
-        ringing = [agent.dial(account, CallSpec(number="7001", ring_timeout=1)) for _ in range(4)]
-        try:
-            agent.dial(account, CallSpec(number="7001", ring_timeout=1))
-        except CannotRunError as error:
-            print("refused:", error)
-        print("outcomes:", [agent.follow(call).response.code for call in ringing])
-        agent.close()
-        print("survived")
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "refused: siptest's SIP stack handles at most 4 calls at once" in done.stdout
-    assert "outcomes: [487, 487, 487, 487]" in done.stdout
-    assert "survived" in done.stdout
+    out = limits_agent("calls", lab.sip_port, PASSWORD)
+    assert "refused: siptest's SIP stack handles at most 4 calls at once" in out
+    assert "outcomes: [487, 487, 487, 487]" in out
+    assert out.rstrip().endswith("survived")
     assert lab.bindings("1001") == []
 
 
 def test_incoming_call_to_the_test_account_is_refused_politely(lab):
-    script = textwrap.dedent(
-        f"""
-        from siptest.ua.base import AccountSpec, CallSpec
-        from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-        agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
-        def account(user):
-            return AccountSpec(user=user, domain="127.0.0.1:{lab.sip_port}",
-                registrar="127.0.0.1", port={lab.sip_port}, transport="udp", auth_user=user,
-                password=f"lab-{{user}}-pass")
-        caller, callee = account("1001"), account("1002")
-        assert agent.register(caller).ok and agent.register(callee).ok
-        outcome = agent.call(caller, CallSpec(number="1002", ring_timeout=5))
-        print("outcome:", outcome.response.code, outcome.response.origin)
-        agent.close()
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "outcome: 486 remote" in done.stdout
+    out = limits_agent("incoming", lab.sip_port)
+    assert "outcome: 486 remote" in out
 
 
 @pytest.mark.parametrize(
