@@ -49,17 +49,29 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def blast(port: int, datagrams: list[bytes], after: float) -> threading.Thread:
-    """Send the datagrams to 127.0.0.1:port as fast as possible, `after` s from now."""
+def send_all(port: int, datagrams: list[bytes]) -> None:
+    """Send the datagrams to 127.0.0.1:port as fast as possible."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for data in datagrams:
+            try:
+                sock.sendto(data, ("127.0.0.1", port))
+            except OSError:
+                pass  # datagrams over 64 KB, or ICMP from an earlier send
+
+
+def blast_while(
+    port: int, datagrams: list[bytes], begin: threading.Event, stop: threading.Event
+) -> threading.Thread:
+    """Once `begin` is set, send the datagrams again every 0.5 s until `stop` is (at most
+    4 rounds): the whole window, ringing and talking, whatever its timing."""
 
     def send() -> None:
-        time.sleep(after)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            for data in datagrams:
-                try:
-                    sock.sendto(data, ("127.0.0.1", port))
-                except OSError:
-                    pass  # datagrams over 64 KB, or ICMP from an earlier send
+        if not begin.wait(30):
+            return
+        for _ in range(4):
+            send_all(port, datagrams)
+            if stop.wait(0.5):
+                return
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -86,9 +98,8 @@ def run_idle(lab, datagrams: list[bytes]) -> dict[str, object]:
     )  # fmt: skip
     assert process.stdout is not None
     assert json.loads(process.stdout.readline()) == {"ready": True}
-    sender = blast(local, datagrams, after=0.1)
+    send_all(local, datagrams)  # it is registered and idle now
     stdout, stderr = process.communicate(timeout=60)
-    sender.join(timeout=10)
     assert process.returncode == 0, stderr
     lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
     assert lines[-1] == {"survived": True}, stdout + stderr
@@ -114,12 +125,30 @@ def test_the_rfc_4475_and_5118_messages_while_idle_leave_siptest_running(lab):
 
 def run_call(siptest, lab, datagrams: list[bytes]):
     local = free_udp_port()
-    sender = blast(local, datagrams, after=1.5)  # the call rings 1 s, then talks
-    result = siptest(
-        "call", f"1001@127.0.0.1:{lab.sip_port}", "7000", "--talk", "3", "--json",
-        "--local-port", str(local), password=PASSWORD, timeout=60,
-    )  # fmt: skip
-    sender.join(timeout=10)
+    begin, stop = threading.Event(), threading.Event()
+    sender = blast_while(local, datagrams, begin, stop)
+
+    def watch_registration() -> None:
+        # Begin once the lab holds siptest's binding: the call follows at once.
+        deadline = time.monotonic() + 30
+        while not stop.is_set() and time.monotonic() < deadline:
+            if lab.bindings("1001"):
+                begin.set()
+                return
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch_registration, daemon=True)
+    watcher.start()
+    try:
+        result = siptest(
+            "call", f"1001@127.0.0.1:{lab.sip_port}", "7000", "--talk", "3", "--json",
+            "--local-port", str(local), password=PASSWORD, timeout=60,
+        )  # fmt: skip
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+        sender.join(timeout=10)
+    assert begin.is_set(), "siptest never registered: nothing was sent at it"
     return result
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import gc
-import resource
 import time
 from collections.abc import Callable
 from typing import Any, Literal
@@ -34,9 +33,9 @@ from siptest.ua.base import (
     CallSpec,
     MediaSample,
     RegistrationCompleted,
-    Response,
 )
 from siptest.ua.capture import Capture
+from siptest.ua.chains import exchanged, final_register, sent_contact
 from siptest.ua.events import (
     CallStateChanged,
     Event,
@@ -53,14 +52,7 @@ from siptest.ua.evidence import (
     final_invite,
     invite_responses,
 )
-from siptest.ua.outcomes import (
-    CallEnd,
-    call_outcome,
-    exchanged,
-    final_register,
-    registration_outcome,
-    sent_contact,
-)
+from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 from siptest.ua.pjsua.bindings import subclasses
 from siptest.ua.pjsua.config import (
     MAX_ACCOUNTS,
@@ -78,8 +70,9 @@ from siptest.ua.pjsua.errors import (
     translate,
 )
 from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
+from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
-from siptest.ua.pjsua.unregister import RawUnregister
+from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
 from siptest.ua.probe import UnreachableProbe, split_hostport
 from siptest.ua.tlsprobe import TlsProblem, probe_tls
 
@@ -237,7 +230,8 @@ class PjsuaAgent:
         call_id = request.header("call-id") or ""
         if call_id in self._accepted:
             return None  # a retransmission of one we let through
-        answering = any(spec.answers_calls for spec, _ in self._registered.values())
+        if not any(spec.answers_calls for spec, _ in self._registered.values()):
+            return 486  # the common case, and a burst's: decided without a look back
         ended = {
             e.call_id
             for e in self.capture.events
@@ -252,7 +246,7 @@ class PjsuaAgent:
         }
         live = {c for c in self._accepted if c not in ended}
         outgoing = sum(1 for c in self._calls if c.state != self._pj.PJSIP_INV_STATE_DISCONNECTED)
-        if not answering or len(live) + outgoing >= MAX_CALLS:
+        if len(live) + outgoing >= MAX_CALLS:
             return 486
         self._accepted.add(call_id)
         return None
@@ -434,7 +428,7 @@ class PjsuaAgent:
             self._stack_failures.append(failure)
             _shutdown(acc)
             # pjsua drops its registration session after a failure: send ours.
-            return self._unregister_raw(spec, first) or _unsent_unregister(
+            return self._unregister_raw(spec, first) or unsent_unregister(
                 spec, failure, self.capture.now()
             )
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
@@ -778,48 +772,6 @@ class PjsuaAgent:
             ep.libDestroy(self._pj.PJSUA_DESTROY_NO_RX_MSG)
         except Exception:  # pragma: no cover - defensive
             pass
-
-
-def _unsent_unregister(
-    spec: AccountSpec, failure: StackFailure, at: float
-) -> RegistrationCompleted:
-    """The un-REGISTER the stack refused to send: the binding may remain."""
-    return RegistrationCompleted(
-        response=Response(
-            "REGISTER",
-            503,
-            "Not sent",
-            "local",
-            at,
-            local_cause="transport",
-            detail=f"siptest's SIP stack could not send the un-REGISTER: {failure.reason}",
-        ),
-        requests_sent=0,
-        credentials_sent=False,
-        credentials_rejected=False,
-        expires_requested=spec.expires,
-        expires_granted=None,
-    )
-
-
-def forbid_core_dumps() -> None:
-    """This process holds a SIP password: a crash of the C stack must not write it to disk.
-
-    RLIMIT_CORE 0 stops plain core files; PR_SET_DUMPABLE 0 also stops the
-    ones a core_pattern pipe (systemd-coredump, apport) would collect.
-    """
-    try:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    except (ValueError, OSError):  # pragma: no cover - not allowed to lower it
-        pass
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-
-
-_PR_SET_DUMPABLE = 4
 
 
 def _shutdown(acc: Any) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
+from siptest.ua.base import AccountSpec, RegistrationCompleted, Response
 from siptest.ua.pjsua.errors import StackFailure
 
 
@@ -131,3 +132,23 @@ class RawUnregister:
         if self._regc.value:
             self._lib.pjsip_regc_destroy2(self._regc, 1)
             self._regc = ctypes.c_void_p()
+
+
+def unsent_unregister(spec: AccountSpec, failure: StackFailure, at: float) -> RegistrationCompleted:
+    """The un-REGISTER the stack refused to send: the binding may remain."""
+    return RegistrationCompleted(
+        response=Response(
+            "REGISTER",
+            503,
+            "Not sent",
+            "local",
+            at,
+            local_cause="transport",
+            detail=f"siptest's SIP stack could not send the un-REGISTER: {failure.reason}",
+        ),
+        requests_sent=0,
+        credentials_sent=False,
+        credentials_rejected=False,
+        expires_requested=spec.expires,
+        expires_granted=None,
+    )
