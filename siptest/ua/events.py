@@ -282,10 +282,6 @@ _KINDS: dict[str, type[Any]] = {
 }
 
 
-def wire_messages(events: list[Event] | tuple[Event, ...]) -> list[WireMessage]:
-    return [event for event in events if isinstance(event, WireMessage)]
-
-
 def redact_bytes(data: bytes) -> bytes:
     """`redact` on bytes, every other byte kept as it was (latin-1 maps them 1:1)."""
     return redact(data.decode("latin-1")).encode("latin-1")

@@ -209,6 +209,16 @@ def challenge(nonce: str | None = "same", *, stale: bool = False, realm: str = "
     return step
 
 
+def challenge_with(*values: str) -> Step:
+    """401 with exactly these WWW-Authenticate values (none: a 401 without a challenge)."""
+
+    def step(request: Request) -> Reply:
+        headers = [("WWW-Authenticate", value) for value in values]
+        return [message(response_head(request, 401, "Unauthorized", headers))]
+
+    return step
+
+
 def proxy_challenge(realm: str = "proxy.test") -> Step:
     """407 with a proxy digest challenge for its own realm (RFC 3261 22.3), fresh nonce."""
 

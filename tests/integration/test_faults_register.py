@@ -16,6 +16,7 @@ from conftest import run_siptest
 from sippeer import (
     always,
     challenge,
+    challenge_with,
     message,
     ok,
     proxy_challenge,
@@ -315,7 +316,6 @@ def test_shorter_expires_than_asked_is_reported(sip_peer, register_at):
 def test_a_registrar_that_answers_423_forever_gets_three_registers_and_a_loop_verdict(
     sip_peer, register_at, tmp_path
 ):
-    from sippeer import message, response_head
 
     def always_a_bit_longer(request):
         asked = int((request.header("expires") or "300").strip() or 300)
@@ -390,14 +390,6 @@ def test_an_unregister_that_gets_no_answer_says_the_binding_may_remain(sip_peer,
     assert "at most 300 s after the test" in removal["diagnosis"]["explanation"]
 
 
-def challenge_with(value: str | None):
-    def step(request):
-        headers = [("WWW-Authenticate", value)] if value else []
-        return [message(response_head(request, 401, "Unauthorized", headers))]
-
-    return step
-
-
 @pytest.mark.parametrize(
     ("value", "asked"),
     [
@@ -437,7 +429,7 @@ def test_a_challenge_siptest_can_answer_is_answered_once(sip_peer, register_at, 
 
 
 def test_a_401_without_any_challenge_is_the_servers_fault(sip_peer, register_at):
-    peer = sip_peer("udp", [challenge_with(None)])
+    peer = sip_peer("udp", [challenge_with()])
     run = register_at(peer.port, timeout=TIMEOUT)
     assert run.result.status == 1
     register = run.register

@@ -11,7 +11,17 @@ import socket
 import threading
 
 import pytest
-from sippeer import Request, always, challenge, message, ok, raw, respond, response_head
+from sippeer import (
+    Request,
+    always,
+    challenge,
+    challenge_with,
+    message,
+    ok,
+    raw,
+    respond,
+    response_head,
+)
 
 from siptest.ua.events import PACKET_LIMIT
 
@@ -27,14 +37,6 @@ def padded_challenge(total: int, *, fresh_nonce: bool = True):
         empty = message(response_head(request, 401, "Unauthorized", [www, ("X-Pad", "")]))
         pad = "p" * (total - len(empty))
         return message(response_head(request, 401, "Unauthorized", [www, ("X-Pad", pad)]))
-
-    return build
-
-
-def long_nonce_challenge(nonce_bytes: int):
-    def build(request: Request) -> bytes:
-        www = ("WWW-Authenticate", f'Digest realm="peer.test", nonce="{"n" * nonce_bytes}"')
-        return message(response_head(request, 401, "Unauthorized", [www]))
 
     return build
 
@@ -85,7 +87,9 @@ def test_a_challenge_over_the_packet_limit_is_named_as_siptests_limit(sip_peer, 
 
 
 def test_a_60kb_nonce_over_tcp_is_named_as_siptests_limit(sip_peer, register_at):
-    peer = sip_peer("tcp", always(raw(long_nonce_challenge(60_000))))
+    peer = sip_peer(
+        "tcp", always(challenge_with(f'Digest realm="peer.test", nonce="{"n" * 60_000}"'))
+    )
     run = register_at(peer.port, transport="tcp", timeout=TIMEOUT)
     assert run.result.status == 1, run.result.stdout
     register = run.register

@@ -42,6 +42,7 @@ from siptest.ua.events import (
     MediaSampled,
     RegistrationStateChanged,
     ResponseSent,
+    StackSaid,
     TransportFailed,
     WireMessage,
 )
@@ -117,14 +118,13 @@ class PjsuaAgent:
         self._interrupted = False
         self._closed = False
         self._accepted: set[str] = set()
+        """Call-IDs of incoming INVITEs let through to pjsua."""
         self._failures_reported = 0
+        """CallbackFailed events already raised as InternalError."""
         self._maybe_registered: dict[str, tuple[AccountSpec, Any]] = {}
+        """Accounts whose REGISTER may have succeeded on the server without our knowing."""
         self._contacts: dict[str, str] = {}
         """The Contact each address of record's REGISTER carried (for an un-REGISTER)."""
-        """Accounts whose REGISTER may have succeeded on the server without our knowing."""
-        self._stack_failures: list[StackFailure] = []
-        """Stack errors siptest chose to carry on after (kept as facts)."""
-        """Call-IDs of incoming INVITEs let through to pjsua."""
         self._ep: Any = None
         self._start(config)
 
@@ -250,6 +250,12 @@ class PjsuaAgent:
             return 486
         self._accepted.add(call_id)
         return None
+
+    def _carry_on(self, what: str, failure: StackFailure) -> None:
+        """A stack error siptest goes on after: kept in the record, in the stack's words."""
+        self.capture.events.append(
+            StackSaid(self.capture.now(), f"{what}: {failure.reason} (status {failure.status})")
+        )
 
     def _check_callbacks(self) -> None:
         failures = self.capture.failures()
@@ -425,7 +431,7 @@ class PjsuaAgent:
             acc.setRegistration(False)
         except self._pj.Error as exc:
             failure = stack_failure(exc)
-            self._stack_failures.append(failure)
+            self._carry_on("un-REGISTER", failure)
             _shutdown(acc)
             # pjsua drops its registration session after a failure: send ours.
             return self._unregister_raw(spec, first) or unsent_unregister(
@@ -483,7 +489,7 @@ class PjsuaAgent:
             self._registrar_uri(spec), spec.aor, contact, spec.auth_user, spec.password
         )
         if failure is not None:
-            self._stack_failures.append(failure)
+            self._carry_on("un-REGISTER", failure)
             raw.close()
             return None
         # The server already failed to answer once: wait less than a whole timeout.
@@ -730,7 +736,7 @@ class PjsuaAgent:
             call.hangup(pj.CallOpParam())
         except pj.Error as exc:
             # Already ending (pjsua refuses a second hang-up): nothing to wait for.
-            self._stack_failures.append(stack_failure(exc))
+            self._carry_on("hang-up", stack_failure(exc))
             return
         self._wait(lambda: call.state == disconnected, self.config.timeout + 1, interruptible=False)
 
