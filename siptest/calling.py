@@ -45,6 +45,7 @@ def media_checks(
     call: CallCompleted,
     earlier: list[Check],
     local_address: str | None,
+    knowledge: Knowledge,
     *,
     expectations: MediaExpectation | None = None,
 ) -> list[Check]:
@@ -56,6 +57,7 @@ def media_checks(
     registration = next((c for c in earlier if c.kind == "register" and c.ok), None)
     details = registration.details if registration else {}
     findings = nat_findings(
+        knowledge,
         local_address=local_address,
         via_received=details.get("via_received"),
         via_rport=details.get("via_rport"),
@@ -66,9 +68,13 @@ def media_checks(
         expires_granted=details.get("expires_granted"),
     )
     media = analyse_call_media(
-        call, expectations=expectations, local_address=local_address, nat=findings
+        call,
+        expectations=expectations,
+        local_address=local_address,
+        nat=findings,
+        knowledge=knowledge,
     )
-    hangup = analyse_hangup(call)
+    hangup = analyse_hangup(call, knowledge)
     return [media, *findings, *([hangup] if hangup is not None else [])]
 
 
@@ -85,9 +91,9 @@ def check_call(
 ) -> CheckRun:
     account = request.account
     checks: list[Check] = check_account(
-        account.user, account.auth_user, account.password, knowledge.profile
+        account.user, account.auth_user, account.password, knowledge
     )
-    number, number_findings = check_number(request.call.number, knowledge.profile)
+    number, number_findings = check_number(request.call.number, knowledge)
     checks.extend(number_findings)
     spec = CallSpec(
         number=number,
@@ -116,13 +122,15 @@ def check_call(
                     call, account, spec, knowledge, timeout=request.timeout, duration_ms=elapsed
                 )
                 if request.expect is not None:
-                    check = apply_expectation(check, request.expect)
+                    check = apply_expectation(check, request.expect, knowledge)
                 extra = (
-                    media_checks(call, checks, registration.local_address) if call.answered else []
+                    media_checks(call, checks, registration.local_address, knowledge)
+                    if call.answered
+                    else []
                 )
                 checks.append(with_media_section(check, extra))
                 checks.extend(extra)
-            removal = unregister_step(agent, account) if spec.registered else None
+            removal = unregister_step(agent, account, knowledge) if spec.registered else None
             if removal is not None:
                 checks.append(removal)
         finally:

@@ -72,13 +72,14 @@ def register_step(
     return check, outcome.ok
 
 
-def unregister_step(agent: UserAgent, account: AccountSpec) -> Check | None:
+def unregister_step(agent: UserAgent, account: AccountSpec, knowledge: Knowledge) -> Check | None:
     """Remove our own registration; None when there was none to remove."""
     started = time.monotonic()
     removal = agent.unregister(account)
     if removal is None:
         return None
-    return analyse_unregistration(removal, account, (time.monotonic() - started) * 1000)
+    elapsed = (time.monotonic() - started) * 1000
+    return analyse_unregistration(removal, account, elapsed, knowledge)
 
 
 def finished_run(
@@ -106,7 +107,7 @@ def check_registration(
 ) -> CheckRun:
     account = request.account
     checks: list[Check] = check_account(
-        account.user, account.auth_user, account.password, knowledge.profile
+        account.user, account.auth_user, account.password, knowledge
     )
     agent = agent_factory(request)
     with catching_signals(agent.interrupt) as interruption:
@@ -115,7 +116,7 @@ def check_registration(
             checks.append(check)
             # Also after a failure whose 2xx may have been lost on the way (late,
             # garbled, too large): the agent then un-REGISTERs our contact anyway.
-            if (removal := unregister_step(agent, account)) is not None:
+            if (removal := unregister_step(agent, account, knowledge)) is not None:
                 checks.append(removal)
         finally:
             agent.close()

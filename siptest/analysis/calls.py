@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from siptest.analysis.model import Check, Verdict
+from siptest.analysis.model import Check
 from siptest.analysis.registration import (
     account_facts,
     diagnose_live,
     retry_after_facts,
     situation_of,
-    verdict_from,
     with_destination,
 )
 from siptest.knowledge import Knowledge
@@ -44,7 +43,7 @@ def analyse_call(
     if outcome.interrupted:
         # Hung up because siptest was stopped, not because the ring time ran out.
         situation = replace(situation, origin="local", local_cause="interrupted")
-    diagnosis = verdict_from(diagnose_live(knowledge, situation, facts))
+    diagnosis = diagnose_live(knowledge, situation, facts)
     details: dict[str, Any] = {
         "number": spec.number,
         "uri": outcome.uri,
@@ -81,30 +80,14 @@ def analyse_call(
     )
 
 
-def analyse_hangup(outcome: CallCompleted) -> Check | None:
+def analyse_hangup(outcome: CallCompleted, knowledge: Knowledge) -> Check | None:
     """Our BYE without any answer: a warning check, never ignored (None when it was answered)."""
     if outcome.bye_answered is not False:
         return None
     return Check(
         kind="hangup",
         ok=False,
-        diagnosis=Verdict(
-            id="cleanup.bye_unanswered",
-            category="server",
-            severity="warning",
-            title="Nobody answered siptest's hang-up (BYE)",
-            explanation=(
-                "siptest ended the answered call with a BYE and no answer came back within "
-                "the time limit. The far end or a server between may have crashed or lost "
-                "its network; the call may stay open there (and be billed) until a session "
-                "timer or the provider ends it."
-            ),
-            fix=(
-                "If the far end is your own system, check it; otherwise report the number "
-                "and the time of the test to the provider."
-            ),
-            rfc="RFC 3261 section 15.1.1",
-        ),
+        diagnosis=knowledge.named("cleanup.bye_unanswered"),
         target=outcome.uri,
     )
 
@@ -131,40 +114,39 @@ def parse_expectation(text: str) -> int | str:
     return value
 
 
-def apply_expectation(check: Check, expected: int | str) -> Check:
+def apply_expectation(check: Check, expected: int | str, knowledge: Knowledge) -> Check:
     """An expected failure passes (a technician checking that 0900 is blocked)."""
     response = check.response
     answered = bool(check.details.get("answered"))
-    category = check.diagnosis.category if check.diagnosis else None
+    happened = check.diagnosis
     if expected == "answered":
         met = answered
     elif isinstance(expected, int):
         met = response is not None and response.code == expected
     else:
-        met = category == expected
+        met = happened is not None and happened.category == expected
     details = dict(check.details, expected=expected, expectation_met=met)
     if met:
         return replace(check, ok=True, details=details)
-    got = (
-        "the call was answered"
-        if answered
-        else f"{response.code} {response.reason}".strip()
-        if response is not None
-        else "no response"
-    )
-    unmet = Verdict(
-        id="expectation.unmet",
-        category=category or "none",
-        severity="error",
-        title=f"Expected {expected}, got {got}",
-        explanation=(
-            f"The test expected {expected!s} but {got}"
-            + (f" ({check.diagnosis.title})." if check.diagnosis else ".")
-            + (f" {check.diagnosis.explanation}" if check.diagnosis and not answered else "")
-        ),
-        fix=check.diagnosis.fix
-        if check.diagnosis and not answered
-        else ("Check the dial plan: this number was expected to be refused."),
-        rfc=check.diagnosis.rfc if check.diagnosis else None,
+    facts: dict[str, object] = {"expected": expected}
+    if happened is not None:
+        facts.update(
+            diagnosis_title=happened.title,
+            diagnosis_explanation=happened.explanation,
+            diagnosis_fix=happened.fix,
+        )
+    cases: tuple[str, ...] = ()
+    if answered:
+        cases = ("answered",)
+    elif response is None or response.code is None:
+        cases = ("no_response",)
+    else:
+        facts["got"] = f"{response.code} {response.reason}".strip()
+    unmet = knowledge.named("expectation.unmet", facts, cases=cases)
+    # What happened instead keeps its category and its standard.
+    unmet = replace(
+        unmet,
+        category=happened.category if happened else "none",
+        rfc=happened.rfc if happened else None,
     )
     return replace(check, ok=False, diagnosis=unmet, details=details)

@@ -17,7 +17,7 @@ evidence of the same run and returns findings (checks that pass, category
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,8 +39,8 @@ from siptest.analysis.audio import (
     rounded,
     summary_line,
 )
-from siptest.analysis.model import Check, Verdict
-from siptest.analysis.nat import SIP_ALG
+from siptest.analysis.model import Check
+from siptest.knowledge import Diagnosis, Knowledge
 from siptest.ua.base import CallCompleted, MediaSample
 
 
@@ -57,40 +57,56 @@ class MediaExpectation:
 
 
 # --- diagnoses ----------------------------------------------------------------
-
-_RTP_PORTS = (
-    "the RTP ports (UDP; siptest and most phones use a range such as 4000-65535 or "
-    "10000-20000, see the device's RTP port setting)"
-)
-_CODEC_FIX = (
-    "Offer a codec both sides support - G.711 (PCMA and PCMU) works everywhere - and "
-    "make sure the device does not lock itself to a single other codec."
-)
+# Which diagnosis applies is decided here; its words are in the knowledge base
+# (base.yaml, "named by the analyser"), where profiles can reword them.
 
 
-def _failure(id_: str, title: str, explanation: str, fix: str, rfc: str | None = None) -> Verdict:
-    return Verdict(
-        id=id_,
-        category="media",
-        severity="error",
-        title=title,
-        explanation=explanation,
-        fix=fix,
-        rfc=rfc,
-    )
+@dataclass(frozen=True)
+class _Pick:
+    """A named diagnosis chosen, with the facts, cases and notes that fill it."""
+
+    id: str
+    facts: dict[str, object]
+    cases: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    fix_notes: tuple[str, ...] = ()
+
+    def render(self, knowledge: Knowledge, findings: Sequence[str] = ()) -> Diagnosis:
+        facts, notes = self.facts, self.notes
+        if findings:
+            facts = {**facts, "findings": "; ".join(findings)}
+            notes = (*notes, "findings")
+        return knowledge.named(
+            self.id, facts, cases=self.cases, notes=notes, fix_notes=self.fix_notes
+        )
 
 
 def _packets(count: int) -> str:
     return f"{count} audio packet{'s' if count != 1 else ''}"
 
 
-def _short_call_note(sample: MediaSample) -> str:
+def _seconds(value: float) -> str:
+    return f"{value:.1f} s"
+
+
+def _sample_facts(sample: MediaSample) -> dict[str, object]:
+    facts: dict[str, object] = {
+        "sent_packets": _packets(sample.sent.packets),
+        "received_packets": _packets(sample.received.packets),
+        "sent_lost": sample.sent.lost,
+        "remote_rtp": sample.remote_rtp,
+        "codec": sample.codec,
+        "measured": _seconds(sample.duration),
+    }
+    return facts
+
+
+def _short_call(sample: MediaSample, facts: dict[str, object]) -> tuple[str, ...]:
+    """The short-measurement note, when the audio was measured too briefly."""
     if sample.duration >= SHORT_MEASUREMENT_S:
-        return ""
-    return (
-        f" The audio was measured for only {sample.duration:.1f} s; a longer call "
-        "(--talk 3) gives a clearer answer."
-    )
+        return ()
+    facts["short_measure"] = _seconds(sample.duration)
+    return ("short_call",)
 
 
 def _on_hold(sample: MediaSample) -> bool:
@@ -105,20 +121,7 @@ def _remote_unreachable(sample: MediaSample, local_address: str | None) -> str |
     return None
 
 
-def _hold_verdict(sample: MediaSample) -> Verdict:
-    return _failure(
-        "media.on_hold",
-        "The far end answered on hold: it receives nothing from you",
-        f"The far end's SDP names {sample.remote_rtp} as its audio address: 0.0.0.0 "
-        "means 'do not send me audio', the old way of putting a call on hold, so siptest "
-        "had nowhere to send its audio.",
-        "Nothing is wrong with your line. Check the far end: a PBX or phone that answers "
-        "with c=0.0.0.0 is configured to answer on hold (music on hold, call parking).",
-        rfc="RFC 3264 section 8.4",
-    )
-
-
-def _stopped_verdict(sample: MediaSample) -> Verdict | None:
+def _stopped(sample: MediaSample) -> _Pick | None:
     """Audio that flowed and then stopped for good: the far end died, or its network did.
 
     The totals of such a call can look fine (115 of 400 packets is no "loss" in RTCP
@@ -127,295 +130,123 @@ def _stopped_verdict(sample: MediaSample) -> Verdict | None:
     received, sent = sample.received_stopped_at, sample.sent_stopped_at
     if received is None and sent is None:
         return None
-    parts = []
+    facts = _sample_facts(sample)
     if received is not None:
-        parts.append(f"audio from the far end stopped after {received:g} s")
+        facts["received_after"] = f"{received:g} s"
     if sent is not None:
-        parts.append(f"the far end stopped receiving siptest's audio after {sent:g} s")
-    said = " and ".join(parts)
-    return _failure(
-        "media.audio_stopped",
-        f"Audio stopped during the call: {said}",
-        f"The call was answered and audio flowed, then {said} of "
-        f"{sample.duration:.1f} s while the call was still up. A far end that crashes, "
-        "loses its network or is cut off by a firewall or NAT timeout looks like this; "
-        "in a real call the line goes silent.",
-        "Call again and watch whether it happens at the same moment: then a timer (a "
-        "firewall or NAT session timeout, a session border controller's media timeout) "
-        "ends it. If the far end is your own system, check its logs at that time; "
-        "otherwise report the number and the time of the test to the provider.",
-        rfc="RFC 3550 section 6.3.5",
-    )
+        facts["sent_after"] = f"{sent:g} s"
+    if received is not None and sent is not None:
+        return _Pick("media.audio_stopped", facts, cases=("both",))
+    return _Pick("media.audio_stopped", facts, cases=() if received is not None else ("sent",))
 
 
-def _no_audio_from_far_end(
-    sample: MediaSample, local_address: str | None, nat_seen: bool
-) -> Verdict:
-    explanation = (
-        f"The call was answered and siptest sent {_packets(sample.sent.packets)} to "
-        f"{sample.remote_rtp}, but received none back in {sample.duration:.1f} s."
-    )
-    if sample.rtt_ms is not None:
-        explanation += (
-            " The far end's RTCP reports show that siptest's audio reaches it, so only "
-            "the path back to you is broken."
-        )
-    if behind_nat(local_address) or nat_seen:
-        where = f"The address siptest uses, {local_address}," if local_address else "siptest"
-        explanation += (
-            f" {where} sits behind a NAT router: the far end sends its audio "
-            "to the address in siptest's SDP, which cannot be reached from outside unless "
-            "the provider relays the media or the router lets it in."
-        )
-        fix = (
-            f"First {SIP_ALG}. Then enable NAT traversal on the device (STUN, or the "
-            "provider's 'NAT' / 'symmetric RTP' option) so its SDP carries the public "
-            f"address. If audio still does not arrive, forward {_RTP_PORTS} to the device, "
-            "or ask the provider to relay media."
-        )
-    else:
-        explanation += (
-            " Either a firewall between the far end and siptest drops the RTP packets "
-            "(SIP got through, the audio did not), or the far end answered without "
-            "sending any audio."
-        )
-        fix = (
-            f"Allow inbound UDP to {_RTP_PORTS} on every firewall between you and the far "
-            f"end and {SIP_ALG}. Then call an echo test or another number: if audio "
-            "comes back there, the problem is this destination, not your line."
-        )
-    explanation += _short_call_note(sample)
-    return _failure(
-        "media.no_audio_from_far_end",
-        "One-way audio: you can hear nothing from the far end",
-        explanation,
-        fix,
-        rfc="RFC 3550",
-    )
-
-
-def _no_audio_to_far_end(sample: MediaSample, local_address: str | None) -> Verdict:
-    title = "One-way audio: the far end receives nothing from you"
-    if _on_hold(sample):
-        return _hold_verdict(sample)
-    if sample.sent.packets == 0 and sample.sent.lost == 0:
-        return _failure(
-            "media.not_sent",
-            title,
-            f"siptest received {_packets(sample.received.packets)} from the far end but "
-            f"sent none itself: the far end's SDP answer did not accept audio from siptest "
-            f"(a=recvonly or a=inactive, or port 0), or no codec ({sample.codec or 'none'}) "
-            "was agreed for sending.",
-            f"{_CODEC_FIX} If the far end is a PBX, check that it answers with audio in "
-            "both directions (sendrecv).",
-            rfc="RFC 3264 section 6.1",
-        )
-    explanation = (
-        f"siptest received {_packets(sample.received.packets)} from the far end and sent "
-        f"its own audio to {sample.remote_rtp}, but the far end's RTCP receiver reports "
-        f"say none of it arrived ({sample.sent.lost} lost)."
-    )
-    unreachable = _remote_unreachable(sample, local_address)
-    if unreachable:
-        explanation += (
-            f" The far end asked for audio at {unreachable}, an address that cannot be "
-            "reached from here: that device sits behind a NAT and advertises its inside "
-            "address, or a SIP ALG on the way rewrote the SDP wrongly."
-        )
-        fix = (
-            "On the far end's network, switch off the SIP ALG and enable NAT traversal "
-            "(STUN) on that device. Through a provider, ask for media relay or symmetric "
-            "RTP (sending audio back to where it comes from)."
-        )
-    else:
-        explanation += (
-            " A firewall on your side drops outgoing RTP, or one between you and the far "
-            "end drops it on the way in."
-        )
-        fix = (
-            f"Allow outgoing UDP from {_RTP_PORTS} to any address (the far end chooses "
-            f"its own port), {SIP_ALG}, and try again."
-        )
-    explanation += _short_call_note(sample)
-    return _failure("media.no_audio_to_far_end", title, explanation, fix, rfc="RFC 3550")
-
-
-def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) -> Verdict:
-    title = "No audio in either direction"
-    lead = (
-        "The call was answered but no audio flowed: siptest received no packets from "
-        "the far end, and the far end received none of siptest's."
-    )
-    if not sample.codec:
-        return _failure(
-            "media.codec_mismatch",
-            title,
-            f"{lead} No codec was agreed: the two sides have no audio codec in common.",
-            _CODEC_FIX,
-            rfc="RFC 3264 section 6.1",
-        )
-    if _on_hold(sample):
-        return _hold_verdict(sample)
-    unreachable = _remote_unreachable(sample, local_address)
+def _no_audio_from_far_end(sample: MediaSample, local_address: str | None, nat_seen: bool) -> _Pick:
+    facts = _sample_facts(sample)
+    notes: tuple[str, ...] = ("rtcp_reached",) if sample.rtt_ms is not None else ()
     natted = behind_nat(local_address) or nat_seen
+    if natted:
+        facts["local_address"] = local_address
+    notes += ("nat",) if natted else ("firewall",)
+    return _Pick(
+        "media.no_audio_from_far_end",
+        facts,
+        cases=("nat",) if natted else (),
+        notes=notes + _short_call(sample, facts),
+    )
+
+
+def _no_audio_to_far_end(sample: MediaSample, local_address: str | None) -> _Pick:
+    facts = _sample_facts(sample)
+    if _on_hold(sample):
+        return _Pick("media.on_hold", facts)
+    if sample.sent.packets == 0 and sample.sent.lost == 0:
+        return _Pick("media.not_sent", facts)
+    unreachable = _remote_unreachable(sample, local_address)
+    facts["unreachable"] = unreachable
+    return _Pick(
+        "media.no_audio_to_far_end",
+        facts,
+        cases=("far_nat",) if unreachable else (),
+        notes=("far_nat" if unreachable else "firewall", *_short_call(sample, facts)),
+    )
+
+
+def _no_audio(sample: MediaSample, local_address: str | None, nat_seen: bool) -> _Pick:
+    facts = _sample_facts(sample)
+    if not sample.codec:
+        return _Pick("media.codec_mismatch", facts)
+    if _on_hold(sample):
+        return _Pick("media.on_hold", facts)
+    unreachable = _remote_unreachable(sample, local_address)
+    facts["unreachable"] = unreachable
+    natted = behind_nat(local_address) or nat_seen
+    short = _short_call(sample, facts)
     if unreachable and natted:
-        explanation = (
-            f"{lead} Both sides are behind NAT routers: the far end advertises its inside "
-            f"address {unreachable} and siptest its own, so neither can reach the other."
-        )
-        fix = (
-            f"{SIP_ALG.capitalize()} on both networks and enable NAT traversal (STUN) on "
-            "both devices, or call through a provider that relays media."
-        )
-    elif unreachable:
-        explanation = (
-            f"{lead} The far end asked for audio at {unreachable}, an address that cannot "
-            "be reached from here (it sits behind a NAT or a SIP ALG rewrote its SDP), and "
-            "nothing came back either."
-        )
-        fix = (
-            "On the far end's network, switch off the SIP ALG and enable NAT traversal "
-            "(STUN) on that device; through a provider, ask for media relay."
-        )
-    else:
-        explanation = (
-            f"{lead} RTP is blocked both ways: a firewall lets SIP through but not the "
-            "audio ports, or a SIP ALG rewrote the SDP addresses wrongly."
-        )
-        fix = f"Allow UDP in and out on {_RTP_PORTS} on every firewall on the way and {SIP_ALG}."
-        if natted:
-            fix += " Behind a NAT, also enable NAT traversal (STUN) on the device."
-    explanation += _short_call_note(sample)
-    return _failure("media.no_audio", title, explanation, fix, rfc="RFC 3550")
+        return _Pick("media.no_audio", facts, cases=("both_nat",), notes=("both_nat", *short))
+    if unreachable:
+        return _Pick("media.no_audio", facts, cases=("far_nat",), notes=("far_nat", *short))
+    return _Pick(
+        "media.no_audio",
+        facts,
+        notes=("blocked", *short),
+        fix_notes=("nat",) if natted else (),
+    )
 
 
-def _quality_fix(breaches: Iterable[Breach]) -> str:
-    kinds = {breach.kind for breach in breaches}
-    fixes: list[str] = []
-    if kinds & {"loss", "jitter"}:
-        fixes.append(
-            "Loss and jitter come from the network path: make sure voice does not compete "
-            "with uploads (enable the router's QoS or voice priority, or test while nothing "
-            "else uses the line), use a cable instead of Wi-Fi, and if it persists give "
-            "this report to the internet provider."
-        )
-    if "rtt" in kinds:
-        fixes.append(
-            "The delay is high: use the provider's nearest server and keep voice off VPNs "
-            "and satellite or mobile links where you can."
-        )
-    if not fixes:
-        fixes.append(
-            "The codec itself costs quality: prefer G.711 (PCMA/PCMU) when the line has "
-            "the bandwidth (about 90 kbit/s each way)."
-        )
-    return " ".join(fixes)
-
-
-def _quality_verdict(
-    assessment: Assessment, breaches: Sequence[Breach], *, failed: bool
-) -> Verdict:
+def _quality(assessment: Assessment, breaches: Sequence[Breach], *, failed: bool) -> _Pick:
     worst = assessment.worst
-    score = f"Estimated MOS {worst.mos:.2f} (R {worst.r_factor:.0f})" if worst else "Quality"
-    explanation = (
-        f"{score} with {assessment.sample.codec}: "
-        + "; ".join(breach.text for breach in breaches)
-        + "."
-    )
-    if failed:
-        return _failure(
-            "media.poor_quality",
-            "Audio flows both ways, but the call quality is poor",
-            explanation,
-            _quality_fix(breaches),
-            rfc="ITU-T G.107",
-        )
-    return Verdict(
-        id="media.marginal_quality",
-        category="media",
-        severity="warning",
-        title="Audio flows both ways; the call quality is marginal",
-        explanation=explanation,
-        fix=_quality_fix(breaches),
-        rfc="ITU-T G.107",
+    facts = _sample_facts(assessment.sample)
+    facts["breaches"] = "; ".join(breach.text for breach in breaches)
+    cases: tuple[str, ...] = ()
+    if worst is not None:
+        facts["mos"] = f"{worst.mos:.2f}"
+        facts["r_factor"] = f"{worst.r_factor:.0f}"
+    else:
+        cases = ("unscored",)
+    kinds = {breach.kind for breach in breaches}
+    fix_notes: tuple[str, ...] = ()
+    if kinds & {"loss", "jitter"}:
+        fix_notes = ("delay",) if "rtt" in kinds else ()
+    elif "rtt" in kinds:
+        cases += ("delay",)
+    else:
+        cases += ("codec",)
+    return _Pick(
+        "media.poor_quality" if failed else "media.marginal_quality",
+        facts,
+        cases=cases,
+        fix_notes=fix_notes,
     )
 
 
-def _ok_verdict(assessment: Assessment) -> Verdict:
+def _ok(assessment: Assessment) -> _Pick:
     sample, worst = assessment.sample, assessment.worst
-    explanation = (
-        f"siptest sent {_packets(sample.sent.packets)} and received "
-        f"{_packets(sample.received.packets)} over {sample.duration:.1f} s with {sample.codec}"
-    )
-    explanation += f"; estimated MOS {worst.mos:.2f}." if worst else "."
-    if sample.rtt_ms is None and sample.sent.lost == 0:
-        explanation += (
-            " The far end sent no RTCP reports, so the outgoing direction is judged from "
-            "siptest's own count."
-        )
-    return Verdict(
-        id="media.ok",
-        category="none",
-        severity="ok",
-        title="Audio flows both ways",
-        explanation=explanation,
-        fix="Nothing to fix.",
-    )
+    facts = _sample_facts(sample)
+    if worst is not None:
+        facts["mos"] = f"{worst.mos:.2f}"
+    no_rtcp = sample.rtt_ms is None and sample.sent.lost == 0
+    return _Pick("media.ok", facts, notes=("no_rtcp",) if no_rtcp else ())
 
 
 def _digits(text: str) -> str:
     return "".join(text.split()).upper()
 
 
-def _dtmf_verdict(expected: str, sent: str, received: str) -> Verdict:
-    title = "The DTMF digits did not arrive as sent"
-    shown = (
-        f"siptest sent '{sent}', the far end returned '{received}', "
-        f"the scenario expects '{expected}'."
-    )
-    method_fix = (
-        "Use the same DTMF method on both sides: RFC 4733 events (telephone-event in the "
-        "SDP) are the usual default, SIP INFO only where the provider asks for it. Make "
-        "sure the number called returns digits (an echo service or a second test account)."
-    )
+def _dtmf(expected: str, sent: str, received: str) -> _Pick:
+    facts: dict[str, object] = {
+        "dtmf_expected": expected,
+        "dtmf_sent": sent,
+        "dtmf_received": received,
+    }
     if _digits(sent) != _digits(expected):
-        return _failure(
-            "media.dtmf_not_sent",
-            title,
-            f"{shown} siptest did not send all the digits the scenario expects back "
-            "(with SIP INFO, a digit whose request got no answer stops the ones after it).",
-            "Give the call step the same digits as the expectation (`dtmf:` on the call). "
-            "If it has them, the far end left a SIP INFO unanswered: try `dtmf_method: "
-            "rfc4733`, or ask the provider whether it takes DTMF by SIP INFO.",
-        )
+        return _Pick("media.dtmf_not_sent", facts)
     if not received:
-        explanation = (
-            f"{shown} Nothing came back: the far end did not recognise the digits "
-            "(different DTMF method), or it does not return them."
-        )
-        fix = method_fix
-    elif _digits(received) == "".join(digit * 2 for digit in _digits(expected)):
-        explanation = (
-            f"{shown} Every digit arrived twice: the digits travel by two methods at once "
-            "(RFC 4733 events and in-band tones, or RFC 4733 and SIP INFO)."
-        )
-        fix = (
-            "Choose one DTMF method on the device (RFC 4733 is the usual one) and switch "
-            "off the others."
-        )
-    elif len(_digits(received)) < len(_digits(expected)):
-        explanation = (
-            f"{shown} Some digits were lost: packet loss, or digits too short for the "
-            "far end to detect."
-        )
-        fix = (
-            "Check packet loss in the media measurement, and set the device's DTMF digit "
-            "duration to at least 100 ms."
-        )
-    else:
-        explanation = f"{shown} Different digits arrived than were sent."
-        fix = method_fix
-    return _failure("media.dtmf_mismatch", title, explanation, fix, rfc="RFC 4733")
+        return _Pick("media.dtmf_mismatch", facts, notes=("nothing",))
+    if _digits(received) == "".join(digit * 2 for digit in _digits(expected)):
+        return _Pick("media.dtmf_mismatch", facts, cases=("doubled",), notes=("doubled",))
+    if len(_digits(received)) < len(_digits(expected)):
+        return _Pick("media.dtmf_mismatch", facts, cases=("lost",), notes=("lost",))
+    return _Pick("media.dtmf_mismatch", facts, notes=("different",))
 
 
 # --- expectations ---------------------------------------------------------------
@@ -480,21 +311,6 @@ def _in_sentence(title: str) -> str:
     return title
 
 
-def _with_findings(verdict: Verdict, findings: Sequence[Check]) -> Verdict:
-    titles = [_in_sentence(f.diagnosis.title) for f in findings if f.diagnosis is not None]
-    if not titles:
-        return verdict
-    return Verdict(
-        id=verdict.id,
-        category=verdict.category,
-        severity=verdict.severity,
-        title=verdict.title,
-        explanation=f"{verdict.explanation} This run also found that {'; '.join(titles)}.",
-        fix=verdict.fix,
-        rfc=verdict.rfc,
-    )
-
-
 def _finding_id(finding: Check) -> str | None:
     return finding.diagnosis.id if finding.diagnosis else None
 
@@ -509,6 +325,7 @@ def analyse_media(
     dtmf_received: str = "",
     nat: Sequence[Check] = (),
     thresholds: QualityThresholds = THRESHOLDS,
+    knowledge: Knowledge,
 ) -> Check:
     """The media check of one call: which way audio flowed, how good, expectations met.
 
@@ -534,30 +351,13 @@ def analyse_media(
             None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
         section["expectations"] = results
-        title, explanation, fix = (
-            (
-                "Audio not checked: the call was not answered",
-                "There was no audio to measure; the call check says why the call was not answered.",
-                "Fix the call first (see the call check).",
-            )
-            if not answered
-            else (
-                "Audio not checked: the call ended before audio could flow",
-                "The call was hung up right after it was answered, before the first audio packets.",
-                "Hold the call longer (--talk 3, or `talk:` in a scenario) to check audio.",
-            )
-        )
+        cases: tuple[str, ...] = ("too_short",) if answered else ()
+        if not ok:
+            cases += ("expected",)
         return Check(
             kind="media",
             ok=ok,
-            diagnosis=Verdict(
-                id="media.not_measured",
-                category="none" if ok else "media",
-                severity="info" if ok else "error",
-                title=title,
-                explanation=explanation,
-                fix=fix,
-            ),
+            diagnosis=knowledge.named("media.not_measured", cases=cases),
             details={"media": section},
         )
     if sample is None:
@@ -571,15 +371,7 @@ def analyse_media(
         return Check(
             kind="media",
             ok=False,
-            diagnosis=_failure(
-                "media.no_stream",
-                "No audio in either direction: no audio stream was set up",
-                "The call was answered, but the two sides agreed on no audio stream: the "
-                "far end's SDP answer had no usable audio line (port 0) or no codec in "
-                "common with siptest's offer.",
-                _CODEC_FIX,
-                rfc="RFC 3264 section 6",
-            ),
+            diagnosis=knowledge.named("media.no_stream"),
             details={"media": section},
         )
 
@@ -598,27 +390,28 @@ def analyse_media(
     failures = assessment.failures()
     unmet = {result["expect"] for result in results if not result["met"]}
 
-    stopped = _stopped_verdict(sample) if verdict_name != "none" else None
-    diagnosis: Verdict
+    stopped = _stopped(sample) if verdict_name != "none" else None
+    pick: _Pick
     if stopped is not None:
-        diagnosis = stopped
+        pick = stopped
     elif verdict_name == "one_way_out":
-        diagnosis = _no_audio_from_far_end(sample, local_address, nat_seen)
+        pick = _no_audio_from_far_end(sample, local_address, nat_seen)
     elif verdict_name == "one_way_in":
-        diagnosis = _no_audio_to_far_end(sample, local_address)
+        pick = _no_audio_to_far_end(sample, local_address)
     elif verdict_name == "none":
-        diagnosis = _no_audio(sample, local_address, nat_seen)
+        pick = _no_audio(sample, local_address, nat_seen)
     elif failures:
-        diagnosis = _quality_verdict(assessment, assessment.breaches, failed=True)
+        pick = _quality(assessment, assessment.breaches, failed=True)
     elif "dtmf" in unmet and expectations is not None and expectations.dtmf is not None:
-        diagnosis = _dtmf_verdict(expectations.dtmf, dtmf_sent, dtmf_received)
+        pick = _dtmf(expectations.dtmf, dtmf_sent, dtmf_received)
     elif assessment.breaches:
-        diagnosis = _quality_verdict(assessment, assessment.breaches, failed=False)
+        pick = _quality(assessment, assessment.breaches, failed=False)
     else:
-        diagnosis = _ok_verdict(assessment)
+        pick = _ok(assessment)
 
+    titles = [_in_sentence(f.diagnosis.title) for f in explaining if f.diagnosis is not None]
+    diagnosis = pick.render(knowledge, titles)
     if explaining and diagnosis.category == "media":
-        diagnosis = _with_findings(diagnosis, explaining)
         section["explained_by"] = [_finding_id(f) for f in explaining]
     section["summary"] = summary_line(section)
     ok = assessment.both and not failures and not unmet and stopped is None
@@ -643,6 +436,7 @@ def analyse_call_media(
     expectations: MediaExpectation | None = None,
     local_address: str | None = None,
     nat: Sequence[Check] = (),
+    knowledge: Knowledge,
 ) -> Check:
     """`analyse_media` for a finished call, with its DTMF and answer state."""
     return analyse_media(
@@ -653,4 +447,5 @@ def analyse_call_media(
         dtmf_sent=call.dtmf_sent,
         dtmf_received=call.dtmf_received,
         nat=nat,
+        knowledge=knowledge,
     )

@@ -8,33 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from siptest.knowledge.model import Diagnosis
 from siptest.ua.base import Response
 
 CheckKind = Literal["register", "call", "unregister", "media", "preflight", "hangup"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A diagnosis as the report shows it (from the knowledge base or pre-flight)."""
-
-    id: str
-    category: str
-    severity: str
-    title: str
-    explanation: str
-    fix: str
-    rfc: str | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "category": self.category,
-            "severity": self.severity,
-            "title": self.title,
-            "explanation": self.explanation,
-            "fix": self.fix,
-            "rfc": self.rfc,
-        }
 
 
 @dataclass(frozen=True)
@@ -43,7 +20,7 @@ class Check:
 
     kind: CheckKind
     ok: bool
-    diagnosis: Verdict | None
+    diagnosis: Diagnosis | None
     target: str | None = None
     transport: str | None = None
     response: Response | None = None

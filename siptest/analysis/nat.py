@@ -16,37 +16,24 @@ from siptest.analysis.addresses import (
     same_host,
     uri_host,
 )
-from siptest.analysis.model import Check, Verdict
+from siptest.analysis.model import Check
+from siptest.knowledge import Knowledge
 
 KEEPALIVE_RISK_S = 120
 """RFC 4787 REQ-5 asks NATs to keep idle UDP mappings 2 minutes; many keep them less."""
 
-SIP_ALG = (
-    "switch off the router's SIP ALG (also called 'SIP helper', 'SIP passthrough' or 'SIP fixup')"
-)
-
 
 def _finding(
+    knowledge: Knowledge,
     id_: str,
-    severity: str,
-    title: str,
-    explanation: str,
-    fix: str,
-    rfc: str | None,
+    facts: dict[str, object],
     evidence: dict[str, Any],
+    notes: tuple[str, ...] = (),
 ) -> Check:
     return Check(
         kind="media",
         ok=True,
-        diagnosis=Verdict(
-            id=id_,
-            category="network",
-            severity=severity,
-            title=title,
-            explanation=explanation,
-            fix=fix,
-            rfc=rfc,
-        ),
+        diagnosis=knowledge.named(id_, facts, notes=notes),
         details={"finding": "nat", "nat": evidence},
     )
 
@@ -60,6 +47,7 @@ def _port(value: str | int | None) -> int | None:
 
 
 def nat_findings(
+    knowledge: Knowledge,
     *,
     local_address: str | None = None,
     via_received: str | None = None,
@@ -96,33 +84,16 @@ def nat_findings(
     port_changed = rport is not None and local_port is not None and rport != local_port
     nat_detected = address_changed or port_changed
     if nat_detected:
-        seen = f"{via_received or local_address}:{rport if rport is not None else '?'}"
-        sent_from = f"{local_address or '?'}:{local_port if local_port is not None else '?'}"
-        explanation = (
-            f"The server saw siptest's requests coming from {seen}; siptest sent them "
-            f"from {sent_from}. A NAT router sits between you and the server."
-        )
+        notes: tuple[str, ...] = ()
         if address_kind(via_received) == "shared" or address_kind(local_address) == "shared":
-            explanation += (
-                " The shared address range 100.64.0.0/10 shows a carrier-grade NAT: the "
-                "internet provider shares one public address among customers, so port "
-                "forwarding cannot help and audio depends on the SIP provider relaying it."
-            )
+            notes = ("carrier_grade",)
         elif not address_changed:
-            explanation += " Only the port changed: the router translates ports too."
-        findings.append(
-            _finding(
-                "nat.detected",
-                "info",
-                "siptest is behind a NAT",
-                explanation,
-                "Nothing to fix by itself. It matters for audio and incoming calls: keep "
-                "the SIP ALG off, let the device send keep-alives, and prefer a provider "
-                "that answers to the address it sees (rport, symmetric RTP) or relays media.",
-                "RFC 3581",
-                evidence,
-            )
-        )
+            notes = ("port_only",)
+        facts: dict[str, object] = {
+            "seen_at": f"{via_received or local_address}:{rport if rport is not None else '?'}",
+            "sent_from": f"{local_address or '?'}:{local_port if local_port is not None else '?'}",
+        }
+        findings.append(_finding(knowledge, "nat.detected", facts, evidence, notes))
 
     contact_host = uri_host(contact)
     if (
@@ -131,87 +102,25 @@ def nat_findings(
         and address_kind(contact_host) in UNREACHABLE_KINDS
         and not same_host(contact_host, via_received)
     ):
-        findings.append(
-            _finding(
-                "nat.private_contact",
-                "warning",
-                "The registrar holds a private address for you",
-                f"The server registered siptest's contact as {contact}, a private address "
-                "it cannot reach. Incoming calls and audio reach you only if the server "
-                f"uses the address it saw ({via_received}:{rport}) instead - most providers "
-                "do, some do not.",
-                "Enable NAT traversal on the device (STUN, 'NAT keep-alive' or 'use "
-                f"rport'), and {SIP_ALG} if it is the one rewriting the Contact.",
-                "RFC 5626",
-                evidence,
-            )
-        )
+        facts = {"contact": contact, "seen_at": f"{via_received}:{rport}"}
+        findings.append(_finding(knowledge, "nat.private_contact", facts, evidence))
 
     if (
         remote_sdp_address
         and address_kind(remote_sdp_address) in UNREACHABLE_KINDS
         and not reachable_from(remote_sdp_address, local_address)
     ):
-        findings.append(
-            _finding(
-                "nat.remote_sdp_private",
-                "warning",
-                "The far end asks for audio at a private address",
-                f"The far end's SDP (c= line) names {remote_sdp_address}, an address "
-                "siptest cannot reach: audio sent there is lost unless the far end's side "
-                "answers to where the packets come from (symmetric RTP).",
-                "On the far end's network, switch off the SIP ALG or enable STUN / NAT "
-                "traversal on that device; through a provider, ask for media relay.",
-                "RFC 4566 section 5.7",
-                evidence,
-            )
-        )
+        facts = {"remote_sdp_address": remote_sdp_address}
+        findings.append(_finding(knowledge, "nat.remote_sdp_private", facts, evidence))
 
     if expires_granted is not None and expires_requested is not None:
+        facts = {"expires_asked": expires_requested, "expires_granted": expires_granted}
         if expires_granted < expires_requested:
-            findings.append(
-                _finding(
-                    "nat.expiry_shortened",
-                    "info",
-                    "The server shortened the registration interval",
-                    f"siptest asked for {expires_requested} s and the server granted "
-                    f"{expires_granted} s. Providers often do this on purpose: frequent "
-                    "re-registration keeps the router's NAT mapping open so incoming "
-                    "calls get through.",
-                    f"Nothing to fix: a standard device re-registers within the "
-                    f"{expires_granted} s the server granted.",
-                    "RFC 3261 section 10.3",
-                    evidence,
-                )
-            )
+            findings.append(_finding(knowledge, "nat.expiry_shortened", facts, evidence))
         elif expires_granted > expires_requested:
-            findings.append(
-                _finding(
-                    "nat.expiry_lengthened",
-                    "info",
-                    "The server granted a longer registration than asked for",
-                    f"siptest asked for {expires_requested} s and the server granted "
-                    f"{expires_granted} s; RFC 3261 lets a registrar only shorten it.",
-                    "Nothing to fix on your side; the device re-registers in time either way.",
-                    "RFC 3261 section 10.3",
-                    evidence,
-                )
-            )
+            findings.append(_finding(knowledge, "nat.expiry_lengthened", facts, evidence))
 
     interval = expires_granted if expires_granted is not None else expires_requested
     if nat_detected and interval is not None and interval > KEEPALIVE_RISK_S:
-        findings.append(
-            _finding(
-                "nat.keepalive",
-                "info",
-                "Behind this NAT, keep-alives keep incoming calls working",
-                f"Many routers forget an idle UDP mapping after 30-120 s. With {interval} s "
-                "between registrations and no keep-alives, incoming calls and audio can "
-                "stop reaching the device until it registers again.",
-                "Enable keep-alives on the device ('NAT keep-alive' every 15-30 s, or "
-                "CRLF/OPTIONS keep-alives) or set the registration interval to 60 s.",
-                "RFC 4787 section 4.3; RFC 5626 section 4.4",
-                evidence,
-            )
-        )
+        findings.append(_finding(knowledge, "nat.keepalive", {"interval": interval}, evidence))
     return findings

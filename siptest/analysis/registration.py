@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from siptest.analysis.addresses import split_hostport
-from siptest.analysis.model import Check, Verdict
+from siptest.analysis.model import Check
 from siptest.knowledge import Diagnosis, Knowledge, Situation
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
 
@@ -32,18 +32,6 @@ def retry_after_facts(response: Response, facts: dict[str, Any], details: dict[s
     if response.retry_after != honoured:
         details["retry_after_capped"] = True
         details["retry_after_sent"] = response.retry_after
-
-
-def verdict_from(diagnosis: Diagnosis) -> Verdict:
-    return Verdict(
-        id=diagnosis.id,
-        category=diagnosis.category,
-        severity=diagnosis.severity,
-        title=diagnosis.title,
-        explanation=diagnosis.explanation,
-        fix=diagnosis.fix,
-        rfc=diagnosis.rfc,
-    )
 
 
 def diagnose_live(knowledge: Knowledge, situation: Situation, facts: dict[str, Any]) -> Diagnosis:
@@ -165,7 +153,7 @@ def analyse_registration(
     return Check(
         kind="register",
         ok=outcome.ok,
-        diagnosis=verdict_from(diagnosis),
+        diagnosis=diagnosis,
         target=account.aor,
         transport=account.transport,
         response=response,
@@ -175,50 +163,29 @@ def analyse_registration(
 
 
 def analyse_unregistration(
-    outcome: RegistrationCompleted, account: AccountSpec, duration_ms: float
+    outcome: RegistrationCompleted, account: AccountSpec, duration_ms: float, knowledge: Knowledge
 ) -> Check:
     """The clean-up: did our binding go away? Only a failure gets a diagnosis."""
     response = outcome.response
     ok = outcome.ok
-    verdict = None
-    left = outcome.expires_granted
-    if ok and left:
+    diagnosis = None
+    facts: dict[str, object] = {
+        "code": response.code,
+        "reason": response.reason,
+        "binding_left": outcome.expires_granted,
+        "expires_asked": outcome.expires_requested,
+    }
+    if ok and outcome.expires_granted:
         # RFC 3261 10.3: the 2xx lists the bindings that remain; ours is among them.
         ok = False
-        verdict = Verdict(
-            id="cleanup.binding_left",
-            category="server",
-            severity="warning",
-            title="The server kept the test registration",
-            explanation=(
-                f"siptest asked the server to remove its test registration; the server "
-                f"answered {response.code} {response.reason} but still lists siptest's "
-                f"binding, for {left} more seconds. Calls to this account may ring "
-                "nowhere until it expires."
-            ),
-            fix=(
-                "Nothing to change on your device. If it keeps happening, tell the "
-                "provider that its registrar ignores Expires: 0 (RFC 3261 10.2.2)."
-            ),
-        )
+        diagnosis = knowledge.named("cleanup.binding_left", facts)
     elif not ok:
-        verdict = Verdict(
-            id="cleanup.unregister_failed",
-            category="server",
-            severity="warning",
-            title="The registration could not be removed",
-            explanation=(
-                f"siptest asked the server to remove its test registration and got "
-                f"{response.code} {response.reason}. A test binding the server may hold "
-                f"stays there until it expires (at most {outcome.expires_requested} s "
-                "after the test)."
-            ),
-            fix="Nothing to change on your device; the binding expires by itself.",
-        )
+        cases = ("no_answer",) if response.code is None else ()
+        diagnosis = knowledge.named("cleanup.unregister_failed", facts, cases=cases)
     return Check(
         kind="unregister",
         ok=ok,
-        diagnosis=verdict,
+        diagnosis=diagnosis,
         target=account.aor,
         transport=account.transport,
         response=response,

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 QueryArg = Annotated[
     str | None,
     typer.Argument(
-        metavar="CODE|TEXT",
-        help='A response code (486) or the text a server sent ("This account is not valid").',
+        metavar="CODE|TEXT|ID",
+        help='A response code (486), the text a server sent ("This account is not valid"), '
+        "or a diagnosis id from a report (media.no_audio).",
         show_default=False,
     ),
 ]
@@ -38,7 +39,7 @@ def explain(
     list_: ListOpt = False,
     json_: common.JsonOpt = False,
 ) -> None:
-    """Explain a SIP response code or a server's message, and what to do about it.
+    """Explain a SIP response code, a server's message or a diagnosis id, and what to do.
 
     Works offline from siptest's knowledge base. Exit status: 0 explained,
     2 nothing to explain (empty or unknown query).
@@ -51,7 +52,7 @@ def _run(
 ) -> None:
     from siptest.errors import UsageError
     from siptest.knowledge import load_knowledge
-    from siptest.knowledge.query import HOW_TO_ASK, understand
+    from siptest.knowledge.query import HOW_TO_ASK, normalised_method, understand
 
     if list_:
         if query is not None:
@@ -62,9 +63,18 @@ def _run(
     if query is None:
         raise UsageError(f"Nothing to explain. {HOW_TO_ASK}")
     knowledge = load_knowledge(profile)
-    situation, entry = understand(knowledge, query, method)
-    diagnosis = knowledge.render(entry, situation)
-    others = _other_situations(knowledge, entry, situation)
+    entry = knowledge.entry(query.strip())
+    if entry is not None:
+        # A diagnosis id from a report: its words, with the facts of the run left neutral.
+        from siptest.knowledge import Situation
+
+        situation = Situation(method=normalised_method(method), code=None)
+        diagnosis = knowledge.render(entry, situation)
+        others: list[tuple[str, Entry]] = []
+    else:
+        situation, entry = understand(knowledge, query, method)
+        diagnosis = knowledge.render(entry, situation)
+        others = _other_situations(knowledge, entry, situation)
     if json_:
         typer.echo(_json(query, situation, knowledge, diagnosis, others))
     else:
@@ -115,9 +125,9 @@ def _text(
     if knowledge.profile.name != "generic":
         facts.append(f"profile {knowledge.profile.name}")
     lines = [diagnosis.title]
-    if situation.code is None:
+    if situation.code is None and situation.reason:
         lines.append(f'  message: "{situation.reason}"')
-    elif str(situation.code) not in diagnosis.title:
+    elif situation.code is not None and str(situation.code) not in diagnosis.title:
         lines.append(f"  answer: {situation.code} {situation.reason}".rstrip())
     lines += ["  " + " · ".join(facts), "", "What it means:"]
     lines += paragraphs(diagnosis.explanation)

@@ -61,9 +61,12 @@ ENTRY_KEYS = (
     "rfc",
     "register",
     "invite",
+    "cases",
+    "notes",
 )
-REQUIRED_ENTRY_KEYS = ("id", "match", "category", "severity", "title", "explanation", "fix", "rfc")
+REQUIRED_ENTRY_KEYS = ("id", "category", "severity", "title", "explanation", "fix", "rfc")
 TEXT_KEYS = ("title", "explanation", "fix")
+CASE_KEYS = (*TEXT_KEYS, "category", "severity")
 MATCH_KEYS = (
     "code",
     "method",
@@ -450,23 +453,82 @@ def _entry(
                 explanation=wording.explanation or earlier.explanation,
                 fix=wording.fix or earlier.fix,
             )
+    named = "match" not in fields if base is None else base.named
+    if base is None and named and layer > 0:
+        document.fail(
+            node,
+            "match",
+            f"'{entry_id}' is not a diagnosis siptest gives: a profile can reword one "
+            "(use its id) or add one with a match",
+        )
+    for key in ("cases", "notes"):
+        if key in fields and not named:
+            document.fail(
+                fields[key][1], key, f"{key} belong to diagnoses the analyser names (no match)"
+            )
+    cases = dict(base.cases) if base is not None else {}
+    if "cases" in fields:
+        for name, case_node in _named_items(document, fields["cases"][1], "cases"):
+            cases[name] = _case(document, case_node, name, placeholders, cases.get(name))
+    notes = dict(base.notes) if base is not None else {}
+    if "notes" in fields:
+        for name, note_node in _named_items(document, fields["notes"][1], "notes"):
+            notes[name] = _template(document, note_node, name, placeholders)
     source = f"{document.path}:{node.start_mark.line + 1}"
     if base is not None:
         return replace(
             base,
             **changes,
             by_method=MappingProxyType(by_method),
+            cases=MappingProxyType(cases),
+            notes=MappingProxyType(notes),
             source=source,
             layer=layer,
         )
     return Entry(
         id=entry_id,
+        alternatives=changes.pop("alternatives", ()),
         by_method=MappingProxyType(by_method),
+        cases=MappingProxyType(cases),
+        notes=MappingProxyType(notes),
         source=source,
         layer=layer,
         order=order,
         **changes,
     )
+
+
+def _named_items(document: Document, node: Node, key: str) -> list[tuple[str, Node]]:
+    items = []
+    for name, (name_node, value_node) in document.mapping(node, key=key).items():
+        if not _NAME.match(name):
+            document.fail(name_node, name, f"{key} names are lower_case_with_underscores")
+        items.append((name, value_node))
+    return items
+
+
+def _case(
+    document: Document,
+    node: Node,
+    name: str,
+    placeholders: Mapping[str, str],
+    earlier: Wording | None,
+) -> Wording:
+    """One case of a named entry; a profile's case patches the base's key by key."""
+    fields = document.mapping(node, allowed=CASE_KEYS, key=name)
+    if not fields:
+        document.fail(node, name, f"give at least one of {', '.join(CASE_KEYS)}")
+    values: dict[str, str | None] = {
+        key: getattr(earlier, key) if earlier else None for key in CASE_KEYS
+    }
+    for key, (_, value_node) in fields.items():
+        if key == "category":
+            values[key] = document.choice(value_node, key, CATEGORIES)
+        elif key == "severity":
+            values[key] = document.choice(value_node, key, SEVERITIES)
+        else:
+            values[key] = _template(document, value_node, key, placeholders)
+    return Wording(**values)
 
 
 def _wording(document: Document, node: Node, key: str, placeholders: Mapping[str, str]) -> Wording:

@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
-from siptest.knowledge.model import Diagnosis, Entry, Profile, Situation
+from siptest.knowledge.model import Diagnosis, Entry, Profile, Situation, Wording
 from siptest.knowledge.placeholders import DURATIONS, fact_text, render
 
 _NO_FACTS: Mapping[str, object] = MappingProxyType({})
+_NAMED = Situation(method="", code=None)
+"""Named diagnoses answer no SIP request: their texts use the analyser's facts only."""
 
 
 class Knowledge:
@@ -33,6 +35,7 @@ class Knowledge:
         self.profile = profile
         self._entries = tuple(entries)
         self._neutral = neutral
+        self._named: dict[str, Entry] | None = None
 
     def entries(self) -> Sequence[Entry]:
         """Every entry, base and profile, in file order (for `explain --list`)."""
@@ -85,6 +88,59 @@ class Knowledge:
             rfc=entry.rfc,
             code=situation.code,
         )
+
+    def named(
+        self,
+        id_: str,
+        facts: Mapping[str, object] = _NO_FACTS,
+        *,
+        cases: Sequence[str] = (),
+        notes: Sequence[str] = (),
+        fix_notes: Sequence[str] = (),
+    ) -> Diagnosis:
+        """A diagnosis the analyser chose itself (media, NAT, pre-flight, clean-up...).
+
+        `cases` names the entry's cases that apply (texts, category or severity that
+        differ; a later case wins a key both set); `notes` and `fix_notes` name
+        sentences of the entry's `notes`, added in that order to the explanation and
+        to the fix. Asking for an id, case or note the knowledge does not have is a
+        programming error (KeyError).
+        """
+        entry = self._named_entry(id_)
+        wording = Wording()
+        for case in cases:
+            given = entry.cases[case]
+            wording = Wording(
+                **{
+                    key: getattr(given, key) or getattr(wording, key)
+                    for key in ("title", "explanation", "fix", "category", "severity")
+                }
+            )
+        values = self.values(_NAMED, facts)
+
+        def text(template: str, extra: Sequence[str]) -> str:
+            parts = [template, *(entry.notes[name] for name in extra)]
+            return " ".join(render(part, values, self._neutral) for part in parts)
+
+        return Diagnosis(
+            id=entry.id,
+            category=wording.category or entry.category,
+            severity=wording.severity or entry.severity,
+            title=text(wording.title or entry.title, ()),
+            explanation=text(wording.explanation or entry.explanation, notes),
+            fix=text(wording.fix or entry.fix, fix_notes),
+            rfc=entry.rfc,
+        )
+
+    def entry(self, id_: str) -> Entry | None:
+        """The entry with this id, or None."""
+        return next((entry for entry in self._entries if entry.id == id_), None)
+
+    def _named_entry(self, id_: str) -> Entry:
+        named = self._named
+        if named is None:
+            named = self._named = {entry.id: entry for entry in self._entries if entry.named}
+        return named[id_]
 
     def values(self, situation: Situation, facts: Mapping[str, object]) -> dict[str, str]:
         """Placeholder values: profile facts, then the situation, then the caller's facts."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import get_args
+from typing import Any, get_args
 
 from siptest.ua.base import LocalCause, Origin, Transport
 
@@ -85,7 +85,11 @@ class Situation:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """What a situation means and what to do about it, ready to show."""
+    """What a situation means and what to do about it, ready to show.
+
+    The one type of every diagnosis siptest gives: chosen by the matcher for a SIP
+    answer, or named by the analyser (`Knowledge.named`) for what it measured.
+    """
 
     id: str
     """Stable identifier, e.g. "credentials.rejected"; the same under every profile."""
@@ -98,10 +102,22 @@ class Diagnosis:
     """What happened and why, in plain words."""
     fix: str
     """What to check or change, naming the setting."""
-    rfc: str | None
+    rfc: str | None = None
     """Where the behaviour is specified, e.g. "RFC 3261 §21.4.2"."""
-    code: int | None
-    """The response code the diagnosis was chosen for."""
+    code: int | None = None
+    """The response code the diagnosis was chosen for (None when named by the analyser)."""
+
+    def as_json(self) -> dict[str, Any]:
+        """The report's `diagnosis` object (the code is the check's `response.code`)."""
+        return {
+            "id": self.id,
+            "category": self.category,
+            "severity": self.severity,
+            "title": self.title,
+            "explanation": self.explanation,
+            "fix": self.fix,
+            "rfc": self.rfc,
+        }
 
 
 @dataclass(frozen=True)
@@ -225,11 +241,15 @@ class Conditions:
 
 @dataclass(frozen=True)
 class Wording:
-    """Texts that replace an entry's own for one method; None keeps the entry's text."""
+    """Texts that replace an entry's own (for one method, or one case); None keeps them."""
 
     title: str | None = None
     explanation: str | None = None
     fix: str | None = None
+    category: str | None = None
+    """Only in a case: the category when it differs from the entry's."""
+    severity: str | None = None
+    """Only in a case: the severity when it differs from the entry's."""
 
 
 @dataclass(frozen=True)
@@ -247,12 +267,21 @@ class Entry:
     rfc: str | None
     by_method: Mapping[str, Wording] = field(default_factory=lambda: _no_wordings())
     """Method-specific texts, keyed by upper-case method ("REGISTER", "INVITE")."""
+    cases: Mapping[str, Wording] = field(default_factory=lambda: _no_wordings())
+    """Texts for the situations the analyser tells apart ("nat", "refused"), by name."""
+    notes: Mapping[str, str] = field(default_factory=lambda: _no_facts())
+    """Sentences the analyser adds to the explanation or fix when they apply, by name."""
     source: str = ""
     """File and line the entry was read from, "FILE:LINE"."""
     layer: int = 0
     """0 for the base; profiles overlay with higher layers and win ties."""
     order: int = 0
     """Position across all loaded files; earlier wins a remaining tie."""
+
+    @property
+    def named(self) -> bool:
+        """Chosen by the analyser by its id (it has no `match`), never by the matcher."""
+        return not self.alternatives
 
     def best_match(self, situation: Situation) -> Conditions | None:
         """The most specific alternative that matches, or None."""

@@ -25,8 +25,9 @@ _CODE_AND_TEXT = re.compile(r"^(\d{3})\s+(.*\S)$")
 
 HOW_TO_ASK = (
     "Pass a SIP response code (100-699), e.g. `siptest explain 486`, or the text a "
-    'server sent, e.g. `siptest explain "This account is not valid"`; '
-    "`siptest explain --list` shows every diagnosis."
+    'server sent, e.g. `siptest explain "This account is not valid"`, or a diagnosis id '
+    "from a report, e.g. `siptest explain media.no_audio`; `siptest explain --list` shows "
+    "every diagnosis."
 )
 
 

@@ -252,7 +252,7 @@ class _ScenarioRunner:
         started = self.clock()
         profile = self.knowledge.profile
         for name, spec in self.prepared.accounts.items():
-            advice = check_account(spec.user, spec.auth_user, spec.password, profile)
+            advice = check_account(spec.user, spec.auth_user, spec.password, self.knowledge)
             self.checks.extend(_with(check, account=name) for check in advice)
         steps = self.scenario.steps
         done = 0
@@ -332,14 +332,14 @@ class _ScenarioRunner:
             removal = agent.unregister(spec)
             if removal is None:
                 return
-            check = analyse_unregistration(removal, spec, self.since(started))
+            check = analyse_unregistration(removal, spec, self.since(started), self.knowledge)
         else:
             self.call(agent, step, spec)
             return
         self.judge(step, check)
 
     def call(self, agent: UserAgent, step: Call, spec: AccountSpec) -> None:
-        number, findings = check_number(step.number, self.knowledge.profile)
+        number, findings = check_number(step.number, self.knowledge)
         # Pre-flight findings are advice here: the number is dialled as written
         # (separators removed) and the step's expectation decides.
         self.checks.extend(
@@ -380,7 +380,11 @@ class _ScenarioRunner:
         registration = self.registrations.get(step.account)
         earlier = [registration] if registration and step.account in self.registered else []
         checks = media_checks(
-            outcome, earlier, self.local_address(), expectations=step.expect.media
+            outcome,
+            earlier,
+            self.local_address(),
+            self.knowledge,
+            expectations=step.expect.media,
         )
         return [_with(check, step=str(step.location), account=step.account) for check in checks]
 
@@ -479,7 +483,7 @@ class _ScenarioRunner:
                 continue  # close() still tears the stack down
             if removal is None:
                 continue
-            check = analyse_unregistration(removal, spec, self.since(started))
+            check = analyse_unregistration(removal, spec, self.since(started), self.knowledge)
             problems = DEFAULT_EXPECTATION.unmet(check)
             step_name = (
                 f"clean-up: {describe(Unregister(name, self.scenario.location), self.scenario)}"

@@ -45,7 +45,7 @@ def test_the_clean_up_fails_when_the_server_keeps_our_binding(contacts, ok, left
     events = stream.state(200, "OK", answered=True, expiration=3600)
     outcome = registration_outcome(events, ACCOUNT, removing=True)
     assert outcome.expires_granted == left
-    check = analyse_unregistration(outcome, ACCOUNT, 1.0)
+    check = analyse_unregistration(outcome, ACCOUNT, 1.0, load_knowledge())
     assert check.ok is ok
     if not ok:
         assert check.diagnosis is not None

@@ -201,3 +201,27 @@ def test_a_profile_name_in_other_case_is_taken_and_a_near_miss_gets_a_suggestion
     assert load_knowledge("SIPCALL").profile.name == load_knowledge("sipcall").profile.name
     with pytest.raises(KnowledgeError, match="Did you mean 'sipcall'"):
         load_knowledge("sipcal")
+
+
+def test_explain_a_diagnosis_id_from_a_report():
+    result = run("media.no_audio")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "No audio in either direction"
+    assert lines[1] == "  media.no_audio · category media · severity error · RFC 3550"
+    assert "switch off the router's SIP ALG" in result.stdout  # the shared phrase, filled
+
+
+def test_explain_a_matched_diagnosis_by_id_with_its_method_wording():
+    result = run("credentials.rejected", "--method", "REGISTER", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["diagnosis"]["id"] == "credentials.rejected"
+    assert document["diagnosis"]["code"] is None
+
+
+def test_an_id_siptest_does_not_have_is_a_usage_error_that_says_how_to_ask():
+    result = run("media.nothing")
+    assert result.exit_code == 2
+    assert 'No diagnosis mentions "media.nothing"' in result.stderr
+    assert "or a diagnosis id from a report" in result.stderr

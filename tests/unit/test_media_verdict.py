@@ -1,17 +1,24 @@
 """Media verdicts: which way audio flowed, how good it was, and what to do about it."""
 
 import json
+from functools import partial
 
 import pytest
 
+from siptest.analysis import media, nat
 from siptest.analysis.addresses import address_kind, reachable_from, split_hostport
 from siptest.analysis.audio import summary_line
-from siptest.analysis.media import MediaExpectation, analyse_call_media, analyse_media
+from siptest.analysis.media import MediaExpectation
 from siptest.analysis.model import Report
-from siptest.analysis.nat import nat_findings
+from siptest.knowledge import load_knowledge
 from siptest.report.json import render_json
 from siptest.report.text import render_text
 from siptest.ua.base import CallCompleted, MediaSample, Response, StreamStats
+
+KNOWLEDGE = load_knowledge()
+analyse_media = partial(media.analyse_media, knowledge=KNOWLEDGE)
+analyse_call_media = partial(media.analyse_call_media, knowledge=KNOWLEDGE)
+nat_findings = partial(nat.nat_findings, KNOWLEDGE)
 
 LOOPBACK = "127.0.0.1"
 
@@ -591,7 +598,6 @@ def test_reachability_needs_the_same_private_block():
 
 
 def test_audio_that_stopped_mid_call_fails_however_good_the_totals():
-    from siptest.analysis.media import analyse_media
     from siptest.ua.base import MediaSample, StreamStats
 
     sample = MediaSample(
@@ -615,9 +621,9 @@ def test_a_bye_nobody_answered_is_a_warning_check():
         credentials_sent=False, credentials_rejected=False, cancelled_by_us=False,
         hangup="us", bye_answered=True,
     )  # fmt: skip
-    assert analyse_hangup(answered) is None
+    assert analyse_hangup(answered, KNOWLEDGE) is None
     from dataclasses import replace
 
-    check = analyse_hangup(replace(answered, bye_answered=False))
+    check = analyse_hangup(replace(answered, bye_answered=False), KNOWLEDGE)
     assert check is not None and check.ok is False and check.kind == "hangup"
     assert check.diagnosis is not None and check.diagnosis.severity == "warning"
