@@ -168,6 +168,14 @@ def _status_text(current: LabStatus) -> str:
         f"  host       {record.host}",
         f"  SIP        {record.host}:{record.sip_port} (UDP and TCP)",
         f"  TLS        {record.host}:{record.tls_port}",
+        *(
+            [
+                f"  IPv6       [{record.host6}]:{record.sip_port} (UDP, TCP), "
+                f"[{record.host6}]:{record.tls_port} (TLS)"
+            ]
+            if record.host6
+            else []
+        ),
         f"  UAS        {uas}",
         f"  CA file    {record.ca_file}",
         f"  log file   {record.log_file}",
@@ -201,6 +209,7 @@ def _status_json(current: LabStatus) -> dict[str, Any]:
         data.update(
             {
                 "host": record.host,
+                "host6": record.host6,
                 "sip_port": record.sip_port,
                 "tls_port": record.tls_port,
                 "uas_port": record.uas_port if record.with_uas else None,

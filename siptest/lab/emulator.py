@@ -30,7 +30,7 @@ from types import TracebackType
 from siptest.errors import CannotRunError, UsageError
 from siptest.lab import process
 from siptest.lab.certificates import ensure_certificates, tls_files
-from siptest.lab.ports import free_port, preferred_port
+from siptest.lab.ports import can_bind, free_port, preferred_port
 from siptest.lab.probe import send_options
 from siptest.lab.state import (
     LabProcess,
@@ -49,6 +49,7 @@ UAS_SCENARIO = FILES_DIR / "uas.xml"
 DEFAULT_SIP_PORT = 5070
 DEFAULT_TLS_PORT = 5071
 DEFAULT_UAS_PORT = 5090
+DEFAULT_HOST6 = "::1"
 
 KAMAILIO_MISSING = "Kamailio is not installed. Run: apt-get install kamailio kamailio-tls-modules"
 TLS_MODULE_MISSING = (
@@ -87,6 +88,7 @@ class Lab:
         workdir: Path,
         *,
         host: str = "127.0.0.1",
+        host6: str | None = DEFAULT_HOST6,
         sip_port: int | None = None,
         tls_port: int | None = None,
         uas_port: int | None = None,
@@ -94,7 +96,11 @@ class Lab:
         with_uas: bool = True,
         auth_algorithm: str = "MD5",
     ) -> None:
-        """Choose the ports now (None: any free port); nothing runs until start()."""
+        """Choose the ports now (None: any free port); nothing runs until start().
+
+        ``host6`` is an IPv6 address where Kamailio also listens (UDP, TCP and TLS, on
+        the same ports); None, or an address this machine does not have, for IPv4 only.
+        """
         if '"' in str(workdir):
             # paths reach Kamailio as quoted string defines
             raise UsageError(f"The lab directory must not contain '\"': {workdir}")
@@ -102,6 +108,7 @@ class Lab:
             raise UsageError(f"ring_ms must be a positive number of milliseconds, not {ring_ms}")
         self._workdir = Path(workdir).absolute()
         self._host = host
+        self._host6 = host6 if host6 is not None and can_bind(host6) else None
         self._ring_ms = ring_ms
         self._with_uas = with_uas
         if auth_algorithm not in ("MD5", "SHA-256"):
@@ -109,9 +116,12 @@ class Lab:
         self._auth_algorithm = auth_algorithm
         """The digest algorithm Kamailio challenges with (RFC 8760)."""
         taken: set[int] = set()
-        self._sip_port = sip_port or free_port(host, udp=True, tcp=True)
+        also_on = (self._host6,) if self._host6 else ()
+        self._sip_port = sip_port or free_port(host, udp=True, tcp=True, also_on=also_on)
         taken.add(self._sip_port)
-        self._tls_port = tls_port or free_port(host, udp=False, tcp=True, exclude=taken)
+        self._tls_port = tls_port or free_port(
+            host, udp=False, tcp=True, exclude=taken, also_on=also_on
+        )
         taken.add(self._tls_port)
         self._uas_port = uas_port or free_port(host, udp=True, tcp=False, exclude=taken)
         taken.add(self._uas_port)
@@ -131,6 +141,11 @@ class Lab:
     @property
     def host(self) -> str:
         return self._host
+
+    @property
+    def host6(self) -> str | None:
+        """The IPv6 address Kamailio also listens on (same ports), or None."""
+        return self._host6
 
     @property
     def sip_port(self) -> int:
@@ -198,6 +213,7 @@ class Lab:
             "-m", "64", "-M", "8",
             "-A", f"SIP_IP={self._host}",
             "-A", f"SIP_PORT={self._sip_port}",
+            *(["-A", f"SIP_IP6=[{self._host6}]"] if self._host6 else []),
             "-A", "WITH_TLS",
             "-A", f"TLS_PORT={self._tls_port}",
             "-A", f'TLS_CERT="{files.certificate}"',
@@ -315,6 +331,7 @@ class Lab:
         state_dir: Path,
         *,
         host: str = "127.0.0.1",
+        host6: str | None = DEFAULT_HOST6,
         sip_port: int | None = None,
         tls_port: int | None = None,
         uas_port: int | None = None,
@@ -340,17 +357,21 @@ class Lab:
         if current.record is not None:
             cls.down(state_dir)  # leftovers of a lab that half died
         taken: set[int] = set()
+        also_on = (host6,) if host6 is not None and can_bind(host6) else ()
         if sip_port is None:
-            sip_port = preferred_port(host, DEFAULT_SIP_PORT, udp=True, tcp=True)
+            sip_port = preferred_port(host, DEFAULT_SIP_PORT, udp=True, tcp=True, also_on=also_on)
         taken.add(sip_port)
         if tls_port is None:
-            tls_port = preferred_port(host, DEFAULT_TLS_PORT, udp=False, tcp=True, exclude=taken)
+            tls_port = preferred_port(
+                host, DEFAULT_TLS_PORT, udp=False, tcp=True, exclude=taken, also_on=also_on
+            )
         taken.add(tls_port)
         if uas_port is None:
             uas_port = preferred_port(host, DEFAULT_UAS_PORT, udp=True, tcp=False, exclude=taken)
         lab = cls(
             state_dir,
             host=host,
+            host6=host6,
             sip_port=sip_port,
             tls_port=tls_port,
             uas_port=uas_port,
@@ -467,6 +488,7 @@ class Lab:
     def _record(self) -> LabRecord:
         return LabRecord(
             host=self._host,
+            host6=self._host6,
             sip_port=self._sip_port,
             tls_port=self._tls_port,
             uas_port=self._uas_port,

@@ -38,11 +38,13 @@ def free_port(
     tcp: bool = True,
     span: int = 1,
     exclude: Collection[int] = (),
+    also_on: Collection[str] = (),
 ) -> int:
     """A port free on ``host`` for UDP and/or TCP, with ``span - 1`` free ports after it.
 
     ``span`` serves SIPp's RTP echo, which binds the media port and media port + 2.
-    ``exclude`` keeps ports already chosen for another part of the lab.
+    ``exclude`` keeps ports already chosen for another part of the lab. ``also_on``
+    names other addresses (the lab's IPv6 one) where the same port must be free too.
     """
     kind = socket.SOCK_DGRAM if udp else socket.SOCK_STREAM
     family = socket.getaddrinfo(host, 0, type=kind)[0][0]
@@ -54,7 +56,12 @@ def free_port(
         candidates = range(port, port + span)
         if port + span > 65536 or any(candidate in exclude for candidate in candidates):
             continue
-        if all(is_port_free(host, candidate, udp=udp, tcp=tcp) for candidate in candidates):
+        hosts = (host, *also_on)
+        if all(
+            is_port_free(each, candidate, udp=udp, tcp=tcp)
+            for candidate in candidates
+            for each in hosts
+        ):
             return port
     raise CannotRunError(
         f"Found no free port on {host} after {_ATTEMPTS} attempts. "
@@ -63,9 +70,28 @@ def free_port(
 
 
 def preferred_port(
-    host: str, preferred: int, *, udp: bool = True, tcp: bool = True, exclude: Collection[int] = ()
+    host: str,
+    preferred: int,
+    *,
+    udp: bool = True,
+    tcp: bool = True,
+    exclude: Collection[int] = (),
+    also_on: Collection[str] = (),
 ) -> int:
-    """``preferred`` if it is free, else any free port."""
-    if preferred not in exclude and is_port_free(host, preferred, udp=udp, tcp=tcp):
+    """``preferred`` if it is free (on ``host`` and ``also_on``), else any free port."""
+    if preferred not in exclude and all(
+        is_port_free(each, preferred, udp=udp, tcp=tcp) for each in (host, *also_on)
+    ):
         return preferred
-    return free_port(host, udp=udp, tcp=tcp, exclude=exclude)
+    return free_port(host, udp=udp, tcp=tcp, exclude=exclude, also_on=also_on)
+
+
+def can_bind(host: str) -> bool:
+    """True if this machine has the address ``host`` (e.g. ::1 where IPv6 is switched off)."""
+    try:
+        family = socket.getaddrinfo(host, 0, type=socket.SOCK_DGRAM)[0][0]
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((host, 0))
+    except OSError:
+        return False
+    return True

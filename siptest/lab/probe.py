@@ -32,9 +32,15 @@ def send_options(
         return None
 
 
+def _bracketed(host: str) -> str:
+    """RFC 3261 25.1: an IPv6 address in a SIP URI or Via is written in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 def _options_request(host: str, port: int, local: tuple[str, int], transport: str) -> bytes:
     call_id = secrets.token_hex(8)
-    local_host, local_port = local[0], local[1]
+    host = _bracketed(host)
+    local_host, local_port = _bracketed(local[0]), local[1]
     lines = [
         f"OPTIONS sip:{host}:{port} SIP/2.0",
         # RFC 3261 8.1.1.7: the branch starts with the magic cookie z9hG4bK

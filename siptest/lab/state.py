@@ -68,6 +68,8 @@ class LabRecord:
     processes: tuple[LabProcess, ...]
     started_at: str
     """ISO 8601 time the lab became ready."""
+    host6: str | None = None
+    """The IPv6 address Kamailio also listens on (same SIP and TLS ports), or None."""
 
 
 @dataclass(frozen=True)
@@ -158,4 +160,6 @@ def _record_from_json(data: dict[str, Any]) -> LabRecord:
         log_file=Path(data["log_file"]),
         processes=processes,
         started_at=str(data["started_at"]),
+        # absent from records written before the lab listened on IPv6
+        host6=None if data.get("host6") is None else str(data["host6"]),
     )

@@ -77,7 +77,9 @@ class AccountSpec:
 
     @property
     def aor(self) -> str:
-        return f"sip:{self.user}@{self.domain}"
+        # RFC 3261 25.1: an IPv6 address in a SIP URI is written in brackets
+        domain = f"[{self.domain}]" if ":" in self.domain else self.domain
+        return f"sip:{self.user}@{domain}"
 
     @property
     def hostport(self) -> str:

@@ -164,3 +164,50 @@ def register_at():
         return PeerRun(result, elapsed)
 
     return run
+
+
+# -- a real DNS server (tests/integration/dnsserver.py) ------------------------------
+
+
+@dataclass(frozen=True)
+class DnsLab:
+    """Knot DNS serving the `.test` zone on loopback, its SRV records pointing at the lab."""
+
+    server: Any
+    """`siptest.resolution.DnsServer` on 127.0.0.1: pass it to `resolve(dns_server=...)`,
+    or `str(server)` to `--dns-server`."""
+    server_v6: Any
+    """The same server on ::1."""
+    ports: Any
+    """`dnsserver.ZonePorts`: the lab's SIP and TLS ports and the dead port the zone uses."""
+    log_file: Path
+
+
+@pytest.fixture(scope="session")
+def dns_lab(lab, tmp_path_factory):
+    """One Knot DNS per session (per xdist worker), zone written from this lab's ports.
+
+    Names (see `dnsserver.zone_text`): failover.test (NAPTR -> SRV, dead first UDP
+    target, the lab second), preference.test, naptrnosrv.test, srvonly.test,
+    aonly.test, aaaaonly.test, dualstack.test, halfbroken.test, allbroken.test,
+    norecords.test; any other name under .test is NXDOMAIN.
+    """
+    from dnsserver import KnotServer, ZonePorts, zone_text
+
+    from siptest.errors import CannotRunError
+    from siptest.lab.ports import free_port
+
+    taken = {lab.sip_port, lab.tls_port, lab.uas_port}
+    ports = ZonePorts(
+        sip=lab.sip_port,
+        tls=lab.tls_port,
+        dead=free_port("127.0.0.1", udp=True, tcp=True, exclude=taken),
+    )
+    knot = KnotServer(tmp_path_factory.mktemp("dns"), zone_text(ports))
+    try:
+        knot.start()
+    except CannotRunError as error:
+        # not a skip: a missing knotd must be seen, with the message saying what to do
+        pytest.fail(f"The DNS server could not start: {error}", pytrace=False)
+    yield DnsLab(knot.server, knot.server_v6, ports, knot.log_file)
+    knot.stop()

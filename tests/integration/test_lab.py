@@ -46,6 +46,55 @@ def test_tls_port_presents_a_certificate_the_lab_ca_verifies(lab: Lab) -> None:
     assert ("DNS", "localhost") in certificate["subjectAltName"]
 
 
+def test_lab_answers_options_over_ipv6_udp_and_tcp(lab: Lab) -> None:
+    assert lab.host6 == "::1"
+    assert send_options("::1", lab.sip_port, transport="udp") == 200
+    assert send_options("::1", lab.sip_port, transport="tcp") == 200
+
+
+def test_ipv6_answers_come_from_the_labs_ipv6_listener_only(lab: Lab) -> None:
+    # SIPp listens on 127.0.0.1 only: the same probe to its port on ::1 gets nothing
+    assert send_options(lab.host, lab.uas_port, timeout=0.5) == 200
+    assert send_options("::1", lab.uas_port, timeout=0.5) is None
+
+
+def test_lab_answers_options_over_ipv6_tls(lab: Lab) -> None:
+    context = ssl.create_default_context(cafile=str(lab.ca_file))
+    with (
+        socket.create_connection(("::1", lab.tls_port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="::1") as tls,
+    ):
+        local_port = tls.getsockname()[1]
+        branch, call_id = secrets.token_hex(8), secrets.token_hex(8)
+        request = (
+            f"OPTIONS sip:[::1]:{lab.tls_port};transport=tls SIP/2.0\r\n"
+            f"Via: SIP/2.0/TLS [::1]:{local_port};branch=z9hG4bK{branch};rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:probe@[::1]>;tag={secrets.token_hex(4)}\r\n"
+            f"To: <sip:[::1]:{lab.tls_port}>\r\n"
+            f"Call-ID: {call_id}@ipv6-test\r\n"
+            "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        tls.sendall(request.encode("ascii"))
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = tls.recv(65535)
+            assert chunk, f"the lab closed the TLS connection: {answer!r}"
+            answer += chunk
+        certificate = tls.getpeercert()
+    assert answer.startswith(b"SIP/2.0 200 "), answer
+    assert f"Call-ID: {call_id}@ipv6-test".encode() in answer
+    assert ("IP Address", "0:0:0:0:0:0:0:1") in certificate["subjectAltName"]
+
+
+def test_lab_without_ipv6_listens_on_ipv4_only(tmp_path: Path) -> None:
+    with Lab(tmp_path / "lab4", host6=None, with_uas=False) as lab4:
+        assert lab4.host6 is None
+        assert "SIP_IP6" not in " ".join(lab4.kamailio_command())
+        assert send_options(lab4.host, lab4.sip_port, timeout=1) == 200
+        assert send_options("::1", lab4.sip_port, timeout=0.5) is None
+
+
 def test_tls_port_is_not_trusted_without_the_lab_ca(lab: Lab) -> None:
     context = ssl.create_default_context()
     with (
@@ -145,6 +194,7 @@ def test_lab_command_starts_reports_stops_a_detached_lab(tmp_path: Path) -> None
         assert "running, answers OPTIONS" in started.stdout
         assert f"127.0.0.1:{sip_port} (UDP and TCP)" in started.stdout
         assert f"127.0.0.1:{tls_port}" in started.stdout
+        assert f"[::1]:{sip_port} (UDP, TCP), [::1]:{tls_port} (TLS)" in started.stdout
         assert str(state_dir / "tls" / "ca.crt") in started.stdout
         assert "41411234567" in started.stdout
         # the lab outlived the command that started it
@@ -159,6 +209,7 @@ def test_lab_command_starts_reports_stops_a_detached_lab(tmp_path: Path) -> None
         report = json.loads(status.stdout)
         assert report["running"] is True
         assert report["ready"] is True
+        assert report["host6"] == "::1"
         assert (report["sip_port"], report["tls_port"], report["uas_port"]) == (
             sip_port,
             tls_port,

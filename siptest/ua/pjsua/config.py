@@ -12,6 +12,7 @@ from typing import Any
 
 from siptest import __version__
 from siptest.errors import CannotRunError
+from siptest.ua.addressing import is_ipv6
 from siptest.ua.base import TlsSettings, Transport
 
 USER_AGENT = f"siptest/{__version__}"
@@ -59,11 +60,19 @@ def transport_config(pj: Any, config: AgentConfig) -> tuple[int, Any]:
     tp.port = config.local_port
     if config.public_address:
         tp.publicAddress = config.public_address
-    kind = {
-        "udp": pj.PJSIP_TRANSPORT_UDP,
-        "tcp": pj.PJSIP_TRANSPORT_TCP,
-        "tls": pj.PJSIP_TRANSPORT_TLS,
-    }[config.transport]
+    if config.public_address and is_ipv6(config.public_address):
+        # the server is reached over IPv6: pjsip needs a transport of that family
+        kind = {
+            "udp": pj.PJSIP_TRANSPORT_UDP6,
+            "tcp": pj.PJSIP_TRANSPORT_TCP6,
+            "tls": pj.PJSIP_TRANSPORT_TLS6,
+        }[config.transport]
+    else:
+        kind = {
+            "udp": pj.PJSIP_TRANSPORT_UDP,
+            "tcp": pj.PJSIP_TRANSPORT_TCP,
+            "tls": pj.PJSIP_TRANSPORT_TLS,
+        }[config.transport]
     if config.transport in ("tcp", "tls"):
         # Without TCP_NODELAY each request waits 40-88 ms for Nagle.
         opt = pj.SockOpt()
