@@ -19,6 +19,7 @@ which escapes every text it is given; only markup built here is `Markup`.
 from __future__ import annotations
 
 import html
+import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ background:#fbeaea;font-weight:600}
 .check dt{color:#555}.check dd{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 table{border-collapse:collapse;margin:.3em 0}td,th{border:1px solid #dde;padding:.2em .6em;
 text-align:right}th{background:#f3f3f8}td:first-child,th:first-child{text-align:left}
-.charts{display:flex;flex-wrap:wrap;gap:1.5em}.chart text{font-size:10px;fill:#444}
+.direction{display:flex;flex-wrap:wrap;gap:.3em 1.2em;margin:.6em 0}
+.direction>strong,.direction>p{flex-basis:100%;margin:0}.chart text{font-size:10px;fill:#444}
 .ladder{overflow-x:auto;border:1px solid #dde;border-radius:.4em;background:#fcfcfe}
 .ladder text{font:12px ui-monospace,Menlo,Consolas,monospace;fill:#1d1f21}
 .ladder .column text{font-weight:700}.ladder .arrow line{stroke:#335;stroke-width:1.4}
@@ -343,9 +345,11 @@ def _direction_charts(label: str, ticks: Sequence[MediaTick], received: bool) ->
         lost = [float(t.reported_lost) for t in ticks]
         jitter = [t.reported_jitter_ms for t in ticks]
         rate_label = "packets/s sent"
-    rates = [0.0] + [
-        max(0, counts[i] - counts[i - 1]) / max(times[i] - times[i - 1], 1e-3)
-        for i in range(1, len(ticks))
+    # The first tick counts from the answer (time 0).
+    before = [(0.0, 0), *zip(times, counts, strict=True)]
+    rates = [
+        max(0, count - earlier) / max(at - then, 1e-3)
+        for (then, earlier), (at, count) in itertools.pairwise(before)
     ]
     parts = [
         _tag("strong", label),
