@@ -132,7 +132,8 @@ text-align:right}th{background:#f3f3f8}td:first-child,th:first-child{text-align:
 .direction>strong,.direction>p{flex-basis:100%;margin:0}.chart text{font-size:10px;fill:#444}
 .ladder{overflow-x:auto;border:1px solid #dde;border-radius:.4em;background:#fcfcfe}
 .ladder text{font:12px ui-monospace,Menlo,Consolas,monospace;fill:#1d1f21}
-.ladder .column text{font-weight:700}.ladder .arrow line{stroke:#335;stroke-width:1.4}
+.ladder .column text{font-weight:700}.ladder .column .how{font-weight:400;fill:#666}
+.ladder .arrow line{stroke:#335;stroke-width:1.4}
 .ladder .arrow polygon{fill:#335}.ladder .arrow.note line{stroke:#b3261e}
 .ladder .arrow.note polygon{fill:#b3261e}.ladder .arrow .tag{fill:#b3261e;font-weight:700}
 .ladder .arrow.blocked line{stroke-dasharray:2 4}.ladder .relay{stroke:#889;
@@ -402,7 +403,7 @@ def _sparkline(label: str, times: Sequence[float], values: Sequence[float | None
 
 _COLUMN_GAP = 300
 _ROW = 38
-_TOP = 64
+_TOP = 72
 _GUTTER = 90
 _LABEL_MAX = 40
 
@@ -430,11 +431,14 @@ def _ladder(messages: Sequence[Traced], prefix: str) -> Markup:
         parts.append(
             _tag(
                 "g",
-                _tag(
-                    "text", f"{name} ({how})" if how else name, x=x[i], y=18, text_anchor="middle"
+                _tag("text", name, x=x[i], y=16, text_anchor="middle"),
+                _tag("text", _short(address, 40), x=x[i], y=31, text_anchor="middle"),
+                *(
+                    [_tag("text", how, x=x[i], y=46, text_anchor="middle", class_="how")]
+                    if how
+                    else []
                 ),
-                _tag("text", _short(address, 40), x=x[i], y=34, text_anchor="middle"),
-                _tag("line", x1=x[i], y1=42, x2=x[i], y2=height - 8, stroke="#aab"),
+                _tag("line", x1=x[i], y1=52, x2=x[i], y2=height - 8, stroke="#aab"),
                 class_="column",
             )
         )
