@@ -69,6 +69,7 @@ def call(
     json_output: common.JsonOpt = False,
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
+    report: common.ReportOpt = None,
     password_file: common.PasswordFileOpt = None,
     password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
     tls_insecure: common.TlsInsecureOpt = False,
@@ -108,6 +109,7 @@ def call(
             profile=profile,
             trace=trace,
             pcap=pcap,
+            report=report,
             password_file=password_file,
             password_env=password_env,
             tls_insecure=tls_insecure,
@@ -131,6 +133,8 @@ def call(
             expect=expected,
         )
         run_result = check_call(request, knowledge)
-        common.emit(run_result, json_output, trace, f"call {number} from {account.aor}", pcap)
+        common.emit(
+            run_result, json_output, trace, f"call {number} from {account.aor}", pcap, report
+        )
 
     common.guarded(run, json_output)

@@ -65,6 +65,16 @@ PcapOpt = Annotated[
         dir_okay=False,
     ),
 ]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        metavar="PATH.html",
+        help="Write an HTML report to PATH: verdicts, a SIP ladder, every message "
+        "(credentials redacted), audio charts. One file, opens offline.",
+        dir_okay=False,
+    ),
+]
 PasswordFileOpt = Annotated[
     Path | None,
     typer.Option(help="Read the password from PATH (must be readable only by you)."),
@@ -148,6 +158,7 @@ class SipOptions:
     tls_insecure: bool
     tls_ca: Path | None
     pcap: Path | None = None
+    report: Path | None = None
 
     def resolve(self) -> tuple[AccountSpec, TlsSettings, Knowledge]:
         """Validate everything before any packet; the password is read last."""
@@ -180,6 +191,10 @@ class SipOptions:
             from siptest.report.trace import check_output_path
 
             check_output_path(self.pcap, "--pcap")
+        if self.report is not None:
+            from siptest.report.trace import check_output_path
+
+            check_output_path(self.report, "--report")
         knowledge = load_knowledge(resolve_profile(self.profile))
         password = read_password(self.password_file, self.password_env)
         account = AccountSpec(
@@ -225,6 +240,7 @@ def emit(
     trace: Path | None,
     header: str,
     pcap: Path | None = None,
+    html: Path | None = None,
 ) -> NoReturn:
     """Write the trace, print the report, exit with the status the report calls for."""
     from siptest.report.json import render_json
@@ -239,6 +255,12 @@ def emit(
         from siptest.report.pcap import write_pcap
 
         write_or_exit("the capture", pcap, lambda: write_pcap(pcap, run.events))
+    if html is not None:
+        from siptest.report.html import ReportSection, section_verdict, write_html
+
+        verdict = section_verdict(report)
+        section = ReportSection(header, report, run.events, verdict)
+        write_or_exit("the HTML report", html, lambda: write_html(html, header, verdict, [section]))
     if trace is not None:
         write_or_exit("the trace", trace, lambda: write_trace(trace, run.events, header))
     finish(report.ok, run.exit_status)

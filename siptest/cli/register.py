@@ -22,6 +22,7 @@ def register(
     json_output: common.JsonOpt = False,
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
+    report: common.ReportOpt = None,
     password_file: common.PasswordFileOpt = None,
     password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
     tls_insecure: common.TlsInsecureOpt = False,
@@ -50,6 +51,7 @@ def register(
             profile=profile,
             trace=trace,
             pcap=pcap,
+            report=report,
             password_file=password_file,
             password_env=password_env,
             tls_insecure=tls_insecure,
@@ -60,6 +62,6 @@ def register(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
         run_result = check_registration(request, knowledge)
-        common.emit(run_result, json_output, trace, trace_header(request), pcap)
+        common.emit(run_result, json_output, trace, trace_header(request), pcap, report)
 
     common.guarded(run, json_output)

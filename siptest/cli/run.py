@@ -48,6 +48,7 @@ def run(
     var: VarOpt = None,
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
+    report: common.ReportOpt = None,
 ) -> None:
     """Run scenario files: registrations, calls and what each must show.
 
@@ -59,7 +60,9 @@ def run(
     (diagnosed), 2 a bad scenario file or option, 3 a scenario could not run,
     130/143 interrupted (after cleaning up; the reports are partial).
     """
-    common.guarded(lambda: _run(scenarios, json_output, junit, var or [], trace, pcap), json_output)
+    common.guarded(
+        lambda: _run(scenarios, json_output, junit, var or [], trace, pcap, report), json_output
+    )
 
 
 def _run(
@@ -69,6 +72,7 @@ def _run(
     var: list[str],
     trace: Path | None,
     pcap: Path | None = None,
+    report: Path | None = None,
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
@@ -83,7 +87,8 @@ def _run(
         run_scenarios,
     )
 
-    for option, path in (("--junit", junit), ("--trace", trace), ("--pcap", pcap)):
+    outputs = (("--junit", junit), ("--trace", trace), ("--pcap", pcap), ("--report", report))
+    for option, path in outputs:
         if path is not None:
             check_output_path(path, option)
     overrides = parse_overrides(var)
@@ -106,10 +111,22 @@ def _run(
         ("the JUnit XML", junit, write_junit),
         ("the trace", trace, _write_traces),
         ("the capture", pcap, _write_capture),
+        ("the HTML report", report, _write_report),
     ):
         if path is not None:
             common.write_or_exit(what, path, partial(write, path, runs))
     raise typer.Exit(int(runs.exit_status))
+
+
+def _write_report(path: Path, runs: ScenarioRuns) -> None:
+    """One page, a section per scenario."""
+    from siptest.report.html import scenario_sections, write_html
+
+    verdict = (
+        "INTERRUPTED" if runs.interrupted_status is not None else "PASS" if runs.ok else "FAIL"
+    )
+    names = ", ".join(run.scenario.name for run in runs.runs) or "no scenario"
+    write_html(path, f"run {names}", verdict, scenario_sections(runs))
 
 
 def _write_capture(path: Path, runs: ScenarioRuns) -> None:

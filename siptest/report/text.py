@@ -14,7 +14,7 @@ _ORIGIN = {
     "local": "made up by siptest's SIP stack",
     "none": "no answer from the server",
 }
-_KIND = {
+CHECK_TITLES = {
     "register": "Registration",
     "unregister": "Clean-up (un-REGISTER)",
     "call": "Call",
@@ -30,7 +30,7 @@ def _wrap(label: str, text: str) -> list[str]:
     ) or [f"  {label}"]
 
 
-def _response_line(response: Response) -> str:
+def response_line(response: Response) -> str:
     reason = f" {response.reason}" if response.reason else ""
     line = f"{response.code}{reason} ({_ORIGIN.get(response.origin, response.origin)})"
     if response.origin != "remote" and response.detail and response.detail != response.reason:
@@ -38,20 +38,27 @@ def _response_line(response: Response) -> str:
     return line
 
 
-def render_check(check: Check) -> list[str]:
-    lines: list[str] = []
-    status = "OK  " if check.ok else "FAIL"
+def check_status(check: Check) -> tuple[str, str]:
+    """The verdict word of a check (OK, FAIL, WARN, STOP, NOTE) and its title."""
+    status = "OK" if check.ok else "FAIL"
     if check.kind == "preflight":
         status = "WARN" if check.ok else "STOP"
-    title = _KIND.get(check.kind, check.kind)
+    title = CHECK_TITLES.get(check.kind, check.kind)
     if check.details.get("finding") == "nat":
         title, status = "Network (NAT)", "NOTE"
+    return status, title
+
+
+def render_check(check: Check) -> list[str]:
+    lines: list[str] = []
+    status, title = check_status(check)
+    status = f"{status:<4}"
     where = f" {check.target}" if check.target else ""
     via = f" over {check.transport.upper()}" if check.transport else ""
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
     lines.append(f"[{status}] {title}{where}{via}{timing}")
     if check.response is not None:
-        lines.extend(_wrap("Answer:", _response_line(check.response)))
+        lines.extend(_wrap("Answer:", response_line(check.response)))
         if check.response.warning:
             lines.extend(_wrap("Warning:", check.response.warning))
     details = check.details

@@ -29,24 +29,40 @@ def format_trace(events: Iterable[Event], header: str = "") -> str:
     lines = [f"# siptest {__version__} SIP trace. Credentials are redacted."]
     if header:
         lines.append(f"# {header}")
-    for event in events:
-        if isinstance(event, WireMessage):
-            arrow = "-->" if event.direction == "sent" else "<--"
-            verb = "sent to" if event.direction == "sent" else "received from"
-            note = _note(event)
-        elif isinstance(event, MessageDropped):
-            arrow, verb = "xx>", "refused by siptest's SIP stack, from"
-            note = f"  ({_DROPPED[event.cause]})"
-        else:
-            continue
-        size = f"{len(event.data):,} bytes"
+    for event in traced(events):
         lines.append("")
-        lines.append(
-            f"{arrow} +{event.at * 1000:.1f} ms {verb} {event.transport} "
-            f"{event.remote or 'an unknown address'}, {size}{note}"
-        )
-        lines.append(event.text.replace("\r\n", "\n").rstrip("\n"))
+        lines.append(heading(event))
+        lines.append(body(event))
     return "\n".join(lines) + "\n"
+
+
+Traced = WireMessage | MessageDropped
+"""What a trace shows: the messages on the wire and the bytes the stack refused."""
+
+
+def traced(events: Iterable[Event]) -> list[Traced]:
+    """The events a trace shows, in order: one entry per message on the wire."""
+    return [e for e in events if isinstance(e, (WireMessage, MessageDropped))]
+
+
+def heading(event: Traced) -> str:
+    """The line above a message: direction, time, transport, address, size, note."""
+    if isinstance(event, WireMessage):
+        arrow = "-->" if event.direction == "sent" else "<--"
+        verb = "sent to" if event.direction == "sent" else "received from"
+    else:
+        arrow, verb = "xx>", "refused by siptest's SIP stack, from"
+    note = note_of(event)
+    return (
+        f"{arrow} +{event.at * 1000:.1f} ms {verb} {event.transport} "
+        f"{event.remote or 'an unknown address'}, {len(event.data):,} bytes"
+        + (f"  ({note})" if note else "")
+    )
+
+
+def body(event: Traced) -> str:
+    """The message itself, redacted and safe to show (`WireBytes.text`), LF line ends."""
+    return event.text.replace("\r\n", "\n").rstrip("\n")
 
 
 _DROPPED = {
@@ -56,20 +72,23 @@ _DROPPED = {
 }
 
 
-def _note(event: WireMessage) -> str:
+def note_of(event: Traced) -> str:
+    """What is special about a message, in words ("" when nothing is)."""
+    if isinstance(event, MessageDropped):
+        return _DROPPED[event.cause]
     if isinstance(event, RequestSent) and event.blocked:
-        return "  (NOT SENT: siptest stopped a repeated login attempt)"
+        return "NOT SENT: siptest stopped a repeated login attempt"
     if isinstance(event, RequestReceived) and event.refused:
-        return f"  (answered {event.refused} by siptest itself: the test did not ask for it)"
+        return f"answered {event.refused} by siptest itself: the test did not ask for it"
     if isinstance(event, ResponseReceived):
         if event.stray:
-            return "  (STRAY: it answers nothing siptest sent)"
+            return "STRAY: it answers nothing siptest sent"
         if event.elsewhere:
-            return "  (from another address than the request went to)"
+            return "from another address than the request went to"
         if event.cut:
             return (
-                f"  (CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "
-                "reads; the rest was lost)"
+                f"CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "
+                "reads; the rest was lost"
             )
     return ""
 

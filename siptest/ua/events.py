@@ -17,7 +17,7 @@ chain or a call, the trace. So a stream recorded from a real run
     ├── RegistrationStateChanged pjsua's view of a REGISTER chain's end
     ├── CallStateChanged         pjsua's view of a call's state
     ├── TransportFailed          a failure with no SIP message (ICMP, TLS verification)
-    ├── MediaSampled             a call's RTP/RTCP statistics
+    ├── MediaSampled             a call's RTP/RTCP statistics (and their timeline)
     ├── StackSaid                the stack's own words on a local failure
     └── CallbackFailed           siptest's own code raised inside a stack callback
 
@@ -137,6 +137,35 @@ class StreamStats:
 
 
 @dataclass(frozen=True)
+class MediaTick:
+    """Where a call's audio stood at one moment while it was up (taken every 0.2 s)."""
+
+    at: float
+    """Seconds into the call (from the answer)."""
+    received: int
+    """Packets received from the far end so far."""
+    received_lost: int
+    """Packets from the far end lost so far (gaps in their sequence numbers)."""
+    received_jitter_ms: float | None
+    """The latest interarrival jitter of the far end's packets (RFC 3550 6.4.1)."""
+    sent: int
+    """Packets we sent so far."""
+    reports: int
+    """RTCP receiver reports received from the far end so far."""
+    reported: int
+    """Packets the far end's latest report says it got from us (0 before any)."""
+    reported_lost: int
+    """Packets the far end's latest report says it lost from us."""
+    reported_jitter_ms: float | None
+    """Jitter of our packets in the far end's latest report; None before any."""
+
+    @property
+    def point(self) -> tuple[float, int, int, int]:
+        """The tick as `siptest.ua.evidence.MediaPoint` (what stall detection reads)."""
+        return (self.at, self.received, self.reports, self.reported)
+
+
+@dataclass(frozen=True)
 class MediaSample:
     """What the media stream looked like when the call ended."""
 
@@ -156,6 +185,9 @@ class MediaSample:
     sent_stopped_at: float | None = None
     """Seconds into the call after which the far end's RTCP reports said it received
     nothing more from us while we kept sending; None otherwise (or no RTCP)."""
+    timeline: tuple[MediaTick, ...] = ()
+    """The stream every 0.2 s while the call was up, for the HTML report's charts
+    (empty in streams recorded before siptest kept it)."""
 
 
 DropCause = Literal["malformed", "too_large", "incomplete"]
@@ -326,6 +358,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         sample = dict(values["sample"])
         sample["sent"] = StreamStats(**sample["sent"])
         sample["received"] = StreamStats(**sample["received"])
+        sample["timeline"] = tuple(MediaTick(**tick) for tick in sample.get("timeline", ()))
         values["sample"] = MediaSample(**sample)
     if issubclass(cls, WireMessage):
         parsed = parse_message(values["data"])

@@ -40,6 +40,7 @@ from siptest.ua.events import (
     CallStateChanged,
     Event,
     MediaSampled,
+    MediaTick,
     RegistrationStateChanged,
     ResponseSent,
     StackSaid,
@@ -47,7 +48,6 @@ from siptest.ua.events import (
     WireMessage,
 )
 from siptest.ua.evidence import (
-    MediaPoint,
     awaiting_answer,
     dial_uri,
     final_invite,
@@ -70,7 +70,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
-from siptest.ua.pjsua.media import ToneSource, media_point, media_sample, send_dtmf
+from siptest.ua.pjsua.media import ToneSource, media_sample, media_tick, send_dtmf
 from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
@@ -608,9 +608,9 @@ class PjsuaAgent:
             digits_sent = send_dtmf(
                 self._pj, call, spec, lambda: self._info_answered(call, call_id, first)
             )
-            points = self._talk(call, spec.talk, started)
+            ticks = self._talk(call, spec.talk, started)
             talked = time.monotonic() - started
-            media = media_sample(self._pj, call, talked, points)
+            media = media_sample(self._pj, call, talked, ticks)
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
@@ -640,20 +640,20 @@ class PjsuaAgent:
         self._reap_incoming()
         return outcome
 
-    def _talk(self, call: Any, seconds: float, started: float) -> list[MediaPoint]:
+    def _talk(self, call: Any, seconds: float, started: float) -> list[MediaTick]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where
         its audio stands every 0.2 s: audio that stops mid-call is not a pass."""
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
-        points: list[MediaPoint] = []
+        ticks: list[MediaTick] = []
         deadline = started + seconds
         while call.state != ended and time.monotonic() < deadline:
             step = min(0.2, deadline - time.monotonic())
             if not self._wait(lambda: call.state == ended, max(0.0, step)) and self._interrupted:
                 break
-            point = media_point(self._pj, call, time.monotonic() - started)
-            if point is not None and call.state != ended:
-                points.append(point)
-        return points
+            tick = media_tick(self._pj, call, time.monotonic() - started)
+            if tick is not None and call.state != ended:
+                ticks.append(tick)
+        return ticks
 
     def _bye_answered(self, call_id: str, first: int) -> bool | None:
         """Wait (bounded) for the final answer to our BYE: False when none came."""

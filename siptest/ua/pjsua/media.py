@@ -9,7 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from siptest.ua.base import CallSpec, MediaSample, StreamStats
-from siptest.ua.evidence import MediaPoint, media_stalls
+from siptest.ua.events import MediaTick
+from siptest.ua.evidence import media_stalls
 
 
 class ToneSource:
@@ -74,18 +75,34 @@ def send_dtmf(pj: Any, call: Any, spec: CallSpec, answered: Callable[[], bool]) 
     return sent
 
 
-def media_point(pj: Any, call: Any, at: float) -> MediaPoint | None:
-    """Where the call's audio stands now (for `evidence.media_stalls`)."""
+def media_tick(pj: Any, call: Any, at: float) -> MediaTick | None:
+    """Where the call's audio stands now (for `evidence.media_stalls` and the charts)."""
     try:
         rtcp = call.getStreamStat(0).rtcp
-    except pj.Error:  # tolerated: no stream yet; the point is simply not taken
+    except pj.Error:  # tolerated: no stream yet; the tick is simply not taken
         return None
-    tx = rtcp.txStat
-    return (at, int(rtcp.rxStat.pkt), int(tx.updateCount), max(0, int(tx.pkt) - int(tx.loss)))
+    rx, tx = rtcp.rxStat, rtcp.txStat
+    reports = int(tx.updateCount)
+    return MediaTick(
+        at=at,
+        received=int(rx.pkt),
+        received_lost=int(rx.loss),
+        received_jitter_ms=_latest_ms(rx.jitterUsec),
+        sent=int(tx.pkt),
+        reports=reports,
+        reported=max(0, int(tx.pkt) - int(tx.loss)) if reports else 0,
+        reported_lost=int(tx.loss) if reports else 0,
+        reported_jitter_ms=_latest_ms(tx.jitterUsec) if reports else None,
+    )
+
+
+def _latest_ms(stat: Any) -> float | None:
+    """A pjmedia math stat's latest value (microseconds) in ms; None before any."""
+    return float(stat.last) / 1000 if stat.n else None
 
 
 def media_sample(
-    pj: Any, call: Any, seconds: float, points: Sequence[MediaPoint] = ()
+    pj: Any, call: Any, seconds: float, ticks: Sequence[MediaTick] = ()
 ) -> MediaSample | None:
     """The call's stream statistics now, or None when it has no audio stream."""
     try:
@@ -94,7 +111,7 @@ def media_sample(
     except pj.Error:  # tolerated: no audio stream; the report says audio was not measured
         return None
     rtcp = stat.rtcp
-    stalls = media_stalls(points, seconds)
+    stalls = media_stalls([tick.point for tick in ticks], seconds)
 
     def jitter(side: Any) -> float | None:
         return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
@@ -122,4 +139,5 @@ def media_sample(
         duration=seconds,
         received_stopped_at=stalls[0],
         sent_stopped_at=stalls[1],
+        timeline=tuple(ticks),
     )
