@@ -7,6 +7,7 @@ report and the redacted SIP exchange.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from siptest.analysis.calls import analyse_call, analyse_hangup, apply_expectation
@@ -26,6 +27,8 @@ from siptest.registration import (
     unregister_step,
 )
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
+from siptest.ua.events import Event
+from siptest.ua.timing import invite_to_answer
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ def with_media_section(call_check: Check, checks: list[Check]) -> Check:
     return replace(call_check, details=dict(call_check.details, media=media.details["media"]))
 
 
+def with_answer_time(call_check: Check, events: Sequence[Event]) -> Check:
+    """The call check with `answer_ms`: INVITE sent to 2xx received (None: not answered)."""
+    seconds = invite_to_answer(events)
+    answer_ms = None if seconds is None else round(seconds * 1000, 1)
+    return replace(call_check, details={**call_check.details, "answer_ms": answer_ms})
+
+
 def check_call(
     request: CallRequest, knowledge: Knowledge, agent_factory: AgentFactory = pjsua_agent
 ) -> CheckRun:
@@ -115,12 +125,13 @@ def check_call(
                 check, registered = register_step(agent, account, knowledge, request.timeout)
                 checks.append(check)
             if registered and not interruption.happened:
-                started = time.monotonic()
+                started, mark = time.monotonic(), len(agent.events)
                 call = agent.call(account, spec)
                 elapsed = (time.monotonic() - started) * 1000
                 check = analyse_call(
                     call, account, spec, knowledge, timeout=request.timeout, duration_ms=elapsed
                 )
+                check = with_answer_time(check, agent.events[mark:])
                 if request.expect is not None:
                     check = apply_expectation(check, request.expect, knowledge)
                 extra = (

@@ -29,7 +29,7 @@ def _options(
     """SIP registration and dial tester that explains what went wrong and how to fix it."""
 
 
-_COMMANDS = ("register", "call", "explain", "run", "lab")
+_COMMANDS = ("register", "call", "explain", "run", "lab", "exporter")
 
 
 def _wire(words: list[str]) -> None:
@@ -55,6 +55,10 @@ def main() -> None:
 
     _refuse_bytes_that_are_not_text(sys.argv[1:])
     _wire(sys.argv[1:])
+    if "--nagios" in sys.argv[1:]:
+        from siptest.cli.plugin import run_as_plugin
+
+        run_as_plugin(app, sys.argv[1:])
     app()
 
 
@@ -76,6 +80,9 @@ def _refuse_bytes_that_are_not_text(args: list[str]) -> None:
                 f"argument {position}{named} holds bytes that are not UTF-8 text. "
                 "Give it as UTF-8 (check the terminal's character encoding)."
             )
+            if "--nagios" in args:
+                sys.stdout.write(f"SIPTEST UNKNOWN - {message}\n")
+                raise SystemExit(3) from None
             sys.stderr.write(f"siptest: {message}\n")
             if "--json" in args:
                 from siptest.report.json import render_error_json

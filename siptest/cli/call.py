@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from siptest.cli import common
+from siptest.cli import common, plugin
 
 
 class DtmfMethod(str, Enum):
@@ -67,6 +67,9 @@ def call(
     timeout: common.TimeoutOpt = 5.0,
     profile: common.ProfileOpt = None,
     json_output: common.JsonOpt = False,
+    nagios: plugin.NagiosOpt = False,
+    warning: plugin.WarningOpt = None,
+    critical: plugin.CriticalOpt = None,
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
     report: common.ReportOpt = None,
@@ -90,6 +93,7 @@ def call(
     from siptest.ua.base import CallSpec
 
     def run() -> None:
+        limits = plugin.thresholds(nagios, json_output, warning, critical)
         expected = parse_expectation(expect) if expect is not None else None
         from siptest.errors import UsageError
         from siptest.target import check_dial_uri
@@ -133,8 +137,12 @@ def call(
             expect=expected,
         )
         run_result = check_call(request, knowledge)
-        common.emit(
-            run_result, json_output, trace, f"call {number} from {account.aor}", pcap, report
-        )
+        header = f"call {number} from {account.aor}"
+        if limits is not None:
+            plugin.emit(run_result, limits, trace, header, pcap, report)
+        common.emit(run_result, json_output, trace, header, pcap, report)
 
-    common.guarded(run, json_output)
+    if nagios:
+        plugin.guarded(run)
+    else:
+        common.guarded(run, json_output)

@@ -245,12 +245,19 @@ def emit(
     """Write the trace, print the report, exit with the status the report calls for."""
     from siptest.report.json import render_json
     from siptest.report.text import render_text
-    from siptest.report.trace import write_trace
 
     report = run.report
     # color=True: click would strip the codes when piped, and FORCE_COLOR asks for them.
     text = render_json(report) + "\n" if json_output else styled(render_text(report))
     typer.echo(text, nl=False, color=True)
+    write_files(run, header, trace, pcap, html)
+    finish(report.ok, run.exit_status)
+
+
+def write_files(
+    run: CheckRun, header: str, trace: Path | None, pcap: Path | None, html: Path | None
+) -> None:
+    """The files asked for beside the report: capture, HTML report, trace."""
     if pcap is not None:
         from siptest.report.pcap import write_pcap
 
@@ -258,9 +265,10 @@ def emit(
     if html is not None:
         from siptest.report.html import ReportSection, section_verdict, write_html
 
-        verdict = section_verdict(report)
-        section = ReportSection(header, report, run.events, verdict)
+        verdict = section_verdict(run.report)
+        section = ReportSection(header, run.report, run.events, verdict)
         write_or_exit("the HTML report", html, lambda: write_html(html, header, verdict, [section]))
     if trace is not None:
+        from siptest.report.trace import write_trace
+
         write_or_exit("the trace", trace, lambda: write_trace(trace, run.events, header))
-    finish(report.ok, run.exit_status)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from siptest.cli import common
+from siptest.cli import common, plugin
 
 
 def register(
@@ -20,6 +20,9 @@ def register(
     timeout: common.TimeoutOpt = 5.0,
     profile: common.ProfileOpt = None,
     json_output: common.JsonOpt = False,
+    nagios: plugin.NagiosOpt = False,
+    warning: plugin.WarningOpt = None,
+    critical: plugin.CriticalOpt = None,
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
     report: common.ReportOpt = None,
@@ -41,6 +44,7 @@ def register(
     from siptest.registration import RegistrationRequest, check_registration, trace_header
 
     def run() -> None:
+        limits = plugin.thresholds(nagios, json_output, warning, critical, ("register",))
         options = common.SipOptions(
             target=target,
             transport=transport,
@@ -62,6 +66,11 @@ def register(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
         run_result = check_registration(request, knowledge)
+        if limits is not None:
+            plugin.emit(run_result, limits, trace, trace_header(request), pcap, report)
         common.emit(run_result, json_output, trace, trace_header(request), pcap, report)
 
-    common.guarded(run, json_output)
+    if nagios:
+        plugin.guarded(run)
+    else:
+        common.guarded(run, json_output)

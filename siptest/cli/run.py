@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from siptest.cli import common
+from siptest.cli import common, plugin
 
 if TYPE_CHECKING:
+    from siptest.report.nagios import Thresholds
     from siptest.scenario import ScenarioRuns
 
 ScenariosArg = Annotated[
@@ -44,6 +45,9 @@ VarOpt = Annotated[
 def run(
     scenarios: ScenariosArg,
     json_output: common.JsonOpt = False,
+    nagios: plugin.NagiosOpt = False,
+    warning: plugin.WarningOpt = None,
+    critical: plugin.CriticalOpt = None,
     junit: JunitOpt = None,
     var: VarOpt = None,
     trace: common.TraceOpt = None,
@@ -60,9 +64,15 @@ def run(
     (diagnosed), 2 a bad scenario file or option, 3 a scenario could not run,
     130/143 interrupted (after cleaning up; the reports are partial).
     """
-    common.guarded(
-        lambda: _run(scenarios, json_output, junit, var or [], trace, pcap, report), json_output
-    )
+
+    def body() -> None:
+        limits = plugin.thresholds(nagios, json_output, warning, critical)
+        _run(scenarios, json_output, junit, var or [], trace, pcap, report, limits)
+
+    if nagios:
+        plugin.guarded(body)
+    else:
+        common.guarded(body, json_output)
 
 
 def _run(
@@ -73,6 +83,7 @@ def _run(
     trace: Path | None,
     pcap: Path | None = None,
     report: Path | None = None,
+    limits: Thresholds | None = None,
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
@@ -105,8 +116,19 @@ def _run(
             typer.echo(f"siptest: {message}", err=True)
         raise ScenarioError(errors[-1])
     runs = run_scenarios(prepared)
-    text = render_runs_json(runs) + "\n" if json_output else common.styled(render_runs_text(runs))
-    typer.echo(text, nl=False, color=True)
+    status = int(runs.exit_status)
+    if limits is not None:
+        from siptest.report.nagios import render_runs
+        from siptest.report.scenario import runs_json
+
+        output = render_runs(runs_json(runs), limits)
+        typer.echo(output.text, nl=False)
+        status = int(output.state)
+    else:
+        text = (
+            render_runs_json(runs) + "\n" if json_output else common.styled(render_runs_text(runs))
+        )
+        typer.echo(text, nl=False, color=True)
     for what, path, write in (
         ("the JUnit XML", junit, write_junit),
         ("the trace", trace, _write_traces),
@@ -115,7 +137,7 @@ def _run(
     ):
         if path is not None:
             common.write_or_exit(what, path, partial(write, path, runs))
-    raise typer.Exit(int(runs.exit_status))
+    raise typer.Exit(status)
 
 
 def _write_report(path: Path, runs: ScenarioRuns) -> None:

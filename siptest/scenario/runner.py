@@ -35,7 +35,7 @@ from siptest.analysis.calls import analyse_call
 from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
-from siptest.calling import media_checks, with_media_section
+from siptest.calling import media_checks, with_answer_time, with_media_section
 from siptest.errors import ExitStatus, SiptestError
 from siptest.interruption import Interruption, catching_signals
 from siptest.scenario.loader import PreparedScenario
@@ -356,7 +356,7 @@ class _ScenarioRunner:
         )
         callee = self.far_end_account(step, number, agent) if step.dtmf else None
         before = self.digits_at(agent, callee)
-        started = self.clock()
+        started, mark = self.clock(), len(agent.events)
         outcome = agent.call(spec, call)
         elapsed = self.since(started)
         if callee is not None and before is not None:
@@ -366,6 +366,7 @@ class _ScenarioRunner:
         check = analyse_call(
             outcome, spec, call, self.knowledge, timeout=self.scenario.timeout, duration_ms=elapsed
         )
+        check = with_answer_time(check, agent.events[mark:])
         if callee is not None and before is not None and "dtmf" in check.details:
             check = _with(check, dtmf={**check.details["dtmf"], "received_by": callee})
         media = self.media(step, outcome)

@@ -1,0 +1,101 @@
+"""The exporter's modules file and a probe's metrics, without a server."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from siptest.errors import UsageError
+from siptest.exporter.metrics import probe_metrics
+from siptest.exporter.modules import load_modules
+from siptest.exporter.probe import ProbeResult, command
+
+
+def modules(tmp_path, text: str):
+    path = tmp_path / "modules.yaml"
+    path.write_text(text)
+    return load_modules(path)
+
+
+def test_a_call_module_becomes_options_then_the_target_and_number_after_a_double_dash(tmp_path):
+    loaded = modules(
+        tmp_path,
+        "modules:\n  c:\n    check: call\n    number: '0900123'\n    talk: 1\n"
+        "    transport: tcp\n    password_env: PW\n",
+    )
+    argv = command(loaded["c"], "1001@127.0.0.1:5070")
+    assert argv[-3:] == ["--", "1001@127.0.0.1:5070", "0900123"]
+    assert argv[argv.index("--password-env") + 1] == "PW"
+    assert argv[argv.index("--transport") + 1] == "tcp"
+    assert "--json" in argv
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("  m:\n    password: hunter2\n", "'password' is refused"),
+        ("  m:\n    timeout: 2\n", "exactly one of password_env"),
+        ("  m:\n    password_env: A\n    password_file: /x\n", "exactly one of password_env"),
+        ("  m:\n    password_env: A\n    colour: red\n", "unknown key(s) colour"),
+        ("  m:\n    check: call\n    password_env: A\n", "needs number"),
+        ("  m:\n    number: '1'\n    password_env: A\n", "belong to check: call"),
+        ("  m:\n    password_env: A\n    timeout: 100\n", "timeout must be a number"),
+        ("  m:\n    password_env: A\n    transport: sctp\n", "transport must be one of"),
+        ("  m:\n    password_env: '$(rm -rf)'\n", "must name an environment variable"),
+        ("  m:\n    password_env: A\n    profile: --help\n", "not starting with '-'"),
+        ("  'bad name':\n    password_env: A\n", "use letters, digits"),
+        ("  m: [\n", "not valid YAML"),
+        ("  {}\n", "no modules"),
+        ("  - a\n", "expected a mapping 'modules:'"),
+    ],
+)
+def test_broken_modules_files_are_refused_with_what_to_do(tmp_path, body, words):
+    with pytest.raises(UsageError) as refused:
+        modules(tmp_path, "modules:\n" + body)
+    assert words in str(refused.value)
+    assert "hunter2" not in str(refused.value)
+
+
+def samples(body: bytes) -> dict:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+
+
+def test_a_probe_stopped_at_its_deadline_exports_failure_and_nothing_invented():
+    got = samples(probe_metrics(ProbeResult(1.4, None, None, timed_out=True)))
+    assert set(got) == {("siptest_probe_success", ()), ("siptest_probe_duration_seconds", ())}
+    assert got[("siptest_probe_success", ())] == 0
+
+
+def test_a_probe_that_could_not_run_exports_its_exit_status_and_no_checks():
+    report = {"ok": False, "error": {"exit_status": 3, "message": "x"}, "checks": []}
+    got = samples(probe_metrics(ProbeResult(0.2, 3, report)))
+    assert got[("siptest_probe_exit_status", ())] == 3
+    assert got[("siptest_probe_success", ())] == 0
+    assert not [name for name, _ in got if name.startswith(("siptest_phase", "siptest_mos"))]
+
+
+def test_an_answered_call_exports_phases_mos_and_loss_ratio():
+    call = {
+        "kind": "call",
+        "ok": True,
+        "response": {"code": 200},
+        "answer_ms": 1500.0,
+        "diagnosis": {"id": "ok.answered", "category": "none", "severity": "ok"},
+        "media": {
+            "mos": 4.1,
+            "sent": {"mos": 4.3, "loss_percent": 0.0},
+            "received": {"mos": 4.1, "loss_percent": 2.5},
+        },
+    }
+    register = {"kind": "register", "ok": True, "response": {"code": 200}, "duration_ms": 40.0}
+    got = samples(probe_metrics(ProbeResult(2.0, 0, {"ok": True, "checks": [register, call]})))
+    assert got[("siptest_probe_success", ())] == 1
+    assert got[("siptest_phase_duration_seconds", (("phase", "answer"),))] == 1.5
+    assert got[("siptest_phase_duration_seconds", (("phase", "register"),))] == 0.04
+    assert got[("siptest_rtp_loss_ratio", (("direction", "received"),))] == 0.025
+    assert got[("siptest_mos", (("direction", "sent"),))] == 4.3
+    assert got[("siptest_sip_status_code", (("check", "call"),))] == 200

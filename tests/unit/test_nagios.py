@@ -1,0 +1,380 @@
+"""`--nagios` output: the range parser, thresholds, perfdata and the four states."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from plugin_grammar import parse_plugin_output
+
+from siptest.analysis.model import Check, Report, Verdict
+from siptest.report.json import report_json
+from siptest.report.nagios import (
+    LABELS,
+    RangeError,
+    State,
+    Thresholds,
+    label_text,
+    parse_range,
+    parse_thresholds,
+    render_report,
+    render_runs,
+    render_unknown,
+)
+from siptest.ua.base import Response
+
+NONE = Thresholds({}, {})
+
+
+# -- the range syntax ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "alerting", "quiet"),
+    [
+        ("10", [-0.1, 10.5, 11], [0, 5, 10]),
+        ("10:", [9.99, 0, -3], [10, 10.1, 1e9]),
+        ("~:10", [10.01, 100], [10, 0, -1e9]),
+        ("10:20", [9.9, 20.1, 0], [10, 15, 20]),
+        ("@10:20", [10, 15, 20], [9.9, 20.1, 0]),
+        ("0.5", [0.51, -0.01], [0, 0.25, 0.5]),
+        ("3.6:", [3.59, 1], [3.6, 4.5]),
+        ("-5:5", [-5.1, 5.1], [-5, 0, 5]),
+        ("@~:0", [-1, 0], [0.001]),
+        (".5", [0.6], [0.5, 0]),
+        ("~:", [], [-1e12, 0, 1e12]),
+    ],
+)
+def test_each_range_form_alerts_exactly_where_the_guidelines_say(text, alerting, quiet):
+    limit = parse_range(text)
+    assert limit.text == text
+    for value in alerting:
+        assert limit.alerts(value), (text, value)
+    for value in quiet:
+        assert not limit.alerts(value), (text, value)
+
+
+def test_the_short_forms_mean_what_the_guidelines_say():
+    assert (parse_range("10").start, parse_range("10").end) == (0, 10)
+    assert (parse_range("10:").start, parse_range("10:").end) == (10, math.inf)
+    assert parse_range("~:10").start == -math.inf
+    assert parse_range("@10:20").inside and not parse_range("10:20").inside
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "@",
+        ":",
+        ":10",
+        "20:10",
+        "@20:10",
+        "abc",
+        "10:~",
+        "~",
+        "1e3",
+        "nan",
+        "inf",
+        "-inf:0",
+        "10;20",
+        " 10",
+        "10 ",
+        "@@10",
+        "10:20:30",
+        "--5",
+        "1" * 400,
+        "0x10",
+        "10s",
+        "１０",
+    ],
+)
+def test_hostile_ranges_are_refused_with_the_syntax_in_the_message(text):
+    with pytest.raises(RangeError) as refused:
+        parse_range(text)
+    assert "range" in str(refused.value) or "too large" in str(refused.value)
+
+
+def test_thresholds_are_label_equals_range_for_measured_labels_only():
+    limits = parse_thresholds(["register=0.5", "mos=3.6:"], ["mos=3.1:"])
+    assert limits.warning["register"].end == 0.5
+    assert limits.critical["mos"].start == 3.1
+    assert set(LABELS) >= set(limits.warning)
+
+
+@pytest.mark.parametrize(
+    ("warning", "labels", "words"),
+    [
+        (["register"], LABELS, "LABEL=RANGE"),
+        (["latency=1"], LABELS, "not measured here"),
+        (["mos=3.6:"], ("register",), "not measured here"),
+        (["register=1", "register=2"], LABELS, "given twice"),
+        (["register=1:0"], LABELS, "greater than its end"),
+        (["=1"], LABELS, "not measured here"),
+    ],
+)
+def test_wrong_threshold_options_say_what_to_do(warning, labels, words):
+    with pytest.raises(RangeError) as refused:
+        parse_thresholds(warning, [], labels)
+    assert words in str(refused.value)
+
+
+# -- perfdata ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [
+        ("register", "register"),
+        ("loss_sent", "loss_sent"),
+        ("ATA self check", "'ATA self check'"),
+        ("it's", "'it''s'"),
+        ("a=b", "a_b"),
+    ],
+)
+def test_labels_are_quoted_only_when_they_must_be(label, shown):
+    assert label_text(label) == shown
+
+
+# -- the report, in the four states --------------------------------------------------
+
+
+def verdict(id_: str, category: str, severity: str, title: str) -> Verdict:
+    return Verdict(id_, category, severity, title, f"why {id_}", f"fix {id_}")
+
+
+def registered(ms: float = 34.0) -> Check:
+    return Check(
+        kind="register",
+        ok=True,
+        diagnosis=verdict("ok.registered", "none", "ok", "Registered"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 200, "OK", origin="remote", at=0.0),
+        duration_ms=ms,
+    )
+
+
+def unregistered(ok: bool = True) -> Check:
+    return Check(
+        kind="unregister",
+        ok=ok,
+        diagnosis=None
+        if ok
+        else verdict(
+            "cleanup.unregister_failed",
+            "server",
+            "warning",
+            "The registration could not be removed",
+        ),
+        response=Response(
+            "REGISTER",
+            200 if ok else 500,
+            "OK" if ok else "Server Internal Error",
+            origin="remote",
+            at=0.0,
+        ),
+        duration_ms=2.0,
+    )
+
+
+def media_section(mos_in: float = 4.4, mos_out: float = 4.3, loss_in: float = 0.0) -> dict:
+    return {
+        "mos": min(mos_in, mos_out),
+        "sent": {"packets": 100, "lost": 0, "loss_percent": 0.0, "mos": mos_out},
+        "received": {"packets": 100, "lost": 1, "loss_percent": loss_in, "mos": mos_in},
+    }
+
+
+def answered(media: dict, answer_ms: float = 1006.5) -> Check:
+    return Check(
+        kind="call",
+        ok=True,
+        diagnosis=verdict("ok.answered", "none", "ok", "Call answered"),
+        target="sip:7000@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 200, "OK", origin="remote", at=0.0),
+        duration_ms=2100.0,
+        details={"answer_ms": answer_ms, "media": media},
+    )
+
+
+def plugin(checks: list[Check], limits: Thresholds = NONE, **report: object):
+    output = render_report(report_json(Report(tuple(checks), **report)), limits)
+    state, items, long_lines = parse_plugin_output(output.text)
+    assert state == output.state.name
+    return output, items, long_lines
+
+
+def test_pass_is_ok_with_the_register_time_in_seconds():
+    output, items, long_lines = plugin([registered(34.0), unregistered()])
+    assert output.state == State.OK == 0
+    assert output.text.startswith("SIPTEST OK - Registered | ")
+    assert items == {"register": "register=0.034s;;;0"}
+    assert not any(line.startswith("Fix:") for line in long_lines)
+
+
+def test_wrong_password_is_critical_with_explanation_and_fix():
+    rejected = Check(
+        kind="register",
+        ok=False,
+        diagnosis=verdict(
+            "credentials.password_invalid", "credentials", "error", "The SIP password is wrong"
+        ),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 401, "This password is not valid", origin="remote", at=0.0),
+        duration_ms=3.0,
+    )
+    output, _, long_lines = plugin([rejected])
+    assert output.state == State.CRITICAL == 2
+    assert output.text.startswith("SIPTEST CRITICAL - The SIP password is wrong | register=0.003s")
+    assert "Why: why credentials.password_invalid" in long_lines
+    assert "Fix: fix credentials.password_invalid" in long_lines
+    assert any("401 This password is not valid (sent by the server)" in line for line in long_lines)
+
+
+def test_a_failed_clean_up_after_a_pass_is_a_warning_not_critical():
+    output, _, _ = plugin([registered(), unregistered(ok=False)])
+    assert output.state == State.WARNING
+    assert "The registration could not be removed" in output.text.splitlines()[0]
+
+
+def test_a_nat_finding_of_severity_warning_is_a_warning_and_info_is_not():
+    def nat(severity: str) -> Check:
+        return Check(
+            kind="media",
+            ok=True,
+            diagnosis=verdict("nat.private_contact", "network", severity, "Behind NAT"),
+            details={"finding": "nat"},
+        )
+
+    assert plugin([registered(), nat("warning")])[0].state == State.WARNING
+    assert plugin([registered(), nat("info")])[0].state == State.OK
+
+
+def test_answered_call_perfdata_has_answer_time_mos_and_loss_per_direction():
+    output, items, _ = plugin([registered(), answered(media_section(4.4, 4.3, 1.5))])
+    assert output.state == State.OK
+    assert output.text.startswith("SIPTEST OK - Call answered |")
+    assert items["invite_to_answer"] == "invite_to_answer=1.0065s;;;0"
+    assert items["mos"] == "mos=4.3;;;1;4.5"
+    assert items["loss_sent"] == "loss_sent=0%;;;0;100"
+    assert items["loss_received"] == "loss_received=1.5%;;;0;100"
+
+
+def test_mos_below_the_warning_range_degrades_and_below_critical_fails():
+    checks = [registered(), answered(media_section(3.4, 3.4))]
+    warn = parse_thresholds(["mos=3.6:"], ["mos=3.1:"])
+    output, items, _ = plugin(checks, warn)
+    assert output.state == State.WARNING
+    assert items["mos"] == "mos=3.4;3.6:;3.1:;1;4.5"
+    worse = [registered(), answered(media_section(3.0, 3.4))]
+    assert plugin(worse, warn)[0].state == State.CRITICAL
+
+
+def test_a_slow_registration_breaches_its_threshold_and_a_fast_one_does_not():
+    limits = parse_thresholds(["register=0.5"], ["register=2"])
+    assert plugin([registered(700.0)], limits)[0].state == State.WARNING
+    assert plugin([registered(2500.0)], limits)[0].state == State.CRITICAL
+    assert plugin([registered(400.0)], limits)[0].state == State.OK
+
+
+def test_a_threshold_on_something_not_measured_is_unknown_not_ok():
+    output, _, long_lines = plugin([registered()], parse_thresholds(["mos=3.6:"], []))
+    assert output.state == State.UNKNOWN
+    assert "mos was not measured: the threshold on it could not be checked." in long_lines
+
+
+def test_an_interrupted_check_is_unknown():
+    output, _, _ = plugin([registered()], interrupted=True)
+    assert output.state == State.UNKNOWN
+    assert "interrupted" in output.text.splitlines()[0]
+
+
+def test_a_pipe_or_line_break_from_the_server_cannot_forge_perfdata_or_a_status():
+    hostile = Check(
+        kind="register",
+        ok=False,
+        diagnosis=verdict("server.x", "server", "error", "Bad | mos=4.5\nSIPTEST OK - fine"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response(
+            "REGISTER", 500, "Oops | register=0s\nSIPTEST OK - all good", origin="remote", at=0.0
+        ),
+        duration_ms=5.0,
+    )
+    output, items, long_lines = plugin([hostile])
+    assert output.state == State.CRITICAL
+    assert set(items) == {"register"}
+    assert items["register"] == "register=0.005s;;;0"
+    assert output.text.splitlines()[0] == (
+        "SIPTEST CRITICAL - Bad ¦ mos=4.5 SIPTEST OK - fine | register=0.005s;;;0"
+    )
+    assert not any(line.startswith("SIPTEST") for line in long_lines)
+
+
+def test_cannot_run_is_one_unknown_line():
+    output = render_unknown("No SIP password given.\nSet SIPTEST_PASSWORD | or else")
+    assert output.state == State.UNKNOWN == 3
+    state, items, long_lines = parse_plugin_output(output.text)
+    assert (state, items, long_lines) == ("UNKNOWN", {}, [])
+
+
+# -- siptest run ---------------------------------------------------------------------
+
+
+def scenario(name: str, status: str, checks: list[Check], **extra: object) -> dict:
+    from siptest.report.json import check_json
+
+    return {"name": name, "status": status, "checks": [check_json(c) for c in checks], **extra}
+
+
+def runs(*scenarios: dict, interrupted: bool = False) -> dict:
+    statuses = [s["status"] for s in scenarios]
+    summary = {
+        "scenarios": len(scenarios),
+        "passed": statuses.count("passed"),
+        "failed": statuses.count("failed"),
+        "errors": statuses.count("error"),
+    }
+    return {"interrupted": interrupted, "summary": summary, "scenarios": list(scenarios)}
+
+
+def test_run_passing_is_ok_with_counts():
+    output = render_runs(runs(scenario("ATA self-check", "passed", [registered()])), NONE)
+    state, items, _ = parse_plugin_output(output.text)
+    assert (state, output.state) == ("OK", State.OK)
+    assert items["passed"] == "passed=1;;;0" and items["failed"] == "failed=0;;;0"
+
+
+def test_run_with_a_failed_scenario_is_critical_naming_the_unmet_expectation():
+    failure = {
+        "step_name": "call 7000",
+        "problems": ["expected the call answered, it was not answered (404 Not Found)"],
+        "diagnosis": {
+            "id": "number.not_found",
+            "title": "Not found",
+            "explanation": "e",
+            "fix": "f",
+        },
+    }
+    output = render_runs(
+        runs(
+            scenario("good", "passed", [registered()]),
+            scenario("CI smoke", "failed", [registered()], failures=[failure]),
+        ),
+        NONE,
+    )
+    _, _, long_lines = parse_plugin_output(output.text)
+    assert output.state == State.CRITICAL
+    assert "CI smoke: expected the call answered" in output.text.splitlines()[0]
+    assert "Fix: f" in long_lines
+
+
+def test_run_with_a_scenario_that_could_not_run_is_unknown():
+    output = render_runs(
+        runs(scenario("lab", "error", [], error="Could not bind UDP 0.0.0.0:5060")), NONE
+    )
+    assert output.state == State.UNKNOWN
+    assert "Could not bind" in output.text.splitlines()[0]
