@@ -77,14 +77,27 @@ class AccountSpec:
 
     @property
     def aor(self) -> str:
-        # RFC 3261 25.1: an IPv6 address in a SIP URI is written in brackets
-        domain = f"[{self.domain}]" if ":" in self.domain else self.domain
-        return f"sip:{self.user}@{domain}"
+        return f"sip:{self.user}@{uri_host(self.domain)}"
 
     @property
     def hostport(self) -> str:
-        host = f"[{self.registrar}]" if ":" in self.registrar else self.registrar
+        host = uri_host(self.registrar)
         return f"{host}:{self.port}" if self.port else host
+
+
+def uri_host(host: str) -> str:
+    """A host as a SIP URI writes it: an IPv6 address in brackets (RFC 3261 25.1).
+
+    Anything else is kept as it is: a name, an IPv4 address, a domain that already
+    carries its port ("127.0.0.1:5070", "[::1]:5070").
+    """
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    return f"[{host}]" if address.version == 6 else host
 
 
 @dataclass(frozen=True)

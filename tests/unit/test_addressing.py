@@ -29,3 +29,11 @@ def test_is_ipv6_tells_addresses_from_names():
 def test_address_of_record_brackets_an_ipv6_domain():
     assert account("::1").aor == "sip:1001@[::1]"
     assert account("sip.example.test").aor == "sip:1001@sip.example.test"
+
+
+def test_a_domain_that_carries_its_port_is_not_taken_for_ipv6():
+    # the hostile twin: a colon is not an IPv6 address (it was once bracketed whole)
+    assert account("127.0.0.1:5070").aor == "sip:1001@127.0.0.1:5070"
+    assert account("sip.example.test:5080").aor == "sip:1001@sip.example.test:5080"
+    assert account("[::1]:5070").aor == "sip:1001@[::1]:5070"
+    assert account("2001:db8::1").aor == "sip:1001@[2001:db8::1]"

@@ -7,7 +7,8 @@ import math
 import pytest
 from plugin_grammar import parse_plugin_output
 
-from siptest.analysis.model import Check, Report, Verdict
+from siptest.analysis.model import Check, Report
+from siptest.knowledge import Diagnosis as Verdict
 from siptest.report.json import report_json
 from siptest.report.nagios import (
     LABELS,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from streams import Stream
 
-from siptest.analysis.model import Check, Report, Verdict
+from siptest.analysis.model import Check, Report
+from siptest.knowledge import Diagnosis as Verdict
 from siptest.report.html import ReportSection, render_html, write_html
 from siptest.report.trace import body, format_trace, traced
 from siptest.ua.base import Response
