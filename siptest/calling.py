@@ -15,6 +15,7 @@ from siptest.analysis.media import MediaExpectation, analyse_call_media
 from siptest.analysis.model import Check
 from siptest.analysis.nat import nat_findings
 from siptest.analysis.preflight import check_account, check_number
+from siptest.hostport import split_hostport
 from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.registration import (
@@ -28,6 +29,7 @@ from siptest.registration import (
 )
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
 from siptest.ua.events import Event
+from siptest.ua.limits import check_can_call
 from siptest.ua.timing import invite_to_answer
 
 
@@ -117,6 +119,9 @@ def check_call(
     registration = RegistrationRequest(account, request.timeout, request.tls, request.local_port)
     if blocked:
         return finished_run(checks, knowledge, registration, (), Interruption())
+    check_can_call(
+        split_hostport(account.outbound_proxy)[0] if account.outbound_proxy else account.registrar
+    )
     agent = agent_factory(registration)
     with catching_signals(agent.interrupt) as interruption:
         try:

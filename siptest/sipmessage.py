@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from siptest.hostport import split_hostport
+
 # RFC 3261 7.3.3: compact header forms.
 _COMPACT = {
     "i": "call-id",
@@ -209,14 +211,9 @@ def delta_seconds(value: str | None) -> int | None:
     return MAX_DELTA_SECONDS if len(digits) > 10 else min(int(digits), MAX_DELTA_SECONDS)
 
 
-def _host_and_port(address: str) -> tuple[str, str]:
-    """("host", "port") of a `contact_address`; port "" when none is written."""
-    hostport = address.split("@", 1)[1] if "@" in address else address.split(":", 1)[-1]
-    if hostport.startswith("["):
-        host, _, rest = hostport[1:].partition("]")
-        return host, rest.lstrip(":")
-    host, _, port = hostport.partition(":")
-    return host, port
+def _after_user(address: str) -> str:
+    """The host[:port] of a `contact_address` ("sip:user@host:port" or "sip:host")."""
+    return address.split("@", 1)[1] if "@" in address else address.split(":", 1)[-1]
 
 
 def registered_binding(response: SipMessage, contact: str) -> str | None:
@@ -235,12 +232,14 @@ def registered_binding(response: SipMessage, contact: str) -> str | None:
     via = response.header("via") or ""
     params = header_params(via)
     sent_by = (via.split(";", 1)[0].split() or [""])[-1]
-    host = (params.get("received") or _host_and_port("@" + sent_by)[0]).strip("[]").lower()
+    host = (params.get("received") or split_hostport(sent_by)[0]).strip("[]").lower()
     # Only address and NAT port together tell our binding from another device's
     # behind the same router.
-    if host and params.get("rport"):
+    rport = params.get("rport") or ""
+    if host and rport.isdigit():
         for binding in bindings:
-            if _host_and_port(contact_address(binding)) == (host, params["rport"]):
+            seen_host, seen_port = split_hostport(_after_user(contact_address(binding)))
+            if (seen_host.lower(), seen_port) == (host, int(rport)):
                 return binding
     return None
 

@@ -1,7 +1,11 @@
-"""Reading `USER@HOST[:PORT]` the way a person types it, and refusing what cannot work.
+"""What a person types, read one way for the command line and for scenario files.
 
-Every refusal is a `UsageError` naming the bad token and saying what to type
-instead, raised before any packet leaves.
+The target (`USER@HOST[:PORT]`), a bare `HOST[:PORT]` (--domain, --outbound-proxy), the
+number to dial, DTMF digits and a profile reference: the CLI and the scenario loader
+both call these, so a value one accepts the other accepts too (tests/integration/
+test_input_agreement.py runs one table of inputs through both). Every refusal is a
+`UsageError` naming the bad token and saying what to type instead, raised before any
+packet leaves; the scenario loader adds the file, line and key.
 """
 
 from __future__ import annotations
@@ -149,20 +153,61 @@ def parse_hostport(text: str, what: str) -> tuple[str, int | None]:
     return _parse_hostport(text.removeprefix("sip:"), text)
 
 
-def check_dial_uri(number: str, transport: str) -> None:
-    """Refuse a SIP URI as NUMBER that the chosen transport cannot dial."""
-    lowered = number.strip().lower()
-    if lowered.startswith("sips:"):
+MAX_NUMBER = 256
+"""Longest number or SIP URI siptest dials (pjsip signs a Request-URI up to 256 bytes)."""
+DTMF_DIGITS = frozenset("0123456789*#ABCD")
+MAX_DTMF = 32
+
+
+def dial_number(number: str, transport: str) -> str:
+    """The number or SIP URI to dial, stripped; refused when it cannot be dialled here."""
+    text = number.strip()
+    if not text:
+        raise UsageError("The number is empty. Give the number to dial, e.g. 0321234567.")
+    if len(text) > MAX_NUMBER or any(ord(c) < 32 or ord(c) == 127 for c in text):
         raise UsageError(
-            f"'{number}': sips: URIs are not dialled here. Use sip: with --transport tls."
+            f"'{text[:40]}{'...' if len(text) > 40 else ''}' is not a number or SIP URI one "
+            f"could dial (control characters, or longer than {MAX_NUMBER} characters)."
         )
+    lowered = text.lower()
+    if lowered.startswith("sips:"):
+        raise UsageError(f"'{text}': sips: URIs are not dialled here. Use sip: with transport tls.")
     if lowered.startswith("sip:") and ";transport=" in lowered:
         wanted = lowered.split(";transport=", 1)[1].split(";", 1)[0]
         if wanted != transport:
             raise UsageError(
-                f"'{number}' asks for transport {wanted}, but siptest runs on {transport}. "
-                f"Pass --transport {wanted}, or leave ';transport=' out of the URI."
+                f"'{text}' asks for transport {wanted}, but siptest runs on {transport}. "
+                f"Use transport {wanted}, or leave ';transport=' out of the URI."
             )
+    return text
+
+
+def dtmf_digits(digits: str) -> str:
+    """DTMF digits to send, upper-cased: up to 32 of 0-9, *, # and A-D."""
+    text = digits.strip().upper()
+    if not text or not set(text) <= DTMF_DIGITS or len(text) > MAX_DTMF:
+        raise UsageError(f"'{digits}': DTMF is 1 to {MAX_DTMF} of 0-9, *, # and A-D, e.g. 123#.")
+    return text
+
+
+def profile_reference(text: str, relative_to: Path | None = None) -> str | Path:
+    """A bundled profile's name, or the path of a profile file (that must exist).
+
+    A path is what ends in .yaml/.yml or contains a slash; a relative path is taken
+    from `relative_to` (a scenario's folder) or the current folder. Names are checked
+    when the profile is loaded (with a suggestion for a near miss).
+    """
+    name = text.strip()
+    if not name:
+        raise UsageError("The profile is empty. Give a bundled profile name or a profile file.")
+    if not (name.endswith((".yaml", ".yml")) or "/" in name):
+        return name
+    path = Path(name).expanduser()
+    if relative_to is not None and not path.is_absolute():
+        path = relative_to / path
+    if not path.is_file():
+        raise UsageError(f"Profile file {path} does not exist.")
+    return path
 
 
 def check_ca_file(path: Path, option: str) -> None:

@@ -71,19 +71,6 @@ def address_kind(host: str | None) -> AddressKind:
     return "public"
 
 
-def split_hostport(text: str) -> tuple[str, int | None]:
-    """`1.2.3.4:4000`, `[2001:db8::1]:4000`, `2001:db8::1` or `host` to (host, port)."""
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-        return host, int(port) if port.isdigit() else None
-    if text.count(":") == 1:
-        host, port = text.split(":")
-        return host, int(port) if port.isdigit() else None
-    return text, None
-
-
 def uri_host(uri: str | None) -> str | None:
     if not uri:
         return None

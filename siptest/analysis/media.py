@@ -26,7 +26,6 @@ from siptest.analysis.addresses import (
     address_kind,
     behind_nat,
     reachable_from,
-    split_hostport,
 )
 from siptest.analysis.audio import (
     SHORT_MEASUREMENT_S,
@@ -40,6 +39,7 @@ from siptest.analysis.audio import (
     summary_line,
 )
 from siptest.analysis.model import Check
+from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge
 from siptest.ua.base import CallCompleted, MediaSample
 

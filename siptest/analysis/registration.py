@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from siptest.analysis.addresses import split_hostport
 from siptest.analysis.model import Check
+from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge, Situation
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Annotated
 
@@ -95,14 +94,10 @@ def call(
     def run() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical)
         expected = parse_expectation(expect) if expect is not None else None
-        from siptest.errors import UsageError
-        from siptest.target import check_dial_uri
+        from siptest.target import dial_number, dtmf_digits
 
-        if not number.strip():
-            raise UsageError("NUMBER is empty. Give the number to dial, e.g. 0321234567.")
-        check_dial_uri(number, transport.value)
-        if dtmf and not re.fullmatch(r"[0-9*#A-Da-d]+", dtmf):
-            raise UsageError(f"--dtmf {dtmf}: DTMF digits are 0-9, *, # and A-D.")
+        dialled = dial_number(number, transport.value)
+        digits = dtmf_digits(dtmf) if dtmf else ""
         options = common.SipOptions(
             target=target,
             transport=transport,
@@ -123,10 +118,10 @@ def call(
         request = CallRequest(
             account=account,
             call=CallSpec(
-                number=number,
+                number=dialled,
                 ring_timeout=ring_timeout,
                 talk=talk,
-                dtmf=dtmf.upper(),
+                dtmf=digits,
                 dtmf_method=dtmf_method.value,
                 registered=not no_register,
             ),
@@ -137,7 +132,7 @@ def call(
             expect=expected,
         )
         run_result = check_call(request, knowledge)
-        header = f"call {number} from {account.aor}"
+        header = f"call {dialled} from {account.aor}"
         if limits is not None:
             plugin.emit(run_result, limits, trace, header, pcap, report)
         common.emit(run_result, json_output, trace, header, pcap, report)

@@ -125,14 +125,9 @@ def guarded(action: Callable[[], T], json_output: bool = False) -> T:
 
 
 def resolve_profile(profile: str | None) -> str | Path | None:
-    if profile is None:
-        return None
-    path = Path(profile)
-    if profile.endswith((".yaml", ".yml")) or "/" in profile:
-        if not path.is_file():
-            raise UsageError(f"Profile file {profile} does not exist.")
-        return path
-    return profile
+    from siptest.target import profile_reference
+
+    return None if profile is None else profile_reference(profile)
 
 
 def finish(ok: bool, interrupted_status: int | None = None) -> NoReturn:
@@ -168,11 +163,6 @@ class SipOptions:
         from siptest.ua.base import AccountSpec, TlsSettings
 
         parsed = parse_target(self.target)
-        if ":" in parsed.host:
-            raise UsageError(
-                f"'{self.target}': IPv6 servers are not supported yet (siptest's SIP stack "
-                "runs on IPv4). Use the server's IPv4 address or a host name with an A record."
-            )
         if self.domain is not None:
             parse_hostport(self.domain, "--domain")
         if self.outbound_proxy is not None:

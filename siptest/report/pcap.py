@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from siptest.analysis.addresses import split_hostport
+from siptest.hostport import split_hostport
 from siptest.report.trace import write_private_bytes
 from siptest.ua.events import Event, MessageDropped, WireMessage, redact_bytes
 

@@ -57,6 +57,7 @@ from siptest.ua.base import (
     UserAgent,
 )
 from siptest.ua.events import Event
+from siptest.ua.limits import check_can_call
 
 AgentFactory = Callable[[PreparedScenario], UserAgent]
 Sleep = Callable[[float], None]
@@ -259,6 +260,9 @@ class _ScenarioRunner:
         error: SiptestError | None = None
         agent: UserAgent | None = None
         try:
+            if any(isinstance(step, Call) for step in steps):
+                first = next(iter(self.prepared.accounts.values()))
+                check_can_call(first.registrar, first.outbound_proxy)
             agent = self.agent_factory(self.prepared)
             self.current.agent = agent
             for step in steps:

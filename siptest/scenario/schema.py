@@ -27,9 +27,9 @@ from siptest.scenario.source import Node, Variables, is_name
 from siptest.scenario.steps import StepReader
 from siptest.target import check_ca_file
 from siptest.ua.base import Transport
+from siptest.ua.limits import MAX_ACCOUNTS
 from siptest.yamlsource import line_of
 
-MAX_ACCOUNTS = 8
 """pjsua2 holds at most 8 accounts per process."""
 SINGLE_ACCOUNT = "default"
 """The name of the account given with `account:` (instead of `accounts:`)."""
@@ -117,9 +117,14 @@ class SchemaReader(ScenarioNodes):
                 raise self.error(top["tls_ca"], "tls_ca", str(problem).split(": ", 1)[-1]) from None
         profile = None
         if "profile" in top:
-            profile = self.string(top["profile"], "profile")
-            if profile.endswith((".yaml", ".yml")) or "/" in profile:
-                profile = str(self.path_value(top["profile"], "profile"))
+            from siptest.target import profile_reference
+
+            try:
+                profile = str(
+                    profile_reference(self.string(top["profile"], "profile"), self.path.parent)
+                )
+            except UsageError as error:
+                raise self.error(top["profile"], "profile", str(error)) from None
         return Scenario(
             name=self.string(top["name"], "name") if "name" in top else scenario_stem(self.path),
             path=self.path,

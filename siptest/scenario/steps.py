@@ -15,6 +15,7 @@ from typing import Literal
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from siptest.errors import UsageError
 from siptest.scenario.model import (
     DEFAULT_EXPECTATION,
     MAX_REGISTRATIONS,
@@ -42,7 +43,6 @@ _ACCOUNT_STEP_KEYS = ("account", "expect")
 _CALL_KEYS = ("number", "account", "ring_timeout", "talk", "dtmf", "dtmf_method", "expect")
 _EXPECT_KEYS = ("ok", "code", "category", "answered", *MEDIA_KEYS)
 _DTMF_METHODS: tuple[DtmfMethod, ...] = ("rfc4733", "info")
-_DTMF = frozenset("0123456789*#ABCDabcd")
 
 
 class StepReader(ScenarioNodes):
@@ -192,10 +192,10 @@ class StepReader(ScenarioNodes):
         if is_null(node):
             raise self.error(node, "call", "needs the number to dial: - call: 7000.")
         if isinstance(node, ScalarNode):
-            number = self.number(node)
+            name = self.account_name(None, accounts, "call", at)
             return Call(
-                account=self.account_name(None, accounts, "call", at),
-                number=number,
+                account=name,
+                number=self.number(node, accounts[name].transport),
                 location=self.at(at),
             )
         fields = self.mapping(node, "call", _CALL_KEYS)
@@ -208,9 +208,10 @@ class StepReader(ScenarioNodes):
                 "there are no digits to send; add dtmf: '123#' to the call or leave "
                 "dtmf_method out.",
             )
+        name = self.account_name(fields.get("account"), accounts, "call", at)
         return Call(
-            account=self.account_name(fields.get("account"), accounts, "call", at),
-            number=self.number(fields["number"]),
+            account=name,
+            number=self.number(fields["number"], accounts[name].transport),
             location=self.at(at),
             ring_timeout=(
                 self.seconds(fields["ring_timeout"], "ring_timeout", 1, MAX_WAIT_SECONDS)
@@ -229,23 +230,26 @@ class StepReader(ScenarioNodes):
             else DEFAULT_EXPECTATION,
         )
 
-    def number(self, node: Node) -> str:
+    def number(self, node: Node, transport: str) -> str:
+        from siptest.target import dial_number
+
         value = self.text(node, "number")
-        number = value.value.strip()
-        if len(number) > 256 or any(ord(c) < 32 for c in number):
-            raise self.error(
-                node, "number", f"{value.shown()} is not a number or SIP URI one could dial."
-            )
-        return number
+        try:
+            return dial_number(value.value, transport)
+        except UsageError as error:
+            problem = str(error) if not value.hidden_by else "is not a number one could dial."
+            raise self.error(node, "number", problem) from None
 
     def dtmf(self, node: Node) -> str:
+        from siptest.target import dtmf_digits
+
         value = self.text(node, "dtmf")
-        digits = value.value.strip()
-        if not set(digits) <= _DTMF or len(digits) > 32:
+        try:
+            return dtmf_digits(value.value)
+        except UsageError:
             raise self.error(
-                node, "dtmf", f"{value.shown()}: DTMF is up to 32 of 0-9, *, # and A-D."
-            )
-        return digits.upper()
+                node, "dtmf", f"{value.shown()}: DTMF is 1 to 32 of 0-9, *, # and A-D."
+            ) from None
 
     def dtmf_method(self, node: Node) -> DtmfMethod:
         value = self.text(node, "dtmf_method")

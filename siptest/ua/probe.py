@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 
+from siptest.hostport import split_hostport
 from siptest.ua.base import AccountSpec
 
 
@@ -24,7 +25,8 @@ class UnreachableProbe:
         if transport != "udp":
             return None
         target = account.outbound_proxy or account.hostport
-        host, port = split_hostport(target, 5060)
+        host, written = split_hostport(target)
+        port = written or 5060
         try:
             # IPv4 only, like the SIP transports siptest opens.
             infos = socket.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
@@ -48,15 +50,3 @@ class UnreachableProbe:
 
     def close(self) -> None:
         self._sock.close()
-
-
-def split_hostport(value: str, default_port: int) -> tuple[str, int]:
-    value = value.split(";", 1)[0]
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif value.count(":") == 1:
-        host, _, port = value.partition(":")
-    else:
-        host, port = value, ""
-    return host, int(port) if port.isdigit() else default_port

@@ -6,10 +6,11 @@ from functools import partial
 import pytest
 
 from siptest.analysis import media, nat
-from siptest.analysis.addresses import address_kind, reachable_from, split_hostport
+from siptest.analysis.addresses import address_kind, reachable_from
 from siptest.analysis.audio import summary_line
 from siptest.analysis.media import MediaExpectation
 from siptest.analysis.model import Report
+from siptest.hostport import split_hostport
 from siptest.knowledge import load_knowledge
 from siptest.report.json import render_json
 from siptest.report.text import render_text

@@ -288,7 +288,7 @@ BROKEN = [
         ACCOUNT + "steps:\n  - call: {number: 7000, dtmf: '12'}\n    expect: {dtmf: '12x'}\n",
         7,
         "dtmf",
-        "DTMF is up to 32 of 0-9, *, # and A-D",
+        "DTMF is 1 to 32 of 0-9, *, # and A-D",
         id="expect-dtmf-bad-digit",
     ),
     pytest.param(

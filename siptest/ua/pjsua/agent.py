@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from siptest.errors import CannotRunError
+from siptest.hostport import split_hostport
 from siptest.sipmessage import SipMessage
 from siptest.ua.base import (
     AccountSpec,
@@ -74,7 +75,7 @@ from siptest.ua.pjsua.media import ToneSource, media_sample, media_tick, send_dt
 from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
-from siptest.ua.probe import UnreachableProbe, split_hostport
+from siptest.ua.probe import UnreachableProbe
 from siptest.ua.tlsprobe import TlsProblem, probe_tls
 
 _POLL_MS = 10
@@ -447,7 +448,8 @@ class PjsuaAgent:
         a problem the stack would misreport is recorded, and nothing is sent."""
         if self.config.transport != "tls":
             return None
-        host, port = split_hostport(account.outbound_proxy or account.hostport, 5061)
+        host, written = split_hostport(account.outbound_proxy or account.hostport)
+        port = written or 5061
         tls = self.config.tls
         problem = probe_tls(
             host,

@@ -12,17 +12,15 @@ from typing import Any
 
 from siptest import __version__
 from siptest.errors import CannotRunError
+from siptest.ua import limits
 from siptest.ua.addressing import is_ipv6
 from siptest.ua.base import TlsSettings, Transport
 
 USER_AGENT = f"siptest/{__version__}"
 """Plain and honest: providers block scanner signatures, not named testers."""
 
-MAX_ACCOUNTS = 8
-"""pjsua2's PJSUA_MAX_ACC in this wheel; the 9th account aborts the process."""
-
-MAX_CALLS = 4
-"""pjsua2's call limit in this wheel (PJSUA_MAX_CALLS); makeCall beyond it raises."""
+MAX_ACCOUNTS = limits.MAX_ACCOUNTS
+MAX_CALLS = limits.MAX_CALLS
 
 _SYSTEM_CA_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine

@@ -1,0 +1,74 @@
+"""IPv6 servers ([::1]) from the command line and scenarios: registration as over IPv4;
+calls are siptest's limit (its pjsua2 wheel has no IPv6 media), said before any packet."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
+
+PASSWORD = "lab-1001-pass"
+
+
+def target(lab, transport: str) -> str:
+    port = lab.tls_port if transport == "tls" else lab.sip_port
+    return f"1001@[::1]:{port}"
+
+
+def tls_args(lab, transport: str) -> list[str]:
+    return ["--tls-ca", str(lab.ca_file)] if transport == "tls" else []
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
+def test_register_to_an_ipv6_server_passes_and_leaves_nothing(siptest, lab, lab_log, transport):
+    result = siptest(
+        "register", target(lab, transport), "-t", transport, *tls_args(lab, transport), "--json",
+        password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 0, result.stdout + result.stderr
+    register = result.check("register")
+    assert register["target"] == f"sip:{target(lab, transport)}"
+    assert register["response"]["code"] == 200
+    assert register["via_received"] == "::1"
+    assert all(f"proto={transport} src=::1:" in line for line in lab_log.requests("REGISTER"))
+    assert lab.bindings("1001") == []
+
+
+def test_a_wrong_password_over_ipv6_is_the_same_diagnosis(siptest, lab):
+    result = siptest("register", target(lab, "udp"), "--json", password="not-the-password")
+    assert result.status == 1
+    assert result.check("register")["diagnosis"]["id"] == "credentials.password_invalid"
+
+
+def test_a_call_through_an_ipv6_server_is_siptests_limit_before_any_packet(siptest, lab, lab_log):
+    result = siptest("call", target(lab, "udp"), "7000", "--json", password=PASSWORD)
+    assert result.status == 3, result.stdout + result.stderr
+    message = result.json["error"]["message"]
+    assert "This is a limit of siptest, not of the server" in message
+    assert "carries audio over IPv4 only" in message
+    assert lab_log.requests("REGISTER") == [] and lab_log.requests("INVITE") == []
+
+
+def scenario(tmp_path, lab, steps: str):
+    path = tmp_path / "v6.sip.yaml"
+    path.write_text(
+        "accounts:\n"
+        f"  a: {{user: '1001', host: '[::1]:{lab.sip_port}', password_env: V6_PASSWORD}}\n"
+        f"steps:\n{steps}"
+    )
+    return path
+
+
+def test_a_scenario_registers_over_ipv6(siptest, lab, tmp_path):
+    path = scenario(tmp_path, lab, "  - register\n  - unregister\n")
+    result = siptest("run", str(path), "--json", env={"V6_PASSWORD": PASSWORD})
+    assert result.status == 0, result.stdout + result.stderr
+    assert lab.bindings("1001") == []
+
+
+def test_a_scenario_that_calls_through_an_ipv6_server_cannot_run(siptest, lab, lab_log, tmp_path):
+    path = scenario(tmp_path, lab, "  - register\n  - call: 7000\n")
+    result = siptest("run", str(path), "--json", env={"V6_PASSWORD": PASSWORD})
+    assert result.status == 3, result.stdout + result.stderr
+    assert "carries audio over IPv4 only" in result.stdout
+    assert lab_log.requests("REGISTER") == []
