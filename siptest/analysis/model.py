@@ -11,7 +11,7 @@ from typing import Any, Literal
 from siptest.knowledge.model import Diagnosis
 from siptest.ua.base import Response
 
-CheckKind = Literal["register", "call", "unregister", "media", "preflight", "hangup"]
+CheckKind = Literal["resolution", "register", "call", "unregister", "media", "preflight", "hangup"]
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,8 @@ def call(
         bool,
         typer.Option("--force", help="Dial even when pre-flight says the number will fail."),
     ] = False,
-    transport: common.TransportOpt = common.TransportChoice.udp,
+    transport: common.TransportOpt = None,
+    dns_server: common.DnsServerOpt = None,
     auth_user: common.AuthUserOpt = None,
     domain: common.DomainOpt = None,
     outbound_proxy: common.ProxyOpt = None,
@@ -87,6 +88,8 @@ def call(
     (diagnosed; nobody answering within --ring-timeout is a failure too, unless
     --expect callee), 2 bad input, 3 could not run, 130/143 interrupted.
     """
+    from dataclasses import replace
+
     from siptest.analysis.calls import parse_expectation
     from siptest.calling import CallRequest, check_call
     from siptest.ua.base import CallSpec
@@ -96,7 +99,7 @@ def call(
         expected = parse_expectation(expect) if expect is not None else None
         from siptest.target import dial_number, dtmf_digits
 
-        dialled = dial_number(number, transport.value)
+        dialled = dial_number(number, (transport or common.TransportChoice.udp).value)
         digits = dtmf_digits(dtmf) if dtmf else ""
         options = common.SipOptions(
             target=target,
@@ -113,6 +116,7 @@ def call(
             password_env=password_env,
             tls_insecure=tls_insecure,
             tls_ca=tls_ca,
+            dns_server=dns_server,
         )
         account, tls, knowledge = options.resolve()
         request = CallRequest(
@@ -131,7 +135,12 @@ def call(
             force=force,
             expect=expected,
         )
-        run_result = check_call(request, knowledge)
+        run_result = options.routed(
+            account,
+            tls,
+            knowledge,
+            lambda at, tls_at: check_call(replace(request, account=at, tls=tls_at), knowledge),
+        )
         header = f"call {dialled} from {account.aor}"
         if limits is not None:
             plugin.emit(run_result, limits, trace, header, pcap, report)

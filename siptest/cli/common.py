@@ -25,8 +25,25 @@ class TransportChoice(str, Enum):
 
 
 TransportOpt = Annotated[
-    TransportChoice,
-    typer.Option("--transport", "-t", help="SIP transport to use.", case_sensitive=False),
+    TransportChoice | None,
+    typer.Option(
+        "--transport",
+        "-t",
+        help="SIP transport to use. Default: what the server's DNS records (NAPTR, SRV) "
+        "offer, as a phone set to 'auto' does; udp for an address.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+DnsServerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        help="Ask this DNS server (an IP address) for the server's NAPTR, SRV and A/AAAA "
+        "records instead of the system's.",
+        show_default=False,
+    ),
 ]
 AuthUserOpt = Annotated[
     str | None,
@@ -141,7 +158,7 @@ class SipOptions:
     """The options every SIP-talking command shares, before validation."""
 
     target: str
-    transport: TransportChoice
+    transport: TransportChoice | None
     auth_user: str | None
     domain: str | None
     outbound_proxy: str | None
@@ -154,6 +171,7 @@ class SipOptions:
     tls_ca: Path | None
     pcap: Path | None = None
     report: Path | None = None
+    dns_server: str | None = None
 
     def resolve(self) -> tuple[AccountSpec, TlsSettings, Knowledge]:
         """Validate everything before any packet; the password is read last."""
@@ -171,8 +189,17 @@ class SipOptions:
             from siptest.target import check_ca_file
 
             check_ca_file(self.tls_ca, "--tls-ca")
-        if (self.tls_insecure or self.tls_ca) and self.transport != TransportChoice.tls:
+        from siptest.routing import needs_dns
+
+        may_be_tls = self.transport == TransportChoice.tls or (
+            self.transport is None and needs_dns(parsed.host)
+        )
+        if (self.tls_insecure or self.tls_ca) and not may_be_tls:
             raise UsageError("--tls-insecure and --tls-ca only apply with --transport tls.")
+        if self.dns_server is not None:
+            from siptest.resolution import parse_dns_server
+
+            parse_dns_server(self.dns_server)
         if self.trace is not None:
             from siptest.report.trace import check_output_path
 
@@ -192,13 +219,39 @@ class SipOptions:
             domain=self.domain or parsed.hostport,
             registrar=parsed.host,
             port=parsed.port,
-            transport=self.transport.value,
+            transport=(self.transport or TransportChoice.udp).value,
             auth_user=self.auth_user or parsed.user,
             password=password.value,
             outbound_proxy=self.outbound_proxy,
         )
         tls = TlsSettings(verify=not self.tls_insecure, ca_file=self.tls_ca)
         return account, tls, knowledge
+
+    def routed(
+        self,
+        account: AccountSpec,
+        tls: TlsSettings,
+        knowledge: Knowledge,
+        run_one: Callable[[AccountSpec, TlsSettings], CheckRun],
+    ) -> CheckRun:
+        """Run the check at the server as a phone finds it (siptest.routing): the DNS
+        targets in order, moving on as a phone does; directly for an address."""
+        from siptest.resolution import parse_dns_server
+        from siptest.routing import at_target, look_up, routed_run
+
+        resolution = look_up(
+            account,
+            transport=self.transport.value if self.transport is not None else None,
+            dns_server=parse_dns_server(self.dns_server) if self.dns_server else None,
+            timeout=self.timeout,
+        )
+        if resolution is None:
+            return run_one(account, tls)
+        return routed_run(
+            resolution,
+            knowledge,
+            lambda target: run_one(*at_target(account, tls, resolution, target)),
+        )
 
 
 def styled(text: str) -> str:

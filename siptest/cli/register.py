@@ -13,7 +13,8 @@ def register(
     target: Annotated[
         str, typer.Argument(metavar="USER@HOST[:PORT]", help="Account and SIP server.")
     ],
-    transport: common.TransportOpt = common.TransportChoice.udp,
+    transport: common.TransportOpt = None,
+    dns_server: common.DnsServerOpt = None,
     auth_user: common.AuthUserOpt = None,
     domain: common.DomainOpt = None,
     outbound_proxy: common.ProxyOpt = None,
@@ -41,6 +42,8 @@ def register(
     Exit status: 0 registered, 1 registration failed (diagnosed), 2 bad input,
     3 could not run, 130/143 interrupted.
     """
+    from dataclasses import replace
+
     from siptest.registration import RegistrationRequest, check_registration, trace_header
 
     def run() -> None:
@@ -60,12 +63,20 @@ def register(
             password_env=password_env,
             tls_insecure=tls_insecure,
             tls_ca=tls_ca,
+            dns_server=dns_server,
         )
         account, tls, knowledge = options.resolve()
         request = RegistrationRequest(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
-        run_result = check_registration(request, knowledge)
+        run_result = options.routed(
+            account,
+            tls,
+            knowledge,
+            lambda at, tls_at: check_registration(
+                replace(request, account=at, tls=tls_at), knowledge
+            ),
+        )
         if limits is not None:
             plugin.emit(run_result, limits, trace, trace_header(request), pcap, report)
         common.emit(run_result, json_output, trace, trace_header(request), pcap, report)

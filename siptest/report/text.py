@@ -21,6 +21,7 @@ CHECK_TITLES = {
     "media": "Media",
     "preflight": "Before sending",
     "hangup": "Hang-up (BYE)",
+    "resolution": "Server lookup (DNS)",
 }
 
 
@@ -46,6 +47,8 @@ def check_status(check: Check) -> tuple[str, str]:
     title = CHECK_TITLES.get(check.kind, check.kind)
     if check.details.get("finding") == "nat":
         title, status = "Network (NAT)", "NOTE"
+    if check.ok and check.diagnosis is not None and check.diagnosis.severity == "warning":
+        status = "WARN"
     return status, title
 
 
@@ -80,6 +83,8 @@ def render_check(check: Check) -> list[str]:
                 f"server granted {details['expires_granted']} s",
             )
         )
+    if check.kind == "resolution":
+        lines.extend(_resolution_lines(details))
     diagnosis = check.diagnosis
     if diagnosis is not None and not (check.ok and diagnosis.category == "none"):
         lines.extend(_wrap("What:", diagnosis.title))
@@ -87,6 +92,24 @@ def render_check(check: Check) -> list[str]:
         lines.extend(_wrap("Fix:", diagnosis.fix))
         if diagnosis.rfc:
             lines.extend(_wrap("See:", diagnosis.rfc))
+    return lines
+
+
+def _resolution_lines(details: dict[str, Any]) -> list[str]:
+    """The records that led to the targets, and which targets were tried."""
+    lines: list[str] = []
+    resolution = details.get("resolution") or {}
+    found = [r for r in resolution.get("records", []) if r.get("outcome") == "answer"]
+    for record in found:
+        answers = "; ".join(str(a) for a in record.get("answers", []))
+        lines.extend(_wrap("Record:", f"{record.get('name')} {record.get('type')}: {answers}"))
+    if resolution.get("dns_server"):
+        lines.extend(_wrap("DNS server:", str(resolution["dns_server"])))
+    for tried in (details.get("failover") or {}).get("tried", []):
+        cause = tried.get("failover")
+        result = f"moved on ({cause.replace('_', ' ')})" if cause else "answered"
+        where = f"{tried.get('address')}:{tried.get('port')} over {tried.get('transport')}"
+        lines.extend(_wrap("Tried:", f"{tried.get('host')} {where}: {result}"))
     return lines
 
 

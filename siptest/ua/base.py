@@ -49,6 +49,11 @@ class TlsSettings:
     """Verify the server certificate chain and name (off only with --tls-insecure)."""
     ca_file: Path | None = None
     """Trust anchors; None means the system bundle."""
+    server_name: str | None = None
+    """The name the certificate must carry when siptest connects to an address found in
+    DNS: the domain (RFC 5922 4.2), never the SRV target or the address. siptest's own
+    TLS probe checks the chain and this name before the stack connects to the same
+    address; the stack, which could check only the address, then checks nothing more."""
 
 
 @dataclass(frozen=True)

@@ -170,10 +170,11 @@ def test_unresolvable_host_is_a_dns_problem(siptest):
         "register", "1001@no-such-host.invalid", "--json", password="whatever-pass", isolated=True
     )
     assert result.status == 1
-    register = result.check("register")
-    assert register["response"]["local_cause"] == "dns"
-    assert register["diagnosis"]["category"] == "network"
-    assert "DNS" in register["diagnosis"]["explanation"] + register["diagnosis"]["title"]
+    (resolution,) = result.json["checks"]  # nothing else: no server to send to
+    assert resolution["kind"] == "resolution"
+    assert resolution["diagnosis"]["id"] == "dns.server_failed"
+    assert resolution["diagnosis"]["category"] == "network"
+    assert "Network is unreachable" in resolution["diagnosis"]["explanation"]
 
 
 @pytest.fixture(scope="module")

@@ -113,6 +113,7 @@ FAMILIES = {
     "preflight": {"account", "credentials", "number", "tariff"},  # advice before sending
     "cleanup": {"server"},  # removing what the test left
     "nat": {"network"},  # NAT findings
+    "dns": {"none", "config", "server", "network"},  # finding the server (RFC 3263)
     "expectation": {"none"},  # the analyser gives it the category of what happened
 }
 

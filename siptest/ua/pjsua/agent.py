@@ -311,10 +311,18 @@ class PjsuaAgent:
         cfg.sipConfig.authCreds.append(
             pj.AuthCredInfo("digest", "*", account.auth_user, 0, account.password)
         )
-        proxy = account.outbound_proxy or (None if registering else account.hostport)
+        # The domain may not lead to the server by itself (found in DNS by siptest, or
+        # --domain): then calls go to the registrar's address too, as a phone sends
+        # everything to its server, while REGISTER keeps going straight to it.
+        elsewhere = registering and account.domain != account.hostport
+        proxy = account.outbound_proxy or (
+            account.hostport if not registering or elsewhere else None
+        )
         if proxy:
             # Outbound proxy = registrar unless told otherwise (RFC 3261 8.1.2).
             cfg.sipConfig.proxies.append(f"sip:{proxy};transport={account.transport};lr")
+            if elsewhere and not account.outbound_proxy:
+                cfg.regConfig.proxyUse = 0
         # Report the network as it is: no Contact rewriting, no keep-alives,
         # no RFC 5626 extras that would add requests we did not ask for.
         cfg.natConfig.contactRewriteUse = 0
@@ -457,6 +465,7 @@ class PjsuaAgent:
             verify=tls.verify,
             ca_file=tls.ca_file or system_ca_bundle(),
             timeout=min(self.config.timeout, 3.0),
+            server_name=tls.server_name,
         )
         if problem is not None:
             self.capture.events.append(

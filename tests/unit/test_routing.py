@@ -1,0 +1,66 @@
+"""Which answers make siptest try the next server (as a phone does), and what it looks up."""
+
+from __future__ import annotations
+
+import pytest
+
+from siptest.analysis.model import Check, Report
+from siptest.registration import CheckRun
+from siptest.resolution import FailoverCause
+from siptest.routing import failover_cause, needs_dns
+from siptest.ua.base import Response
+
+
+def run(code: int | None, origin: str = "remote", cause: str | None = None, status=None):
+    response = Response("REGISTER", code, "x", origin, 0.0, local_cause=cause)
+    check = Check(kind="register", ok=False, diagnosis=None, response=response)
+    preflight = Check(kind="preflight", ok=True, diagnosis=None)
+    return CheckRun(Report(checks=(preflight, check)), (), status)
+
+
+@pytest.mark.parametrize(
+    ("result", "cause"),
+    [
+        (run(503), FailoverCause.SERVICE_UNAVAILABLE),
+        (run(408, "none", "timeout"), FailoverCause.TIMEOUT),
+        (run(503, "none", "refused"), FailoverCause.TRANSPORT_ERROR),
+        (run(503, "none", "unreachable"), FailoverCause.TRANSPORT_ERROR),
+        (run(503, "none", "transport"), FailoverCause.TRANSPORT_ERROR),
+        # answers: the server spoke, a phone would not try elsewhere
+        (run(200), None),
+        (run(401), None),
+        (run(403), None),
+        (run(500), None),
+        (run(408), None),  # the server's own 408 is its answer
+        (run(503, "local", "limit"), None),  # siptest stopped a loop: not the next server
+        # a certificate refused is a verdict, never a reason to try another server
+        (run(503, "none", "tls"), None),
+        (run(503, "none", "not_tls"), None),
+        # interrupted by the user: stop, whatever the answer
+        (run(408, "none", "timeout", status=130), None),
+    ],
+)
+def test_failover_cause(result, cause):
+    assert failover_cause(result) is cause
+
+
+def test_a_run_that_sent_nothing_has_no_cause():
+    assert failover_cause(CheckRun(Report(checks=()), ())) is None
+
+
+@pytest.mark.parametrize(
+    ("host", "looked_up"),
+    [
+        ("sip.example.test", True),
+        ("example.test.", True),
+        ("127.0.0.1", False),
+        ("::1", False),
+        ("2001:db8::1", False),
+        ("localhost", False),
+        ("LOCALHOST.", False),
+        ("pbx.localhost", False),  # RFC 6761 6.3: never asked of DNS
+        ("localhost.example.test", True),
+    ],
+)
+def test_what_siptest_looks_up_itself(host, looked_up):
+    assert needs_dns(host) is looked_up
