@@ -27,7 +27,7 @@ from siptest.registration import (
     unregister_step,
 )
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
-from siptest.ua.events import Event
+from siptest.ua.events import Event, Watcher
 from siptest.ua.timing import invite_to_answer
 
 
@@ -97,8 +97,12 @@ def with_answer_time(call_check: Check, events: Sequence[Event]) -> Check:
 
 
 def check_call(
-    request: CallRequest, knowledge: Knowledge, agent_factory: AgentFactory = pjsua_agent
+    request: CallRequest,
+    knowledge: Knowledge,
+    agent_factory: AgentFactory = pjsua_agent,
+    watcher: Watcher | None = None,
 ) -> CheckRun:
+    """`watcher` is told what happens as it happens (live progress on a terminal)."""
     account = request.account
     checks: list[Check] = check_account(
         account.user, account.auth_user, account.password, knowledge
@@ -118,6 +122,7 @@ def check_call(
     if blocked:
         return finished_run(checks, knowledge, registration, (), Interruption())
     agent = agent_factory(registration)
+    agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:
             registered = True

@@ -90,6 +90,7 @@ def call(
     """
     from siptest.analysis.calls import parse_expectation
     from siptest.calling import CallRequest, check_call
+    from siptest.report.terminal import live_progress
     from siptest.ua.base import CallSpec
 
     def run() -> None:
@@ -136,7 +137,8 @@ def call(
             force=force,
             expect=expected,
         )
-        run_result = check_call(request, knowledge)
+        with live_progress(json_output or nagios) as progress:
+            run_result = check_call(request, knowledge, watcher=progress)
         header = f"call {number} from {account.aor}"
         if limits is not None:
             plugin.emit(run_result, limits, trace, header, pcap, report)

@@ -42,6 +42,7 @@ def register(
     3 could not run, 130/143 interrupted.
     """
     from siptest.registration import RegistrationRequest, check_registration, trace_header
+    from siptest.report.terminal import live_progress
 
     def run() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical, ("register",))
@@ -65,7 +66,8 @@ def register(
         request = RegistrationRequest(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
-        run_result = check_registration(request, knowledge)
+        with live_progress(json_output or nagios) as progress:
+            run_result = check_registration(request, knowledge, watcher=progress)
         if limits is not None:
             plugin.emit(run_result, limits, trace, trace_header(request), pcap, report)
         common.emit(run_result, json_output, trace, trace_header(request), pcap, report)

@@ -87,6 +87,7 @@ def _run(
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
+    from siptest.report.terminal import live_progress
     from siptest.report.trace import check_output_path
     from siptest.scenario import (
         PreparedScenario,
@@ -115,7 +116,8 @@ def _run(
         for message in errors[:-1]:
             typer.echo(f"siptest: {message}", err=True)
         raise ScenarioError(errors[-1])
-    runs = run_scenarios(prepared)
+    with live_progress(json_output or limits is not None) as progress:
+        runs = run_scenarios(prepared, watcher=progress)
     status = int(runs.exit_status)
     if limits is not None:
         from siptest.report.nagios import render_runs
