@@ -35,6 +35,7 @@ Phase = Literal[
     "challenged",
     "registered",
     "refused",
+    "unanswered",
     "dialling",
     "ringing",
     "answered",
@@ -60,6 +61,7 @@ _WORDS: dict[Phase, str] = {
     "challenged": "challenged",
     "registered": "registered",
     "refused": "registration refused",
+    "unanswered": "registration failed",
     "dialling": "dialling {number}",
     "ringing": "ringing {number}",
     "answered": "{number} answered, measuring audio",
@@ -218,7 +220,8 @@ def _registration_state(status: Status, event: RegistrationStateChanged) -> Stat
     answer = f"({event.code} {event.reason})".strip()
     if 200 <= event.code < 300:
         return _move(status, "registered", event.at, "")
-    return _move(status, "refused", event.at, answer)
+    # not answered: pjsip made the status up (a timeout, a failed connection)
+    return _move(status, "refused" if event.answered else "unanswered", event.at, answer)
 
 
 def _call_step(status: Status, phase: Phase, at: float, detail: str) -> Status:

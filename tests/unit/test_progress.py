@@ -87,12 +87,17 @@ def test_a_refusal_shows_the_servers_answer():
     assert line(status, 1.0) == "registration refused (403 Forbidden)"
 
 
-def test_a_timeout_pjsip_made_up_ends_the_registration_too():
+def test_pjsuas_word_ends_a_registration_the_wire_did_not_settle():
     status = fold(
         request("REGISTER", 0.0),
         RegistrationStateChanged(5.0, AOR, 408, "Request Timeout", 0, False),
     )
-    assert line(status, 5.1) == "registration refused (408 Request Timeout)"
+    assert line(status, 5.1) == "registration failed (408 Request Timeout)"
+    answered = fold(
+        request("REGISTER", 0.0),
+        RegistrationStateChanged(0.1, AOR, 404, "Not Found", 0, True),
+    )
+    assert line(answered, 0.2) == "registration refused (404 Not Found)"
 
 
 def test_a_call_goes_dialling_ringing_answered_hanging_up_with_running_counts():
