@@ -128,7 +128,9 @@ def _run(
         status = int(output.state)
     else:
         text = (
-            render_runs_json(runs) + "\n" if json_output else common.styled(render_runs_text(runs))
+            render_runs_json(runs) + "\n"
+            if json_output
+            else common.styled(render_runs_text(runs, common.terminal_width()))
         )
         typer.echo(text, nl=False, color=True)
     for what, path, write in (

@@ -14,10 +14,9 @@ from typing import Any
 from siptest import __version__
 from siptest.analysis.model import Check
 from siptest.report.json import report_json
-from siptest.report.text import render_check
+from siptest.report.text import FIXED_WIDTH, render_check
 from siptest.scenario.runner import ScenarioRun, ScenarioRuns
 
-_WIDTH = 88
 _STATUS = {
     "passed": "PASS",
     "failed": "FAIL",
@@ -26,10 +25,10 @@ _STATUS = {
 }
 
 
-def _wrap(label: str, text: str) -> list[str]:
+def _wrap(label: str, text: str, width: int = FIXED_WIDTH) -> list[str]:
     return textwrap.wrap(
         text,
-        _WIDTH,
+        width,
         initial_indent=f"  {label:<13} ",
         subsequent_indent=" " * 16,
         break_on_hyphens=False,
@@ -37,27 +36,27 @@ def _wrap(label: str, text: str) -> list[str]:
     ) or [f"  {label}"]
 
 
-def _step_lines(check: Check) -> list[str]:
+def _step_lines(check: Check, width: int) -> list[str]:
     details = check.details
     lines: list[str] = []
     if "step_name" in details:
         where = f" ({details['step']})" if "step" in details else ""
         round_ = f", round {details['round']}" if "round" in details else ""
-        lines.extend(_wrap("Step:", f"{details['step_name']}{round_}{where}"))
+        lines.extend(_wrap("Step:", f"{details['step_name']}{round_}{where}", width))
     return lines
 
 
-def _expect_lines(check: Check) -> list[str]:
+def _expect_lines(check: Check, width: int) -> list[str]:
     details = check.details
     expected = details.get("expect")
     unmet = details.get("unmet")
     if details.get("interrupted"):
-        return _wrap("Expected:", "not judged: the step was interrupted")
+        return _wrap("Expected:", "not judged: the step was interrupted", width)
     if unmet:
         wanted = _describe_expect(expected) if expected else "success"
-        return _wrap("Expected:", f"{wanted} - NOT MET: {'; '.join(unmet)}")
+        return _wrap("Expected:", f"{wanted} - NOT MET: {'; '.join(unmet)}", width)
     if expected and expected != {"ok": True}:
-        return _wrap("Expected:", f"{_describe_expect(expected)} - met")
+        return _wrap("Expected:", f"{_describe_expect(expected)} - met", width)
     return []
 
 
@@ -81,12 +80,12 @@ def _describe_expect(expected: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def render_scenario_check(check: Check) -> list[str]:
-    lines = render_check(check)
-    return [lines[0], *_step_lines(check), *lines[1:], *_expect_lines(check)]
+def render_scenario_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
+    lines = render_check(check, width)
+    return [lines[0], *_step_lines(check, width), *lines[1:], *_expect_lines(check, width)]
 
 
-def render_run_text(run: ScenarioRun) -> str:
+def render_run_text(run: ScenarioRun, width: int = FIXED_WIDTH) -> str:
     scenario = run.scenario
     lines = [f"== {scenario.name} ({scenario.path}) =="]
     if run.report.insecure:
@@ -95,7 +94,7 @@ def render_run_text(run: ScenarioRun) -> str:
             "the server was not authenticated."
         )
     for check in run.report.checks:
-        lines.extend(render_scenario_check(check))
+        lines.extend(render_scenario_check(check, width))
     lines.append(_verdict(run))
     return "\n".join(lines) + "\n"
 
@@ -117,8 +116,8 @@ def _verdict(run: ScenarioRun) -> str:
     return f"INTERRUPTED {name}: stopped and cleaned up; the report above is partial{left}."
 
 
-def render_runs_text(runs: ScenarioRuns) -> str:
-    parts = [render_run_text(run) for run in runs.runs]
+def render_runs_text(runs: ScenarioRuns, width: int = FIXED_WIDTH) -> str:
+    parts = [render_run_text(run, width) for run in runs.runs]
     counts = _counts(runs)
     labels = {"errors": "could not run", "not_run": "not run"}
     summary = ", ".join(

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from functools import partial
 from typing import Any
 
 from siptest.analysis.model import Check, Report
 from siptest.ua.base import Response
 
-_WIDTH = 88
+FIXED_WIDTH = 88
+"""Columns of the text report when it is not shown on a terminal (piped, in a file)."""
+MIN_WIDTH, MAX_WIDTH = 60, 120
+"""On a terminal the report fills its width, within these bounds (long lines read badly)."""
 _ORIGIN = {
     "remote": "sent by the server",
     "local": "made up by siptest's SIP stack",
@@ -24,9 +28,22 @@ CHECK_TITLES = {
 }
 
 
-def _wrap(label: str, text: str) -> list[str]:
+def report_width(is_tty: bool, columns: int | None = None) -> int:
+    """Columns to wrap the report at: the terminal's (COLUMNS, else the terminal's own
+    size) within MIN_WIDTH..MAX_WIDTH on a terminal, FIXED_WIDTH otherwise."""
+    if not is_tty:
+        return FIXED_WIDTH
+    if columns is None:
+        import shutil
+
+        columns = shutil.get_terminal_size((FIXED_WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns))
+
+
+def wrap_field(label: str, text: str, width: int = FIXED_WIDTH) -> list[str]:
+    """One labelled field of a check, wrapped at `width` columns."""
     return textwrap.wrap(
-        text, _WIDTH, initial_indent=f"  {label:<13} ", subsequent_indent=" " * 16
+        text, width, initial_indent=f"  {label:<13} ", subsequent_indent=" " * 16
     ) or [f"  {label}"]
 
 
@@ -49,7 +66,8 @@ def check_status(check: Check) -> tuple[str, str]:
     return status, title
 
 
-def render_check(check: Check) -> list[str]:
+def render_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
+    wrap = partial(wrap_field, width=width)
     lines: list[str] = []
     status, title = check_status(check)
     status = f"{status:<4}"
@@ -58,23 +76,23 @@ def render_check(check: Check) -> list[str]:
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
     lines.append(f"[{status}] {title}{where}{via}{timing}")
     if check.response is not None:
-        lines.extend(_wrap("Answer:", response_line(check.response)))
+        lines.extend(wrap("Answer:", response_line(check.response)))
         if check.response.warning:
-            lines.extend(_wrap("Warning:", check.response.warning))
+            lines.extend(wrap("Warning:", check.response.warning))
     details = check.details
     media = details.get("media")
     if check.kind == "media" and isinstance(media, dict):
         summary = media.get("summary") or (check.diagnosis.title if check.diagnosis else "")
         if summary:
-            lines.extend(_wrap("Audio:", str(summary)))
+            lines.extend(wrap("Audio:", str(summary)))
     if check.kind == "call" and details.get("provisional"):
-        lines.extend(_wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
+        lines.extend(wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
     dtmf = details.get("dtmf")
     if check.kind == "call" and isinstance(dtmf, dict) and dtmf.get("sent") is not None:
-        lines.extend(_wrap("DTMF:", _dtmf_line(dtmf)))
+        lines.extend(wrap("DTMF:", _dtmf_line(dtmf)))
     if check.kind == "register" and check.ok and details.get("expires_granted"):
         lines.extend(
-            _wrap(
+            wrap(
                 "Expiry:",
                 f"asked for {details.get('expires_requested')} s, "
                 f"server granted {details['expires_granted']} s",
@@ -82,11 +100,11 @@ def render_check(check: Check) -> list[str]:
         )
     diagnosis = check.diagnosis
     if diagnosis is not None and not (check.ok and diagnosis.category == "none"):
-        lines.extend(_wrap("What:", diagnosis.title))
-        lines.extend(_wrap("Why:", diagnosis.explanation))
-        lines.extend(_wrap("Fix:", diagnosis.fix))
+        lines.extend(wrap("What:", diagnosis.title))
+        lines.extend(wrap("Why:", diagnosis.explanation))
+        lines.extend(wrap("Fix:", diagnosis.fix))
         if diagnosis.rfc:
-            lines.extend(_wrap("See:", diagnosis.rfc))
+            lines.extend(wrap("See:", diagnosis.rfc))
     return lines
 
 
@@ -104,7 +122,7 @@ def _dtmf_line(dtmf: dict[str, Any]) -> str:
     return line
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, width: int = FIXED_WIDTH) -> str:
     lines: list[str] = []
     if report.insecure:
         lines.append(
@@ -112,7 +130,7 @@ def render_text(report: Report) -> str:
             "the server was not authenticated."
         )
     for check in report.checks:
-        lines.extend(render_check(check))
+        lines.extend(render_check(check, width))
     failed = sum(1 for check in report.checks if not check.ok)
     stopped = any(c.kind == "preflight" and not c.ok for c in report.checks)
     if stopped and not any(c.kind in ("register", "call") for c in report.checks):

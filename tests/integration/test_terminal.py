@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -15,13 +16,15 @@ import pytest
 RED_FAIL = "\x1b[1;31m[FAIL]\x1b[0m"
 
 
-def in_a_terminal(env: dict[str, str]) -> str:
-    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+def in_a_terminal(env: dict[str, str], columns: int = 80) -> str:
+    environment = {
+        k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")
+    }
     environment.update({"SIPTEST_PASSWORD": "x", "TERM": "xterm", **env})
     child = pexpect.spawn(
         sys.executable,
         ["-m", "siptest", "register", "1001@127.0.0.1:9", "--timeout", "0.5"],
-        env=environment, encoding="utf-8", timeout=30,
+        env=environment, encoding="utf-8", timeout=30, dimensions=(24, columns),
     )  # fmt: skip
     child.expect(pexpect.EOF)
     child.close()
@@ -37,6 +40,35 @@ def test_the_verdict_is_in_colour_on_a_terminal():
 def test_no_color_switches_colour_off_on_a_terminal(value):
     output = in_a_terminal({"NO_COLOR": value})
     assert "\x1b[" not in output and "[FAIL]" in output
+
+
+def report_lines(output: str) -> list[str]:
+    """The report's lines as a person sees them: colour codes and the erased status
+    line left out."""
+    plain = re.sub(r"\x1b\[[0-9;]*[mK]", "", output.split("\r\x1b[K")[-1])
+    return plain.split("\r\n")
+
+
+@pytest.mark.parametrize("columns", [64, 100, 120])
+def test_the_report_is_wrapped_to_the_terminals_width(columns):
+    lines = report_lines(in_a_terminal({}, columns=columns))
+    assert max(len(line) for line in lines) <= columns
+    assert max(len(line) for line in lines) > columns - 12  # it fills the width
+
+
+@pytest.mark.parametrize(("columns", "bound"), [(30, 60), (250, 120)])
+def test_the_width_stays_within_bounds_on_very_narrow_and_wide_terminals(columns, bound):
+    lines = report_lines(in_a_terminal({}, columns=columns))
+    assert bound - 12 < max(len(line) for line in lines) <= bound
+
+
+def test_piped_output_keeps_its_fixed_width_whatever_the_terminal_says(siptest):
+    result = siptest(
+        "register", "1001@127.0.0.1:9", "--timeout", "0.5", password="x",
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+    widest = max(len(line) for line in result.stdout.splitlines())
+    assert 76 < widest <= 88
 
 
 def test_piped_output_has_no_colour_unless_forced(siptest):
