@@ -104,18 +104,25 @@ def _run(
         if path is not None:
             check_output_path(path, option)
     overrides = parse_overrides(var)
-    errors: list[str] = []
+    broken: list[tuple[Path, tuple[str, ...]]] = []
+    readable: list[Path] = []
     prepared: list[PreparedScenario] = []
     for path in find_scenarios(paths):
         try:
             prepared.append(prepare(load_scenario(path, overrides=overrides)))
+            readable.append(path)
         except ScenarioError as error:
-            errors.append(str(error))
-    if errors:
-        # Every broken file at once: CI runs are too slow to fix them one by one.
-        for message in errors[:-1]:
-            typer.echo(f"siptest: {message}", err=True)
-        raise ScenarioError(errors[-1])
+            broken.append((path, error.problems))
+    if broken:
+        # Every error of every file at once: CI runs are too slow to fix them one by one.
+        for _, problems in broken:
+            for problem in problems:
+                typer.echo(f"siptest: {problem}", err=True)
+        if json_output:
+            from siptest.report.scenario import render_unreadable_json
+
+            typer.echo(render_unreadable_json(broken, readable))
+        raise typer.Exit(int(ScenarioError.exit_status))
     with live_progress(json_output or limits is not None) as progress:
         runs = run_scenarios(prepared, watcher=progress)
     status = int(runs.exit_status)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 from siptest import __version__
@@ -209,3 +210,50 @@ def runs_json(runs: ScenarioRuns) -> dict[str, Any]:
 
 def render_runs_json(runs: ScenarioRuns) -> str:
     return json.dumps(runs_json(runs), indent=2, ensure_ascii=False)
+
+
+def render_unreadable_json(broken: list[tuple[Path, tuple[str, ...]]], good: list[Path]) -> str:
+    """`run --json` when scenario files are broken (exit 2, nothing was run): the run
+    layout, each broken file a scenario with status `error` and its every problem in
+    `file_errors`, the readable ones in `not_run`, and the `error` every command gives."""
+    from siptest.errors import ExitStatus
+    from siptest.scenario.model import scenario_stem
+
+    problems = [problem for _, found in broken for problem in found]
+    scenarios = [
+        {
+            "name": scenario_stem(path),
+            "file": str(path),
+            "description": None,
+            "status": "error",
+            "ok": False,
+            "profile": None,
+            "insecure": False,
+            "interrupted": False,
+            "duration_ms": 0.0,
+            "steps_run": 0,
+            "steps_not_run": 0,
+            "error": "\n".join(found),
+            "file_errors": list(found),
+            "failures": [],
+            "checks": [],
+        }
+        for path, found in broken
+    ]
+    body = {
+        "ok": False,
+        "siptest": __version__,
+        "interrupted": False,
+        "summary": {
+            "scenarios": len(broken) + len(good),
+            "passed": 0,
+            "failed": 0,
+            "errors": len(broken),
+            "interrupted": 0,
+            "not_run": len(good),
+        },
+        "scenarios": scenarios,
+        "not_run": [{"name": scenario_stem(path), "file": str(path)} for path in good],
+        "error": {"exit_status": int(ExitStatus.USAGE), "message": "\n".join(problems)},
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False)
