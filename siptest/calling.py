@@ -28,7 +28,7 @@ from siptest.registration import (
     unregister_step,
 )
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
-from siptest.ua.events import Event
+from siptest.ua.events import Event, Watcher
 from siptest.ua.limits import check_can_call
 from siptest.ua.timing import invite_to_answer
 
@@ -99,8 +99,12 @@ def with_answer_time(call_check: Check, events: Sequence[Event]) -> Check:
 
 
 def check_call(
-    request: CallRequest, knowledge: Knowledge, agent_factory: AgentFactory = pjsua_agent
+    request: CallRequest,
+    knowledge: Knowledge,
+    agent_factory: AgentFactory = pjsua_agent,
+    watcher: Watcher | None = None,
 ) -> CheckRun:
+    """`watcher` is told what happens as it happens (live progress on a terminal)."""
     account = request.account
     checks: list[Check] = check_account(
         account.user, account.auth_user, account.password, knowledge
@@ -123,6 +127,7 @@ def check_call(
         split_hostport(account.outbound_proxy)[0] if account.outbound_proxy else account.registrar
     )
     agent = agent_factory(registration)
+    agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:
             registered = True

@@ -32,6 +32,13 @@ class Interruption:
         return _STATUS.get(signal.Signals(self.signum), ExitStatus.INTERRUPTED)
 
 
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(getattr(stream, "isatty", lambda: False)())
+    except ValueError:  # closed
+        return False
+
+
 @contextmanager
 def catching_signals(on_signal: Callable[[], None]) -> Iterator[Interruption]:
     """Turn the first SIGINT/SIGTERM into a request to stop; the second ends the process."""
@@ -42,12 +49,14 @@ def catching_signals(on_signal: Callable[[], None]) -> Iterator[Interruption]:
             # Second signal: the user wants out now, clean-up or not.
             os._exit(int(_STATUS.get(signal.Signals(signum), ExitStatus.INTERRUPTED)))
         state.signum = signum
+        on_signal()
+        # On a terminal, start from a clean line: live progress may be showing.
+        erase = "\r\x1b[K" if _is_terminal(sys.stderr) else ""
         print(
-            "Stopping: cleaning up (press Ctrl-C again to quit at once)...",
+            f"{erase}Stopping: cleaning up (press Ctrl-C again to quit at once)...",
             file=sys.stderr,
             flush=True,
         )
-        on_signal()
 
     previous = {sig: signal.signal(sig, handler) for sig in _STATUS}
     try:

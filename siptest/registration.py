@@ -17,7 +17,7 @@ from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.ua.addressing import source_address
 from siptest.ua.base import AccountSpec, TlsSettings, UserAgent
-from siptest.ua.events import Event
+from siptest.ua.events import Event, Watcher
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,15 @@ def check_registration(
     request: RegistrationRequest,
     knowledge: Knowledge,
     agent_factory: AgentFactory = pjsua_agent,
+    watcher: Watcher | None = None,
 ) -> CheckRun:
+    """`watcher` is told what happens as it happens (live progress on a terminal)."""
     account = request.account
     checks: list[Check] = check_account(
         account.user, account.auth_user, account.password, knowledge
     )
     agent = agent_factory(request)
+    agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:
             check, _ = register_step(agent, account, knowledge, request.timeout)

@@ -92,6 +92,7 @@ def call(
 
     from siptest.analysis.calls import parse_expectation
     from siptest.calling import CallRequest, check_call
+    from siptest.report.terminal import live_progress
     from siptest.ua.base import CallSpec
 
     def run() -> None:
@@ -135,12 +136,15 @@ def call(
             force=force,
             expect=expected,
         )
-        run_result = options.routed(
-            account,
-            tls,
-            knowledge,
-            lambda at, tls_at: check_call(replace(request, account=at, tls=tls_at), knowledge),
-        )
+        with live_progress(json_output or nagios) as progress:
+            run_result = options.routed(
+                account,
+                tls,
+                knowledge,
+                lambda at, tls_at: check_call(
+                    replace(request, account=at, tls=tls_at), knowledge, watcher=progress
+                ),
+            )
         header = f"call {dialled} from {account.aor}"
         if limits is not None:
             plugin.emit(run_result, limits, trace, header, pcap, report)

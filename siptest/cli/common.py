@@ -254,6 +254,15 @@ class SipOptions:
         )
 
 
+def terminal_width() -> int:
+    """Columns to wrap the text report at: the terminal's, or a fixed width when piped."""
+    import sys
+
+    from siptest.report.text import report_width
+
+    return report_width(sys.stdout.isatty())
+
+
 def styled(text: str) -> str:
     """The text report, in colour when standard output is a terminal that wants it."""
     import sys
@@ -291,7 +300,9 @@ def emit(
 
     report = run.report
     # color=True: click would strip the codes when piped, and FORCE_COLOR asks for them.
-    text = render_json(report) + "\n" if json_output else styled(render_text(report))
+    text = (
+        render_json(report) + "\n" if json_output else styled(render_text(report, terminal_width()))
+    )
     typer.echo(text, nl=False, color=True)
     write_files(run, header, trace, pcap, html)
     finish(report.ok, run.exit_status)

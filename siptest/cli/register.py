@@ -45,6 +45,7 @@ def register(
     from dataclasses import replace
 
     from siptest.registration import RegistrationRequest, check_registration, trace_header
+    from siptest.report.terminal import live_progress
 
     def run() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical, ("register",))
@@ -69,14 +70,15 @@ def register(
         request = RegistrationRequest(
             account=account, timeout=timeout, tls=tls, local_port=local_port
         )
-        run_result = options.routed(
-            account,
-            tls,
-            knowledge,
-            lambda at, tls_at: check_registration(
-                replace(request, account=at, tls=tls_at), knowledge
-            ),
-        )
+        with live_progress(json_output or nagios) as progress:
+            run_result = options.routed(
+                account,
+                tls,
+                knowledge,
+                lambda at, tls_at: check_registration(
+                    replace(request, account=at, tls=tls_at), knowledge, watcher=progress
+                ),
+            )
         if limits is not None:
             plugin.emit(run_result, limits, trace, trace_header(request), pcap, report)
         common.emit(run_result, json_output, trace, trace_header(request), pcap, report)

@@ -87,6 +87,7 @@ def _run(
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
+    from siptest.report.terminal import live_progress
     from siptest.report.trace import check_output_path
     from siptest.scenario import (
         PreparedScenario,
@@ -103,19 +104,27 @@ def _run(
         if path is not None:
             check_output_path(path, option)
     overrides = parse_overrides(var)
-    errors: list[str] = []
+    broken: list[tuple[Path, tuple[str, ...]]] = []
+    readable: list[Path] = []
     prepared: list[PreparedScenario] = []
     for path in find_scenarios(paths):
         try:
             prepared.append(prepare(load_scenario(path, overrides=overrides)))
+            readable.append(path)
         except ScenarioError as error:
-            errors.append(str(error))
-    if errors:
-        # Every broken file at once: CI runs are too slow to fix them one by one.
-        for message in errors[:-1]:
-            typer.echo(f"siptest: {message}", err=True)
-        raise ScenarioError(errors[-1])
-    runs = run_scenarios(prepared)
+            broken.append((path, error.problems))
+    if broken:
+        # Every error of every file at once: CI runs are too slow to fix them one by one.
+        for _, problems in broken:
+            for problem in problems:
+                typer.echo(f"siptest: {problem}", err=True)
+        if json_output:
+            from siptest.report.scenario import render_unreadable_json
+
+            typer.echo(render_unreadable_json(broken, readable))
+        raise typer.Exit(int(ScenarioError.exit_status))
+    with live_progress(json_output or limits is not None) as progress:
+        runs = run_scenarios(prepared, watcher=progress)
     status = int(runs.exit_status)
     if limits is not None:
         from siptest.report.nagios import render_runs
@@ -126,7 +135,9 @@ def _run(
         status = int(output.state)
     else:
         text = (
-            render_runs_json(runs) + "\n" if json_output else common.styled(render_runs_text(runs))
+            render_runs_json(runs) + "\n"
+            if json_output
+            else common.styled(render_runs_text(runs, common.terminal_width()))
         )
         typer.echo(text, nl=False, color=True)
     for what, path, write in (

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 from typing import Any
 
 from siptest import __version__
 from siptest.analysis.model import Check
 from siptest.report.json import report_json
-from siptest.report.text import render_check
+from siptest.report.text import FIXED_WIDTH, render_check
 from siptest.scenario.runner import ScenarioRun, ScenarioRuns
 
-_WIDTH = 88
 _STATUS = {
     "passed": "PASS",
     "failed": "FAIL",
@@ -26,10 +26,10 @@ _STATUS = {
 }
 
 
-def _wrap(label: str, text: str) -> list[str]:
+def _wrap(label: str, text: str, width: int = FIXED_WIDTH) -> list[str]:
     return textwrap.wrap(
         text,
-        _WIDTH,
+        width,
         initial_indent=f"  {label:<13} ",
         subsequent_indent=" " * 16,
         break_on_hyphens=False,
@@ -37,27 +37,27 @@ def _wrap(label: str, text: str) -> list[str]:
     ) or [f"  {label}"]
 
 
-def _step_lines(check: Check) -> list[str]:
+def _step_lines(check: Check, width: int) -> list[str]:
     details = check.details
     lines: list[str] = []
     if "step_name" in details:
         where = f" ({details['step']})" if "step" in details else ""
         round_ = f", round {details['round']}" if "round" in details else ""
-        lines.extend(_wrap("Step:", f"{details['step_name']}{round_}{where}"))
+        lines.extend(_wrap("Step:", f"{details['step_name']}{round_}{where}", width))
     return lines
 
 
-def _expect_lines(check: Check) -> list[str]:
+def _expect_lines(check: Check, width: int) -> list[str]:
     details = check.details
     expected = details.get("expect")
     unmet = details.get("unmet")
     if details.get("interrupted"):
-        return _wrap("Expected:", "not judged: the step was interrupted")
+        return _wrap("Expected:", "not judged: the step was interrupted", width)
     if unmet:
         wanted = _describe_expect(expected) if expected else "success"
-        return _wrap("Expected:", f"{wanted} - NOT MET: {'; '.join(unmet)}")
+        return _wrap("Expected:", f"{wanted} - NOT MET: {'; '.join(unmet)}", width)
     if expected and expected != {"ok": True}:
-        return _wrap("Expected:", f"{_describe_expect(expected)} - met")
+        return _wrap("Expected:", f"{_describe_expect(expected)} - met", width)
     return []
 
 
@@ -81,12 +81,12 @@ def _describe_expect(expected: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def render_scenario_check(check: Check) -> list[str]:
-    lines = render_check(check)
-    return [lines[0], *_step_lines(check), *lines[1:], *_expect_lines(check)]
+def render_scenario_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
+    lines = render_check(check, width)
+    return [lines[0], *_step_lines(check, width), *lines[1:], *_expect_lines(check, width)]
 
 
-def render_run_text(run: ScenarioRun) -> str:
+def render_run_text(run: ScenarioRun, width: int = FIXED_WIDTH) -> str:
     scenario = run.scenario
     lines = [f"== {scenario.name} ({scenario.path}) =="]
     if run.report.insecure:
@@ -95,7 +95,7 @@ def render_run_text(run: ScenarioRun) -> str:
             "the server was not authenticated."
         )
     for check in run.report.checks:
-        lines.extend(render_scenario_check(check))
+        lines.extend(render_scenario_check(check, width))
     lines.append(_verdict(run))
     return "\n".join(lines) + "\n"
 
@@ -117,8 +117,8 @@ def _verdict(run: ScenarioRun) -> str:
     return f"INTERRUPTED {name}: stopped and cleaned up; the report above is partial{left}."
 
 
-def render_runs_text(runs: ScenarioRuns) -> str:
-    parts = [render_run_text(run) for run in runs.runs]
+def render_runs_text(runs: ScenarioRuns, width: int = FIXED_WIDTH) -> str:
+    parts = [render_run_text(run, width) for run in runs.runs]
     counts = _counts(runs)
     labels = {"errors": "could not run", "not_run": "not run"}
     summary = ", ".join(
@@ -210,3 +210,50 @@ def runs_json(runs: ScenarioRuns) -> dict[str, Any]:
 
 def render_runs_json(runs: ScenarioRuns) -> str:
     return json.dumps(runs_json(runs), indent=2, ensure_ascii=False)
+
+
+def render_unreadable_json(broken: list[tuple[Path, tuple[str, ...]]], good: list[Path]) -> str:
+    """`run --json` when scenario files are broken (exit 2, nothing was run): the run
+    layout, each broken file a scenario with status `error` and its every problem in
+    `file_errors`, the readable ones in `not_run`, and the `error` every command gives."""
+    from siptest.errors import ExitStatus
+    from siptest.scenario.model import scenario_stem
+
+    problems = [problem for _, found in broken for problem in found]
+    scenarios = [
+        {
+            "name": scenario_stem(path),
+            "file": str(path),
+            "description": None,
+            "status": "error",
+            "ok": False,
+            "profile": None,
+            "insecure": False,
+            "interrupted": False,
+            "duration_ms": 0.0,
+            "steps_run": 0,
+            "steps_not_run": 0,
+            "error": "\n".join(found),
+            "file_errors": list(found),
+            "failures": [],
+            "checks": [],
+        }
+        for path, found in broken
+    ]
+    body = {
+        "ok": False,
+        "siptest": __version__,
+        "interrupted": False,
+        "summary": {
+            "scenarios": len(broken) + len(good),
+            "passed": 0,
+            "failed": 0,
+            "errors": len(broken),
+            "interrupted": 0,
+            "not_run": len(good),
+        },
+        "scenarios": scenarios,
+        "not_run": [{"name": scenario_stem(path), "file": str(path)} for path in good],
+        "error": {"exit_status": int(ExitStatus.USAGE), "message": "\n".join(problems)},
+    }
+    return json.dumps(body, indent=2, ensure_ascii=False)

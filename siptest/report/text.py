@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import textwrap
+from functools import partial
 from typing import Any
 
 from siptest.analysis.model import Check, Report
 from siptest.ua.base import Response
 
-_WIDTH = 88
+FIXED_WIDTH = 88
+"""Columns of the text report when it is not shown on a terminal (piped, in a file)."""
+MIN_WIDTH, MAX_WIDTH = 60, 120
+"""On a terminal the report fills its width, within these bounds (long lines read badly)."""
 _ORIGIN = {
     "remote": "sent by the server",
     "local": "made up by siptest's SIP stack",
@@ -25,9 +29,22 @@ CHECK_TITLES = {
 }
 
 
-def _wrap(label: str, text: str) -> list[str]:
+def report_width(is_tty: bool, columns: int | None = None) -> int:
+    """Columns to wrap the report at: the terminal's (COLUMNS, else the terminal's own
+    size) within MIN_WIDTH..MAX_WIDTH on a terminal, FIXED_WIDTH otherwise."""
+    if not is_tty:
+        return FIXED_WIDTH
+    if columns is None:
+        import shutil
+
+        columns = shutil.get_terminal_size((FIXED_WIDTH, 24)).columns
+    return max(MIN_WIDTH, min(MAX_WIDTH, columns))
+
+
+def wrap_field(label: str, text: str, width: int = FIXED_WIDTH) -> list[str]:
+    """One labelled field of a check, wrapped at `width` columns."""
     return textwrap.wrap(
-        text, _WIDTH, initial_indent=f"  {label:<13} ", subsequent_indent=" " * 16
+        text, width, initial_indent=f"  {label:<13} ", subsequent_indent=" " * 16
     ) or [f"  {label}"]
 
 
@@ -52,7 +69,8 @@ def check_status(check: Check) -> tuple[str, str]:
     return status, title
 
 
-def render_check(check: Check) -> list[str]:
+def render_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
+    wrap = partial(wrap_field, width=width)
     lines: list[str] = []
     status, title = check_status(check)
     status = f"{status:<4}"
@@ -61,55 +79,56 @@ def render_check(check: Check) -> list[str]:
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
     lines.append(f"[{status}] {title}{where}{via}{timing}")
     if check.response is not None:
-        lines.extend(_wrap("Answer:", response_line(check.response)))
+        lines.extend(wrap("Answer:", response_line(check.response)))
         if check.response.warning:
-            lines.extend(_wrap("Warning:", check.response.warning))
+            lines.extend(wrap("Warning:", check.response.warning))
     details = check.details
     media = details.get("media")
     if check.kind == "media" and isinstance(media, dict):
         summary = media.get("summary") or (check.diagnosis.title if check.diagnosis else "")
         if summary:
-            lines.extend(_wrap("Audio:", str(summary)))
+            lines.extend(wrap("Audio:", str(summary)))
     if check.kind == "call" and details.get("provisional"):
-        lines.extend(_wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
+        lines.extend(wrap("Progress:", " ".join(str(c) for c in details["provisional"])))
     dtmf = details.get("dtmf")
     if check.kind == "call" and isinstance(dtmf, dict) and dtmf.get("sent") is not None:
-        lines.extend(_wrap("DTMF:", _dtmf_line(dtmf)))
+        lines.extend(wrap("DTMF:", _dtmf_line(dtmf)))
     if check.kind == "register" and check.ok and details.get("expires_granted"):
         lines.extend(
-            _wrap(
+            wrap(
                 "Expiry:",
                 f"asked for {details.get('expires_requested')} s, "
                 f"server granted {details['expires_granted']} s",
             )
         )
     if check.kind == "resolution":
-        lines.extend(_resolution_lines(details))
+        lines.extend(_resolution_lines(details, width))
     diagnosis = check.diagnosis
     if diagnosis is not None and not (check.ok and diagnosis.category == "none"):
-        lines.extend(_wrap("What:", diagnosis.title))
-        lines.extend(_wrap("Why:", diagnosis.explanation))
-        lines.extend(_wrap("Fix:", diagnosis.fix))
+        lines.extend(wrap("What:", diagnosis.title))
+        lines.extend(wrap("Why:", diagnosis.explanation))
+        lines.extend(wrap("Fix:", diagnosis.fix))
         if diagnosis.rfc:
-            lines.extend(_wrap("See:", diagnosis.rfc))
+            lines.extend(wrap("See:", diagnosis.rfc))
     return lines
 
 
-def _resolution_lines(details: dict[str, Any]) -> list[str]:
+def _resolution_lines(details: dict[str, Any], width: int) -> list[str]:
     """The records that led to the targets, and which targets were tried."""
+    wrap = partial(wrap_field, width=width)
     lines: list[str] = []
     resolution = details.get("resolution") or {}
     found = [r for r in resolution.get("records", []) if r.get("outcome") == "answer"]
     for record in found:
         answers = "; ".join(str(a) for a in record.get("answers", []))
-        lines.extend(_wrap("Record:", f"{record.get('name')} {record.get('type')}: {answers}"))
+        lines.extend(wrap("Record:", f"{record.get('name')} {record.get('type')}: {answers}"))
     if resolution.get("dns_server"):
-        lines.extend(_wrap("DNS server:", str(resolution["dns_server"])))
+        lines.extend(wrap("DNS server:", str(resolution["dns_server"])))
     for tried in (details.get("failover") or {}).get("tried", []):
         cause = tried.get("failover")
         result = f"moved on ({cause.replace('_', ' ')})" if cause else "answered"
         where = f"{tried.get('address')}:{tried.get('port')} over {tried.get('transport')}"
-        lines.extend(_wrap("Tried:", f"{tried.get('host')} {where}: {result}"))
+        lines.extend(wrap("Tried:", f"{tried.get('host')} {where}: {result}"))
     return lines
 
 
@@ -127,7 +146,7 @@ def _dtmf_line(dtmf: dict[str, Any]) -> str:
     return line
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, width: int = FIXED_WIDTH) -> str:
     lines: list[str] = []
     if report.insecure:
         lines.append(
@@ -135,7 +154,7 @@ def render_text(report: Report) -> str:
             "the server was not authenticated."
         )
     for check in report.checks:
-        lines.extend(render_check(check))
+        lines.extend(render_check(check, width))
     failed = sum(1 for check in report.checks if not check.ok)
     stopped = any(c.kind == "preflight" and not c.ok for c in report.checks)
     if stopped and not any(c.kind in ("register", "call") for c in report.checks):

@@ -27,7 +27,7 @@ from siptest.ua.base import (
     Response,
     StreamStats,
 )
-from siptest.ua.events import Event
+from siptest.ua.events import Event, Watcher
 
 CLEAN_AUDIO = MediaSample(
     codec="PCMA",
@@ -98,6 +98,7 @@ class ScriptedAgent:
         self.registered: list[str] = []
         self.interrupted = False
         self.closed = False
+        self.watcher: Watcher | None = None
 
     def register(self, account: AccountSpec) -> RegistrationCompleted:
         self.actions.append(("register", account.user))
@@ -181,6 +182,9 @@ class ScriptedAgent:
 
     def interrupt(self) -> None:
         self.interrupted = True
+
+    def watch(self, watcher: Watcher | None) -> None:
+        self.watcher = watcher
 
     def close(self) -> None:
         if not self.closed:

@@ -48,6 +48,23 @@ def scenario_stem(path: Path) -> str:
 class ScenarioError(UsageError):
     """A scenario file cannot be used as written; the message starts with FILE:LINE."""
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Each mistake on its own, "FILE:LINE: key 'x': ..." (here: just the one)."""
+        return (str(self),)
+
+
+class ScenarioErrors(ScenarioError):
+    """Every mistake found in one scenario file, in the order of the file."""
+
+    def __init__(self, problems: list[ScenarioError]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self._problems = tuple(str(p) for p in problems)
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self._problems
+
 
 @dataclass(frozen=True)
 class Location:

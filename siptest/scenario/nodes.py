@@ -8,7 +8,8 @@ quoted in a message only when none of it came from the environment (`Text.shown`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from yaml.nodes import ScalarNode
@@ -30,10 +31,22 @@ INLINE_PASSWORD = (
 class ScenarioNodes(NodeReader):
     """Reads one scenario file's nodes; every error names the file, the line and the key."""
 
-    def __init__(self, path: Path, variables: Variables) -> None:
+    def __init__(
+        self, path: Path, variables: Variables, problems: list[ScenarioError] | None = None
+    ) -> None:
         super().__init__(path, ScenarioError)
         self.path: Path = path
         self.variables = variables
+        self.problems: list[ScenarioError] = [] if problems is None else problems
+        """Mistakes found so far, read on past (`recovering`): the file's every error at once."""
+
+    @contextmanager
+    def recovering(self) -> Iterator[None]:
+        """Read on after a mistake in this part: keep it, and leave the part out."""
+        try:
+            yield
+        except ScenarioError as error:
+            self.problems.append(error)
 
     def at(self, node: Node) -> Location:
         return Location(self.path, line_of(node))
@@ -42,8 +55,13 @@ class ScenarioNodes(NodeReader):
         return ScenarioError(f"{self.at(node)}: key '{key}': {problem}")
 
     def mapping(self, node: Node, key: str, allowed: Sequence[str]) -> dict[str, Node]:
-        """A mapping's values by key; duplicate and unknown keys are errors."""
-        return {name: value for name, (_, value) in self.fields(node, key, allowed).items()}
+        """A mapping's values by key; duplicate and unknown keys are errors. An unknown
+        key is kept as a problem and left out, so the rest is still read."""
+        found = self.fields(node, key)
+        for name, (key_node, _) in found.items():
+            if name not in allowed:
+                self.problems.append(self.unknown(key_node, name, allowed))
+        return {name: value for name, (_, value) in found.items() if name in allowed}
 
     def unknown(
         self, node: Node, name: str, allowed: Sequence[str], what: str = "key"

@@ -164,6 +164,15 @@ class ScenarioRuns:
         return ExitStatus.OK
 
 
+class StepWatcher(Protocol):
+    """Live progress of a run: the agent's events as they come, and each step as it
+    begins (`siptest.report.terminal.LiveProgress`)."""
+
+    def __call__(self, events: Sequence[Event], now: float) -> None: ...
+
+    def step(self, label: str) -> None: ...
+
+
 class _CurrentAgent:
     """The agent a signal must interrupt (there is one at a time)."""
 
@@ -180,14 +189,18 @@ def run_scenarios(
     agent_factory: AgentFactory = pjsua_agent,
     sleep: Sleep | None = None,
     clock: Clock = time.monotonic,
+    watcher: StepWatcher | None = None,
 ) -> ScenarioRuns:
-    """Run scenarios one after another; a signal stops the current one and the rest."""
+    """Run scenarios one after another; a signal stops the current one and the rest.
+    `watcher` is told each step and what the agent observes, as it happens."""
     current = _CurrentAgent()
     runs: list[ScenarioRun] = []
     with catching_signals(current.interrupt) as interruption:
         for prepared in scenarios:
             runs.append(
-                _ScenarioRunner(prepared, agent_factory, interruption, current, sleep, clock).run()
+                _ScenarioRunner(
+                    prepared, agent_factory, interruption, current, sleep, clock, watcher
+                ).run()
             )
             if interruption.happened:
                 break
@@ -231,8 +244,10 @@ class _ScenarioRunner:
         current: _CurrentAgent,
         sleep: Sleep | None,
         clock: Clock,
+        watcher: StepWatcher | None = None,
     ) -> None:
         self.prepared = prepared
+        self.watcher = watcher
         self.scenario = prepared.scenario
         self.knowledge = prepared.knowledge
         self.agent_factory = agent_factory
@@ -264,12 +279,14 @@ class _ScenarioRunner:
                 first = next(iter(self.prepared.accounts.values()))
                 check_can_call(first.registrar, first.outbound_proxy)
             agent = self.agent_factory(self.prepared)
+            agent.watch(self.watcher)
             self.current.agent = agent
-            for step in steps:
+            for number, step in enumerate(steps, 1):
                 if self.interruption.happened or (
                     self.failures and not self.scenario.continue_on_failure
                 ):
                     break
+                self.tell(f"step {number}/{len(steps)}: {describe(step, self.scenario)}")
                 self.perform(agent, step)
                 done += 1
         except SiptestError as exc:
@@ -277,6 +294,7 @@ class _ScenarioRunner:
         finally:
             if agent is not None:
                 try:
+                    self.tell("clean-up")
                     self.clean_up(agent)
                 finally:
                     agent.close()
@@ -307,6 +325,10 @@ class _ScenarioRunner:
             events=tuple(agent.events) if agent is not None else (),
             duration_ms=round((self.clock() - started) * 1000, 1),
         )
+
+    def tell(self, what: str) -> None:
+        if self.watcher is not None:
+            self.watcher.step(f"{self.scenario.name} > {what}")
 
     # -- steps -------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from siptest.scenario.model import (
     PasswordSource,
     Scenario,
     ScenarioError,
+    ScenarioErrors,
     scenario_stem,
 )
 from siptest.scenario.nodes import INLINE_PASSWORD, ScenarioNodes
@@ -68,9 +69,23 @@ class SchemaReader(ScenarioNodes):
 
     def __init__(self, path: Path, variables: Variables) -> None:
         super().__init__(path, variables)
-        self.step_reader = StepReader(path, variables)
+        self.step_reader = StepReader(path, variables, self.problems)
 
     def scenario(self, root: Node | None) -> Scenario:
+        """The file's scenario; every mistake in it at once (`ScenarioErrors`), read on
+        past each broken variable, account, step and top-level value."""
+        try:
+            scenario = self._scenario(root)
+        except ScenarioError as error:
+            self.problems.append(error)
+            scenario = None
+        if self.problems or scenario is None:
+            problems = sorted(self.problems, key=_line)
+            raise problems[0] if len(problems) == 1 else ScenarioErrors(problems)
+        return scenario
+
+    def _scenario(self, root: Node | None) -> Scenario | None:
+        """The scenario, or None when the accounts are broken (their problems say why)."""
         if root is None:
             raise ScenarioError(
                 f"{self.path}:1: the file is empty. A scenario needs an account and steps "
@@ -78,31 +93,45 @@ class SchemaReader(ScenarioNodes):
             )
         top = self.mapping(root, "scenario", _TOP_KEYS)
         if "variables" in top:
-            self.read_variables(top["variables"])
+            with self.recovering():
+                self.read_variables(top["variables"])
         if "account" in top and "accounts" in top:
             raise self.error(
                 top["accounts"], "accounts", "give either account: (one) or accounts: (several)."
             )
+        before_accounts = len(self.problems)
+        accounts: dict[str, Account] = {}
         if "account" in top:
-            accounts = {SINGLE_ACCOUNT: self.account(top["account"], SINGLE_ACCOUNT, "account")}
+            with self.recovering():
+                accounts = {SINGLE_ACCOUNT: self.account(top["account"], SINGLE_ACCOUNT, "account")}
         elif "accounts" in top:
-            accounts = self.accounts(top["accounts"])
+            with self.recovering():
+                accounts = self.accounts(top["accounts"])
         else:
-            raise ScenarioError(
-                f"{self.path}:{line_of(root)}: key 'account': missing. Describe the account "
-                "to test: account: {user: ..., host: ..., password_env: ...}."
+            self.problems.append(
+                ScenarioError(
+                    f"{self.path}:{line_of(root)}: key 'account': missing. Describe the account "
+                    "to test: account: {user: ..., host: ..., password_env: ...}."
+                )
             )
+        if len(self.problems) > before_accounts:
+            # Steps name accounts: against a broken one each would only repeat its error.
+            return None
         transport = self.shared_transport(accounts, top)
         if "steps" not in top:
             raise ScenarioError(
                 f"{self.path}:{line_of(root)}: key 'steps': missing. List what to do, "
                 "e.g. steps: [register]."
             )
+        broken = len(self.problems)
         steps = self.step_reader.steps(top["steps"], accounts, "steps")
-        if not steps:
-            raise self.error(top["steps"], "steps", "is empty; list at least one step.")
-        self.step_reader.check_registrations(steps)
-        self.step_reader.check_dtmf(steps)
+        if len(self.problems) == broken:  # checks across steps need them all
+            if not steps:
+                raise self.error(top["steps"], "steps", "is empty; list at least one step.")
+            with self.recovering():
+                self.step_reader.check_registrations(steps)
+            with self.recovering():
+                self.step_reader.check_dtmf(steps)
         tls_ca = self.path_value(top["tls_ca"], "tls_ca") if "tls_ca" in top else None
         tls_insecure = (
             self.boolean(top["tls_insecure"], "tls_insecure") if "tls_insecure" in top else False
@@ -193,7 +222,8 @@ class SchemaReader(ScenarioNodes):
                 )
             if name in accounts:
                 raise self.error(key_node, name, "is defined twice under accounts.")
-            accounts[name] = self.account(value_node, name, name)
+            with self.recovering():
+                accounts[name] = self.account(value_node, name, name)
         return accounts
 
     def account(self, node: Node, name: str, key: str) -> Account:
@@ -311,3 +341,10 @@ class SchemaReader(ScenarioNodes):
                     "scenario. Split it into one file per transport."
                 )
         return first.transport
+
+
+def _line(error: ScenarioError) -> int:
+    """The line a problem names (FILE:LINE: ...), for listing them in file order."""
+    head = str(error).split(": ", 1)[0]
+    number = head.rsplit(":", 1)[-1]
+    return int(number) if number.isdigit() else 0

@@ -58,30 +58,38 @@ class StepReader(ScenarioNodes):
             )
         steps: list[Step] = []
         for item in node.value:
-            if isinstance(item, ScalarNode) and not is_null(item):
-                steps.append(self.bare_step(item, accounts))
-                continue
-            if not isinstance(item, MappingNode) or not item.value:
-                raise self.error(
-                    item,
-                    key,
-                    f"each step is a name or a mapping (- call: 7000), got {self.describe(item)}.",
-                )
-            kind, fields = self.step_fields(item)
-            if kind == "expect":
-                self.attach(steps, fields["expect"])
-            elif kind == "repeat":
-                steps.extend(self.repeat(fields["repeat"], accounts, len(steps)))
-            elif kind == "wait":
-                steps.append(self.wait(fields["wait"]))
-            else:
-                step = self.account_step(kind, fields[kind], accounts)
-                if "expect" in fields:
-                    step = self.merged(step, self.expectation(fields["expect"], kind))
-                steps.append(step)
-            if len(steps) > MAX_STEPS:
-                raise self.error(item, kind, f"the scenario has more than {MAX_STEPS} steps.")
+            # A broken step is kept as a problem and left out: the next ones are read on.
+            with self.recovering():
+                self.step(item, steps, accounts, key)
         return steps
+
+    def step(
+        self, item: Node, steps: list[Step], accounts: Mapping[str, Account], key: str
+    ) -> None:
+        """Read one item of a step list onto `steps`."""
+        if isinstance(item, ScalarNode) and not is_null(item):
+            steps.append(self.bare_step(item, accounts))
+            return
+        if not isinstance(item, MappingNode) or not item.value:
+            raise self.error(
+                item,
+                key,
+                f"each step is a name or a mapping (- call: 7000), got {self.describe(item)}.",
+            )
+        kind, fields = self.step_fields(item)
+        if kind == "expect":
+            self.attach(steps, fields["expect"])
+        elif kind == "repeat":
+            steps.extend(self.repeat(fields["repeat"], accounts, len(steps)))
+        elif kind == "wait":
+            steps.append(self.wait(fields["wait"]))
+        else:
+            step = self.account_step(kind, fields[kind], accounts)
+            if "expect" in fields:
+                step = self.merged(step, self.expectation(fields["expect"], kind))
+            steps.append(step)
+        if len(steps) > MAX_STEPS:
+            raise self.error(item, kind, f"the scenario has more than {MAX_STEPS} steps.")
 
     def step_fields(self, item: Node) -> tuple[str, dict[str, Node]]:
         """The kind of one step mapping and its keys: the kind, plus `expect` for checks."""

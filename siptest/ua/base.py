@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from siptest.sipmessage import delta_seconds, header_params
-from siptest.ua.events import Event, MediaSample, StreamStats
+from siptest.ua.events import Event, MediaSample, StreamStats, Watcher
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -266,6 +266,10 @@ class UserAgent(Protocol):
 
     def interrupt(self) -> None:
         """End the wait in progress early (called from a signal handler)."""
+        ...
+
+    def watch(self, watcher: Watcher | None) -> None:
+        """Tell `watcher` what is observed while the agent waits (live progress)."""
         ...
 
     def close(self) -> None:

@@ -29,6 +29,7 @@ from siptest.ua.events import (
     ResponseReceived,
     ResponseSent,
     StackSaid,
+    Watcher,
     WireMessage,
 )
 from siptest.ua.loops import LoopGuard
@@ -81,6 +82,9 @@ class Capture:
         """Via branch of each request sent -> where it went."""
         self._destinations: set[str] = set()
         self._said = 0
+        self.watcher: Watcher | None = None
+        """Who is told about new events as they come (`tick`); nobody by default."""
+        self._watched = 0
 
     # -- views --------------------------------------------------------------------
 
@@ -101,6 +105,22 @@ class Capture:
 
     def failures(self) -> list[CallbackFailed]:
         return [e for e in self.events if isinstance(e, CallbackFailed)]
+
+    def tick(self) -> None:
+        """Tell the watcher what happened since the last tick, and the time now.
+
+        The agent calls it from its poll loops, on its own thread: a watcher that
+        raised would end the test, so it is told nothing more after that.
+        """
+        watcher = self.watcher
+        if watcher is None:
+            return
+        new = self.events[self._watched :]
+        self._watched = len(self.events)
+        try:
+            watcher(new, self.now())
+        except Exception:  # progress is a courtesy: it must never stop a test
+            self.watcher = None
 
     # -- the tap's handler ---------------------------------------------------------
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal
 
@@ -295,6 +296,10 @@ Event = (
     | StackSaid
     | CallbackFailed
 )
+
+Watcher = Callable[[Sequence[Event], float], None]
+"""Told, while the agent waits, what it observed since the last call and the time now
+(on the agent's clock): what live progress on a terminal reads."""
 
 _KINDS: dict[str, type[Any]] = {
     cls.__name__: cls

@@ -46,6 +46,7 @@ from siptest.ua.events import (
     ResponseSent,
     StackSaid,
     TransportFailed,
+    Watcher,
     WireMessage,
 )
 from siptest.ua.evidence import (
@@ -83,6 +84,9 @@ LATE_ANSWER_S = 0.5
 """How long siptest listens for a late answer after a REGISTER timed out in silence."""
 LOST_UNREGISTER_S = 1.5
 """How long the un-REGISTER after a possibly lost 2xx may take (a challenge included)."""
+INTERRUPTED_WAIT_S = 1.5
+"""After Ctrl-C no clean-up wait lasts longer than this: a CANCEL's 487 or an
+un-REGISTER with its challenge, on any usable network (a second Ctrl-C quits at once)."""
 _ANSWER_MAY_BE_LOST = ("timeout", "malformed", "too_large", "transport")
 """Local causes after which the server may hold a binding siptest never heard of."""
 
@@ -116,7 +120,8 @@ class PjsuaAgent:
         self._direct_accounts: dict[str, Any] = {}
         """Accounts that dial without registering (--no-register), by address of record."""
         self._tone: ToneSource
-        self._interrupted = False
+        self._interrupted_at: float | None = None
+        """When a signal asked every wait to end (time.monotonic()), if one did."""
         self._closed = False
         self._accepted: set[str] = set()
         """Call-IDs of incoming INVITEs let through to pjsua."""
@@ -274,19 +279,37 @@ class PjsuaAgent:
     @at_stack_boundary("interrupt")
     def interrupt(self) -> None:
         """Ask every wait in progress to end now (signal handlers call this)."""
-        self._interrupted = True
+        if self._interrupted_at is None:
+            self._interrupted_at = time.monotonic()
+
+    @property
+    def _interrupted(self) -> bool:
+        return self._interrupted_at is not None
 
     @property
     def interrupted(self) -> bool:
         return self._interrupted
 
+    def watch(self, watcher: Watcher | None) -> None:
+        """Tell `watcher` what happens while this agent waits (live progress)."""
+        self.capture.watcher = watcher
+
     def _wait(self, done: Callable[[], bool], seconds: float, interruptible: bool = True) -> bool:
-        deadline = time.monotonic() + seconds
+        """Poll the stack until `done` or `seconds` pass. After a signal an interruptible
+        wait ends at once and a clean-up wait within INTERRUPTED_WAIT_S (also one that
+        began before the signal): the flag is read every _POLL_MS."""
+        start = time.monotonic()
+        deadline = start + seconds
         while not done():
-            if (interruptible and self._interrupted) or time.monotonic() >= deadline:
+            if self._interrupted_at is not None:
+                if interruptible:
+                    return done()
+                deadline = min(deadline, max(start, self._interrupted_at) + INTERRUPTED_WAIT_S)
+            if time.monotonic() >= deadline:
                 return done()
             self._ep.libHandleEvents(_POLL_MS)
             self._check_callbacks()
+            self.capture.tick()
         return True
 
     # -- registration -----------------------------------------------------
@@ -377,9 +400,9 @@ class PjsuaAgent:
         try:
             # Two transactions (challenge + answer), each bounded by the timeout.
             if not self._wait(finished, 2 * self.config.timeout + 2) and self._interrupted:
-                # A REGISTER in flight may still succeed on the server: learn the
-                # outcome (bounded) so a binding never stays behind unremoved.
-                self._wait(finished, self.config.timeout + 1, interruptible=False)
+                # Ctrl-C with a REGISTER in flight: linger briefly for its answer, then
+                # stop; a server that answered anything may bind (handled below).
+                self._wait(finished, LATE_ANSWER_S, interruptible=False)
         except InternalError:
             self._maybe_registered[account.aor] = (account, acc)
             raise
@@ -398,6 +421,11 @@ class PjsuaAgent:
             self._contacts[account.aor] = contact
         if outcome.ok:
             self._registered[account.aor] = (account, acc)
+        elif self._interrupted and not acc.events and self.capture.received_since(first):
+            # Interrupted mid-chain (after a challenge, say): the server heard us and may
+            # bind our contact yet. Remove it; pjsua's own client is busy, so `unregister`
+            # sends a raw un-REGISTER. (Total silence: nothing heard us, nothing to remove.)
+            self._maybe_registered[account.aor] = (account, acc)
         elif (
             outcome.requests_sent
             and (
@@ -431,8 +459,10 @@ class PjsuaAgent:
         if entry is None:
             return None
         spec, acc = entry
-        # A chain still running would refuse the un-REGISTER (busy): let it end first.
-        self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
+        # A chain still running would refuse the un-REGISTER (busy): let it end first,
+        # unless interrupted (then the refusal sends a raw un-REGISTER at once).
+        chain_wait = 0.0 if self._interrupted else self.config.timeout + 1
+        self._wait(lambda: bool(acc.events), chain_wait, interruptible=False)
         acc.events.clear()
         first = len(self.events)
         try:
