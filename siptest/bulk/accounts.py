@@ -118,6 +118,7 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
     except csv.Error as error:
         # never quote the row: a password typed by mistake could be in it
         raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({error}).") from None
+    problems += _repeated(path, accounts)
     if problems:
         more = len(problems) - MAX_PROBLEMS
         shown = problems[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
@@ -125,6 +126,20 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
     if not accounts:
         raise UsageError(f"{path}: no accounts. Add one row per account below the header.")
     return tuple(accounts)
+
+
+def _repeated(path: Path, accounts: list[BulkAccount]) -> list[str]:
+    """An account listed twice would log in twice: after a rejection, that is the
+    repeated failed login that gets an address banned. Refused."""
+    first: dict[tuple[str, str, str], int] = {}
+    problems = []
+    for account in accounts:
+        key = (account.user, account.server.lower(), account.transport)
+        if key in first:
+            problems.append(f"{path}:{account.line}: repeats the account of line {first[key]}")
+        else:
+            first[key] = account.line
+    return problems
 
 
 def _account(line: int, row: Mapping[str, str | None]) -> BulkAccount:
