@@ -139,3 +139,38 @@ def test_ctrl_c_stops_the_run_and_leaves_no_binding_behind(bulk_lab, tmp_path):
     assert result["summary"]["passed"] + result["summary"]["interrupted"] > 0
     # every account whose check began has un-registered
     assert bindings_left(bulk_lab, users) == {}
+
+
+def test_a_password_column_stops_the_run_before_anything_is_sent(siptest, tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_text("user,server,password\n1001,127.0.0.1:9,lab-1001-pass\n")
+    result = siptest("bulk", str(path), "--json")
+    assert result.status == 2
+    assert "never written in the accounts file" in result.stderr
+    assert json.loads(result.stdout)["error"]["exit_status"] == 2
+    assert "lab-1001-pass" not in result.stdout + result.stderr
+
+
+def test_a_password_file_others_can_read_stops_the_run(siptest, tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("lab-1001-pass\n")
+    secret.chmod(0o640)
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"user,server,password_file\n1001,127.0.0.1:9,{secret}\n")
+    result = siptest("bulk", str(path))
+    assert result.status == 2
+    assert f"{path}:2:" in result.stderr and "chmod 600" in result.stderr
+    assert "lab-1001-pass" not in result.stdout + result.stderr
+
+
+def test_a_password_file_only_its_owner_reads_is_used(siptest, bulk_lab, tmp_path):
+    user = bulk_lab.generated_users[0]
+    secret = tmp_path / "pw"
+    secret.write_text(user.password + "\n")
+    secret.chmod(0o600)
+    path = tmp_path / "accounts.csv"
+    server = f"{bulk_lab.host}:{bulk_lab.sip_port}"
+    path.write_text(f"user,server,password_file\n{user.username},{server},{secret}\n")
+    result = siptest("bulk", str(path))
+    assert result.status == 0, result.stdout + result.stderr
+    assert "PASS: every account registered." in result.stdout
