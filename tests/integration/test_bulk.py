@@ -174,3 +174,28 @@ def test_a_password_file_only_its_owner_reads_is_used(siptest, bulk_lab, tmp_pat
     result = siptest("bulk", str(path))
     assert result.status == 0, result.stdout + result.stderr
     assert "PASS: every account registered." in result.stdout
+
+
+def three_accounts(tmp_path: Path, lab: Lab):
+    return accounts_file(tmp_path, lab, lab.generated_users[:3])
+
+
+def test_a_terminal_shows_a_progress_bar_on_stderr(bulk_lab, tmp_path):
+    import pexpect
+
+    path, env = three_accounts(tmp_path, bulk_lab)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "siptest", "bulk", str(path)],
+        env={**env, "TERM": "xterm"}, encoding="utf-8", timeout=60,
+    )  # fmt: skip
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert f"[{'#' * 30}] 3/3  0 failed" in str(child.before)
+
+
+def test_piped_stderr_has_no_progress_bar(siptest, bulk_lab, tmp_path):
+    path, env = three_accounts(tmp_path, bulk_lab)
+    result = siptest("bulk", str(path), env=env)
+    assert result.status == 0, result.stderr
+    assert "3/3" not in result.stderr and "#" not in result.stderr
