@@ -56,12 +56,13 @@ def thresholds(
     labels: Sequence[str] | None = None,
 ) -> Thresholds | None:
     """The thresholds under --nagios (None without it); UsageError when they are wrong."""
-    from siptest.report.nagios import LABELS, RangeError, parse_thresholds
-
     if not nagios:
         if warning or critical:
             raise UsageError("--warning and --critical apply with --nagios only.")
         return None
+    # imported only here: a check without --nagios does not pay for it at start-up
+    from siptest.report.nagios import LABELS, RangeError, parse_thresholds
+
     if json_output:
         raise UsageError("--nagios and --json are two outputs: choose one.")
     try:

@@ -91,11 +91,24 @@ def command(module: Module, target: str) -> list[str]:
 def run_probe(
     module: Module, target: str, budget: float, grace: float, children: Children
 ) -> ProbeResult:
-    """Run the check; at `budget` seconds SIGTERM (the child cleans up within `grace`),
-    then SIGKILL."""
+    """Run the module's check of `target` (see `run_command`)."""
+    return run_command(command(module, target), budget, grace, children)
+
+
+def run_command(
+    argv: list[str],
+    budget: float,
+    grace: float,
+    children: Children,
+    env: dict[str, str] | None = None,
+) -> ProbeResult:
+    """Run `siptest ... --json` as a child; at `budget` seconds SIGTERM (the child
+    cancels and un-registers within `grace`), then SIGKILL. `siptest bulk` runs its
+    accounts through here too."""
     started = time.monotonic()
     child = subprocess.Popen(
-        command(module, target),
+        argv,
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

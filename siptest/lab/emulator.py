@@ -40,7 +40,7 @@ from siptest.lab.state import (
     remove_record,
     write_record,
 )
-from siptest.lab.users import SUBSCRIBER_FILE
+from siptest.lab.users import LAB_USERS, LabUser, generated_users, subscriber_table
 
 FILES_DIR = Path(__file__).parent / "files"
 KAMAILIO_CONFIG = FILES_DIR / "kamailio.cfg"
@@ -95,8 +95,12 @@ class Lab:
         ring_ms: int = 4000,
         with_uas: bool = True,
         auth_algorithm: str = "MD5",
+        extra_users: int = 0,
     ) -> None:
         """Choose the ports now (None: any free port); nothing runs until start().
+
+        ``extra_users`` adds that many generated active subscribers (20000, 20001, ...
+        with passwords lab-20000-pass, ...; at most 5000) for bulk tests.
 
         ``host6`` is an IPv6 address where Kamailio also listens (UDP, TCP and TLS, on
         the same ports); None, or an address this machine does not have, for IPv4 only.
@@ -115,6 +119,10 @@ class Lab:
             raise UsageError(f"auth_algorithm is MD5 or SHA-256, not {auth_algorithm!r}")
         self._auth_algorithm = auth_algorithm
         """The digest algorithm Kamailio challenges with (RFC 8760)."""
+        try:
+            self._generated = generated_users(extra_users)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         taken: set[int] = set()
         also_on = (self._host6,) if self._host6 else ()
         self._sip_port = sip_port or free_port(host, udp=True, tcp=True, also_on=also_on)
@@ -161,6 +169,11 @@ class Lab:
     def uas_port(self) -> int:
         """The SIPp UAS (UDP) that answers calls to 7000."""
         return self._uas_port
+
+    @property
+    def generated_users(self) -> tuple[LabUser, ...]:
+        """The generated subscribers (``extra_users``), in order."""
+        return self._generated
 
     @property
     def ring_ms(self) -> int:
@@ -433,7 +446,8 @@ class Lab:
             self.ctl_socket.parent.mkdir(parents=True, exist_ok=True)
             self.ctl_socket.unlink(missing_ok=True)  # left by a lab killed hard
             self._db_dir.mkdir(exist_ok=True)
-            shutil.copyfile(SUBSCRIBER_FILE, self._db_dir / "subscriber")
+            table = subscriber_table(LAB_USERS + self._generated)
+            (self._db_dir / "subscriber").write_text(table, encoding="utf-8")
         except OSError as error:
             raise CannotRunError(
                 f"Cannot write the lab's files in {self._workdir}: {error.strerror}. "

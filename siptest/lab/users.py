@@ -52,6 +52,28 @@ LAB_USERS: tuple[LabUser, ...] = load_users()
 """Every subscriber of the lab, active and suspended, in table order."""
 
 
+MAX_GENERATED_USERS = 5000
+"""Bound on generated subscribers (Kamailio's htables and in-memory registrar hold them
+easily; more would only be a mistake in a test)."""
+GENERATED_FIRST = 20000
+"""Generated user IDs are 20000, 20001, ...: clear of the dial plan (7000-7005, 999NNN,
+0..., the fixed users)."""
+
+
+def generated_users(count: int) -> tuple[LabUser, ...]:
+    """`count` extra active lab users for bulk tests: 20000 ... with lab-20000-pass ..."""
+    if not 0 <= count <= MAX_GENERATED_USERS:
+        raise ValueError(f"generated users: 0 to {MAX_GENERATED_USERS}, not {count}")
+    names = (str(GENERATED_FIRST + index) for index in range(count))
+    return tuple(LabUser(name, f"lab-{name}-pass", active=True) for name in names)
+
+
+def subscriber_table(users: tuple[LabUser, ...]) -> str:
+    """The db_text table Kamailio loads, for these users."""
+    rows = [f"{u.username}:{u.password}:{'active' if u.active else 'suspended'}" for u in users]
+    return "\n".join(["username(str) password(str) status(str)", *rows]) + "\n"
+
+
 def find_user(username: str) -> LabUser:
     """The lab user with this user ID; KeyError if the lab has none."""
     for user in LAB_USERS:

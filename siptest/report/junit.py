@@ -28,8 +28,12 @@ from siptest.scenario.runner import ScenarioRun, ScenarioRuns
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _clean(text: str) -> str:
+def xml_safe(text: str) -> str:
+    """Text as XML 1.0 can hold it: other characters become U+FFFD."""
     return _NOT_XML.sub("\ufffd", text)
+
+
+_clean = xml_safe
 
 
 def _classname(scenario: Scenario) -> str:

@@ -20,10 +20,13 @@ reports those well. Every step is bounded by `timeout`.
 from __future__ import annotations
 
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    # imported where a probe runs: a check over UDP or TCP does not pay for ssl at start-up
+    import ssl
 
 ProbeCause = Literal["not_tls", "tls_version", "tls"]
 
@@ -49,6 +52,8 @@ def probe_tls(
 ) -> TlsProblem | None:
     """Handshake with host:port as siptest's stack would (TLS 1.2 at most); a problem
     the stack would misreport, or None (including when the stack reports it well)."""
+    import ssl
+
     name = server_name or host
     outcome = _handshake(host, port, name, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2)
     if isinstance(outcome, TlsProblem):
@@ -102,6 +107,8 @@ def _handshake(
     timeout: float,
     highest: ssl.TLSVersion,
 ) -> TlsProblem | _VersionRefused | object | None:
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.maximum_version = highest
     if verify:

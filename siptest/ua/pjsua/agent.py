@@ -132,6 +132,7 @@ class PjsuaAgent:
         self._contacts: dict[str, str] = {}
         """The Contact each address of record's REGISTER carried (for an un-REGISTER)."""
         self._ep: Any = None
+        self._audio_open = False
         self._start(config)
 
     # -- set-up -----------------------------------------------------------
@@ -185,8 +186,17 @@ class PjsuaAgent:
         stay_on_the_chosen_transport(self._lib)
         self._transport_id = self._create_transport(config)
         ep.libStart()
-        ep.audDevManager().setNullDev()
         self._prefer_g711()
+
+    def _open_audio(self) -> None:
+        """Open the null audio device, once, when a call needs it (no sound card here).
+
+        Only then: its 20 ms clock thread is what libDestroy waits for, and a
+        register check has no audio.
+        """
+        if not self._audio_open:
+            self._ep.audDevManager().setNullDev()
+            self._audio_open = True
 
     def _prefer_g711(self) -> None:
         """Offer PCMA/PCMU first, as ATAs and providers do (pjsua prefers speex)."""
@@ -368,6 +378,8 @@ class PjsuaAgent:
                 f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
                 "Split the scenario into several files."
             )
+        if answers:
+            self._open_audio()
         acc = self._account_cls(answers, self._tone.start)
         try:
             acc.create(cfg)
@@ -583,6 +595,7 @@ class PjsuaAgent:
                 self._direct_accounts[account.aor] = acc
         uri = dial_uri(spec.number, account)
         first = len(self.events)
+        self._open_audio()
         call = self._call_cls(acc, self._tone.start)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1

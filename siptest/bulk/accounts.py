@@ -1,0 +1,219 @@
+"""The accounts file of `siptest bulk`: one account per CSV row, never a password.
+
+    user,server,transport,auth_user,domain,password_env,password_file
+    1001,sip.example.com,udp,,,SIP_PW_1001,
+    1002,sip.example.com:5080,tcp,,,,/etc/siptest/1002.pw
+
+`user` and `server` (HOST[:PORT]) are required; `transport` is udp (default), tcp or
+tls; `auth_user` and `domain` only where they differ. Each row names where its
+password is: `password_env` (an environment variable) or `password_file` (a file
+only its owner can read, like `--password-file`). A `password` column is refused: the
+file is meant to be kept, shared and committed, so it never holds a secret.
+Every password source is checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from siptest.errors import UsageError
+
+TRANSPORTS = ("udp", "tcp", "tls")
+COLUMNS = ("user", "server", "transport", "auth_user", "domain", "password_env", "password_file")
+REQUIRED = ("user", "server")
+MAX_ACCOUNTS = 100_000
+"""More rows than any fleet check needs: a bigger file is the wrong file."""
+MAX_PROBLEMS = 10
+"""Problems listed at once; the rest are counted."""
+_ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+@dataclass(frozen=True)
+class BulkAccount:
+    """One row of the accounts file: what `siptest register` needs, but the secret."""
+
+    line: int
+    """The row's line in the file, for messages and reports."""
+    user: str
+    server: str
+    """HOST[:PORT] of the registrar."""
+    transport: str = "udp"
+    auth_user: str | None = None
+    domain: str | None = None
+    password_env: str | None = None
+    password_file: Path | None = None
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}@{self.server}"
+
+    @property
+    def registrar(self) -> str:
+        """The host the requests go to: what pacing counts per (all its ports alike)."""
+        from siptest.target import parse_target
+
+        return parse_target(self.target).host.lower()
+
+    def arguments(self, timeout: float) -> list[str]:
+        """`siptest register` options for this account (no password, no target)."""
+        args = ["register", "--json", "--transport", self.transport, "--timeout", f"{timeout:g}"]
+        if self.password_file is not None:
+            args += ["--password-file", str(self.password_file)]
+        elif self.password_env is not None:
+            args += ["--password-env", self.password_env]
+        if self.auth_user is not None:
+            args += ["--auth-user", self.auth_user]
+        if self.domain is not None:
+            args += ["--domain", self.domain]
+        return args
+
+
+def load_accounts(path: Path) -> tuple[BulkAccount, ...]:
+    """Every account of the file, validated; UsageError lists the problems by line."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return _accounts(path, handle.read())
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read the accounts file ({error.strerror}).") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the accounts file is not UTF-8 text.") from None
+
+
+def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
+    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
+    header = [name.strip() for name in reader.fieldnames or ()]
+    if not header:
+        raise UsageError(f"{path}: empty. The first line names the columns: {','.join(COLUMNS)}.")
+    secret = [name for name in header if "pass" in name.lower() and name not in COLUMNS]
+    if secret:
+        raise UsageError(
+            f"{path}:1: column {secret[0]!r} is refused: a password is never written in the "
+            "accounts file. Name where it is instead: a password_env column (an environment "
+            "variable) or a password_file column (a file only you can read, chmod 600)."
+        )
+    unknown = [name for name in header if name not in COLUMNS]
+    missing = [name for name in REQUIRED if name not in header]
+    if unknown or missing:
+        what = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []
+        what += [f"missing column(s) {', '.join(missing)}"] if missing else []
+        raise UsageError(f"{path}:1: {'; '.join(what)}. Columns: {','.join(COLUMNS)}.")
+    reader.fieldnames = header
+    accounts: list[BulkAccount] = []
+    problems: list[str] = []
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not any((value or "").strip() for value in row.values()):
+                continue  # a blank line
+            try:
+                accounts.append(_account(line, row))
+            except ValueError as error:
+                problems.append(f"{path}:{line}: {error}")
+            if len(accounts) > MAX_ACCOUNTS:
+                raise UsageError(f"{path}: more than {MAX_ACCOUNTS} accounts; split the file.")
+    except csv.Error as error:
+        # never quote the row: a password typed by mistake could be in it
+        raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({error}).") from None
+    problems += _repeated(path, accounts)
+    if problems:
+        more = len(problems) - MAX_PROBLEMS
+        shown = problems[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
+        raise UsageError("\n".join(shown))
+    if not accounts:
+        raise UsageError(f"{path}: no accounts. Add one row per account below the header.")
+    return tuple(accounts)
+
+
+def _repeated(path: Path, accounts: list[BulkAccount]) -> list[str]:
+    """An account listed twice would log in twice: after a rejection, that is the
+    repeated failed login that gets an address banned. Refused."""
+    first: dict[tuple[str, str, str], int] = {}
+    problems = []
+    for account in accounts:
+        key = (account.user, account.server.lower(), account.transport)
+        if key in first:
+            problems.append(f"{path}:{account.line}: repeats the account of line {first[key]}")
+        else:
+            first[key] = account.line
+    return problems
+
+
+def _account(line: int, row: Mapping[str, str | None]) -> BulkAccount:
+    if None in row:
+        raise ValueError(f"more values than the {len(row) - 1} columns of the header")
+    values = {key: (value or "").strip() for key, value in row.items() if key is not None}
+    for key in REQUIRED:
+        if not values.get(key):
+            raise ValueError(f"column '{key}' is empty")
+    for key, value in values.items():
+        if value.startswith("-"):
+            raise ValueError(f"column '{key}' must not start with '-'")
+    transport = values.get("transport") or "udp"
+    if transport.lower() not in TRANSPORTS:
+        raise ValueError(f"column 'transport' must be one of {', '.join(TRANSPORTS)}")
+    env, file = values.get("password_env"), values.get("password_file")
+    if bool(env) == bool(file):
+        raise ValueError("give exactly one of password_env (a variable) or password_file (a path)")
+    if env and not _ENV.fullmatch(env):
+        # probably the password itself, typed into the wrong column: never repeat it
+        raise ValueError(
+            "password_env must be the NAME of an environment variable (letters, digits, _), "
+            "not the password"
+        )
+    from siptest.target import parse_target
+
+    try:
+        parse_target(f"{values['user']}@{values['server']}")
+    except UsageError as error:
+        raise ValueError(str(error)) from None
+    return BulkAccount(
+        line=line,
+        user=values["user"],
+        server=values["server"],
+        transport=transport.lower(),
+        auth_user=values.get("auth_user") or None,
+        domain=values.get("domain") or None,
+        password_env=env or None,
+        password_file=Path(file) if file else None,
+    )
+
+
+def check_passwords(
+    accounts: tuple[BulkAccount, ...], path: Path, environ: Mapping[str, str]
+) -> None:
+    """Every account's password source is usable, before anything is sent: a file only
+    its owner can read (as --password-file), a variable that is set. Nothing is kept."""
+    from siptest.password import quotable_env_name, read_password
+
+    problems: list[str] = []
+    checked: set[tuple[str, str]] = set()
+    for account in accounts:
+        source = (
+            ("file", str(account.password_file))
+            if account.password_file is not None
+            else ("env", account.password_env or "")
+        )
+        if source in checked:
+            continue
+        checked.add(source)
+        try:
+            read_password(
+                account.password_file,
+                account.password_env or "SIPTEST_PASSWORD",
+                environ=environ,
+                interactive=False,
+            )
+        except UsageError as error:
+            message = str(error)
+            if account.password_file is None:
+                name = quotable_env_name(account.password_env or "", "named in password_env")
+                message = f"the variable {name} is not set, or its value is not a usable password"
+            problems.append(f"{path}:{account.line}: {message}")
+    if problems:
+        more = len(problems) - MAX_PROBLEMS
+        shown = problems[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
+        raise UsageError("\n".join(shown))

@@ -1,0 +1,131 @@
+"""The accounts file of `siptest bulk`: rows, refusals, password sources."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from siptest.bulk.accounts import BulkAccount, check_passwords, load_accounts
+from siptest.errors import UsageError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "accounts.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rows_become_accounts_with_their_line_and_defaults(tmp_path):
+    path = write(
+        tmp_path,
+        "user,server,transport,password_env,password_file\n"
+        "1001,sip.example.com,,PW_A,\n"
+        "\n"
+        "1002,sip.example.com:5080,TCP,,/etc/pw\n",
+    )
+    first, second = load_accounts(path)
+    assert first == BulkAccount(2, "1001", "sip.example.com", "udp", password_env="PW_A")
+    assert second.line == 4 and second.transport == "tcp"
+    assert second.password_file == Path("/etc/pw")
+    assert second.registrar == "sip.example.com"
+
+
+def test_an_account_passes_no_password_to_its_check_only_where_it_is():
+    account = BulkAccount(2, "1001", "h.example", password_env="PW_A", auth_user="x")
+    args = account.arguments(5.0)
+    assert args[:2] == ["register", "--json"]
+    assert args[args.index("--password-env") + 1] == "PW_A"
+    assert "--password-file" not in args and "--auth-user" in args
+
+
+@pytest.mark.parametrize("column", ["password", "Password", "sip_password", "pass"])
+def test_a_password_column_is_refused_and_its_values_never_quoted(tmp_path, column):
+    path = write(tmp_path, f"user,server,{column}\n1001,h.example,hunter2-secret\n")
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert "never written in the accounts file" in str(refused.value)
+    assert "hunter2-secret" not in str(refused.value)
+
+
+def test_a_password_typed_into_password_env_is_refused_and_never_quoted(tmp_path):
+    path = write(tmp_path, "user,server,password_env\n1001,h.example,my secret!\n")
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert ":2:" in str(refused.value) and "my secret!" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("row", "words"),
+    [
+        ("1001,h.example,,", "exactly one of password_env"),
+        ("1001,h.example,PW,/p", "exactly one of password_env"),
+        (",h.example,PW,", "column 'user' is empty"),
+        ("1001,h.example:99999,PW,", "99999"),
+        ("--help,h.example,PW,", "must not start with '-'"),
+        ("1001,h.example,PW,,extra", "more values"),
+    ],
+)
+def test_a_bad_row_is_named_by_line(tmp_path, row, words):
+    path = write(tmp_path, f"user,server,password_env,password_file\n{row}\n")
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert f"{path}:2:" in str(refused.value) and words in str(refused.value)
+
+
+def test_an_unknown_transport_is_refused(tmp_path):
+    path = write(tmp_path, "user,server,transport,password_env\n1001,h.example,sctp,PW\n")
+    with pytest.raises(UsageError, match="transport"):
+        load_accounts(path)
+
+
+def test_unknown_and_missing_columns_are_named(tmp_path):
+    path = write(tmp_path, "user,host,password_env\n1001,h.example,PW\n")
+    with pytest.raises(UsageError, match=r"unknown column.*host.*missing column.*server"):
+        load_accounts(path)
+
+
+def test_a_file_with_only_a_header_has_no_accounts(tmp_path):
+    with pytest.raises(UsageError, match="no accounts"):
+        load_accounts(write(tmp_path, "user,server,password_env\n"))
+
+
+def test_a_password_file_others_can_read_is_refused_before_anything_is_sent(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("lab-1001-pass\n")
+    os.chmod(secret, 0o644)
+    path = write(tmp_path, f"user,server,password_file\n1001,h.example,{secret}\n")
+    with pytest.raises(UsageError, match="chmod 600") as refused:
+        check_passwords(load_accounts(path), path, {})
+    assert "lab-1001-pass" not in str(refused.value)
+
+
+def test_a_password_file_only_its_owner_reads_is_accepted(tmp_path):
+    secret = tmp_path / "pw"
+    secret.write_text("lab-1001-pass\n")
+    os.chmod(secret, 0o600)
+    path = write(tmp_path, f"user,server,password_file\n1001,h.example,{secret}\n")
+    check_passwords(load_accounts(path), path, {})
+
+
+def test_an_unset_password_variable_is_named_with_its_line(tmp_path):
+    path = write(
+        tmp_path, "user,server,password_env\n1001,h.example,PW_SET\n1002,h.example,PW_UNSET\n"
+    )
+    with pytest.raises(UsageError) as refused:
+        check_passwords(load_accounts(path), path, {"PW_SET": "secret-value"})
+    assert f"{path}:3:" in str(refused.value) and "PW_UNSET" in str(refused.value)
+    assert ":2:" not in str(refused.value) and "secret-value" not in str(refused.value)
+
+
+def test_an_account_listed_twice_is_refused_so_it_never_logs_in_twice(tmp_path):
+    path = write(tmp_path, "user,server,password_env\n1001,h.example,A\n1001,H.example,B\n")
+    with pytest.raises(UsageError, match=r":3: repeats the account of line 2"):
+        load_accounts(path)
+
+
+def test_the_same_user_on_another_server_or_transport_is_another_account(tmp_path):
+    text = "user,server,transport,password_env\n1001,a.example,udp,A\n1001,b.example,udp,A\n"
+    path = write(tmp_path, text + "1001,a.example,tcp,A\n")
+    assert len(load_accounts(path)) == 3
