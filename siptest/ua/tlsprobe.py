@@ -45,17 +45,22 @@ def probe_tls(
     verify: bool,
     ca_file: Path | None,
     timeout: float,
+    server_name: str | None = None,
 ) -> TlsProblem | None:
     """Handshake with host:port as siptest's stack would (TLS 1.2 at most); a problem
-    the stack would misreport, or None (including when the stack reports it well)."""
-    outcome = _handshake(host, port, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2)
+    the stack would misreport, or None (including when the stack reports it well).
+
+    `server_name` is the name the certificate must carry when it differs from `host`
+    (an address found through DNS for a domain: RFC 5922 checks the domain)."""
+    name = server_name or host
+    outcome = _handshake(host, port, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2, name)
     if isinstance(outcome, TlsProblem):
         return outcome
     if not isinstance(outcome, _VersionRefused):
         return None  # it worked, or no opinion: the stack goes ahead
     # Refused TLS 1.2: does the server speak 1.3? (Never verified here: only the
     # version is the question, and no login follows on this connection.)
-    again = _handshake(host, port, False, None, timeout, ssl.TLSVersion.MAXIMUM_SUPPORTED)
+    again = _handshake(host, port, False, None, timeout, ssl.TLSVersion.MAXIMUM_SUPPORTED, name)
     if again is _OK:
         return TlsProblem(
             "tls_version",
@@ -98,6 +103,7 @@ def _handshake(
     ca_file: Path | None,
     timeout: float,
     highest: ssl.TLSVersion,
+    server_name: str,
 ) -> TlsProblem | _VersionRefused | object | None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.maximum_version = highest
@@ -114,11 +120,11 @@ def _handshake(
     except OSError:
         return None  # refused, unreachable, timed out: the stack says so itself
     try:
-        with context.wrap_socket(raw, server_hostname=host) as tls:
+        with context.wrap_socket(raw, server_hostname=server_name) as tls:
             tls.version()
         return _OK
     except ssl.SSLCertVerificationError as exc:
-        return TlsProblem("tls", _verify_words(exc, host))
+        return TlsProblem("tls", _verify_words(exc, server_name))
     except ssl.SSLEOFError:
         return _not_tls(host, port, "it closed the connection at the TLS handshake")
     except ssl.SSLError as exc:
