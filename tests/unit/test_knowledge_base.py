@@ -114,6 +114,8 @@ FAMILIES = {
     "cleanup": {"server"},  # removing what the test left
     "nat": {"network"},  # NAT findings
     "expectation": {"none"},  # the analyser gives it the category of what happened
+    # siptest doctor's verdicts: the cause the triage found, in its own category
+    "doctor": {"none", "config", "server", "network", "tls"},
 }
 
 
