@@ -91,7 +91,7 @@ def test_udp_swallowed_but_tcp_answering_says_set_transport_to_tcp(siptest, sip_
     assert [r.method for r in peer.requests] == ["OPTIONS"]
 
 
-def test_twin_udp_and_tcp_both_answering_registers(siptest, sip_peer):
+def test_twin_udp_answering_with_tcp_refused_registers_over_udp(siptest, sip_peer):
     peer = sip_peer("udp", always(ok()))
     result = doctor(siptest, f"1001@127.0.0.1:{peer.port}")
     report = result.json
