@@ -29,7 +29,7 @@ def _options(
     """SIP registration and dial tester that explains what went wrong and how to fix it."""
 
 
-_COMMANDS = ("register", "call", "explain", "run", "bulk", "lab", "exporter")
+_COMMANDS = ("register", "call", "doctor", "explain", "run", "bulk", "lab", "exporter")
 
 
 def _wire(words: list[str]) -> None:

@@ -51,7 +51,10 @@ def probe_tls(
     server_name: str | None = None,
 ) -> TlsProblem | None:
     """Handshake with host:port as siptest's stack would (TLS 1.2 at most); a problem
-    the stack would misreport, or None (including when the stack reports it well)."""
+    the stack would misreport, or None (including when the stack reports it well).
+
+    `server_name` is the name the certificate must carry when it differs from `host`
+    (an address found through DNS for a domain: RFC 5922 checks the domain)."""
     import ssl
 
     name = server_name or host

@@ -115,6 +115,8 @@ FAMILIES = {
     "nat": {"network"},  # NAT findings
     "dns": {"none", "config", "server", "network"},  # finding the server (RFC 3263)
     "expectation": {"none"},  # the analyser gives it the category of what happened
+    # siptest doctor's verdicts: the cause the triage found, in its own category
+    "doctor": {"none", "config", "server", "network", "tls"},
 }
 
 

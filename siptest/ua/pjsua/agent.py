@@ -300,6 +300,7 @@ class PjsuaAgent:
     def interrupted(self) -> bool:
         return self._interrupted
 
+    @at_stack_boundary("watch")
     def watch(self, watcher: Watcher | None) -> None:
         """Tell `watcher` what happens while this agent waits (live progress)."""
         self.capture.watcher = watcher
