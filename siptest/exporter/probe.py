@@ -88,11 +88,17 @@ def command(module: Module, target: str) -> list[str]:
     return [sys.executable, "-m", "siptest", *module.arguments(), "--", *positional]
 
 
+CLEAN_UP_S = 10.0
+"""How long a probe stopped at the scrape deadline may go on cleaning up (hang up,
+un-REGISTER) after the scrape got its answer, before it is killed: killing it sooner
+can leave a binding on the server until it expires."""
+
+
 def run_probe(
     module: Module, target: str, budget: float, grace: float, children: Children
 ) -> ProbeResult:
     """Run the module's check of `target` (see `run_command`)."""
-    return run_command(command(module, target), budget, grace, children)
+    return run_command(command(module, target), budget, grace, children, linger=CLEAN_UP_S)
 
 
 def run_command(
@@ -101,10 +107,12 @@ def run_command(
     grace: float,
     children: Children,
     env: dict[str, str] | None = None,
+    linger: float = 0.0,
 ) -> ProbeResult:
     """Run `siptest ... --json` as a child; at `budget` seconds SIGTERM (the child
-    cancels and un-registers within `grace`), then SIGKILL. `siptest bulk` runs its
-    accounts through here too."""
+    cancels and un-registers). Its report is awaited `grace` seconds; a child still
+    cleaning up then is left `linger` seconds more in the background (the caller has
+    its answer) before SIGKILL. `siptest bulk` runs its accounts through here too."""
     started = time.monotonic()
     child = subprocess.Popen(
         argv,
@@ -125,10 +133,15 @@ def run_command(
             try:
                 out, _ = child.communicate(timeout=grace)
             except subprocess.TimeoutExpired:
+                if linger > 0:
+                    _reap_later(child, linger, children)
+                    return ProbeResult(time.monotonic() - started, None, None, timed_out=True)
                 _signal_group(child, signal.SIGKILL)
                 out, _ = child.communicate()
-    finally:
         children.discard(child)
+    except BaseException:
+        children.discard(child)
+        raise
     report = _report(out)
     return ProbeResult(
         duration_s=time.monotonic() - started,
@@ -136,6 +149,22 @@ def run_command(
         report=report,
         timed_out=timed_out,
     )
+
+
+def _reap_later(child: subprocess.Popen[bytes], linger: float, children: Children) -> None:
+    """Let a stopped child finish its clean-up in the background, then kill it."""
+    import threading
+
+    def reap() -> None:
+        try:
+            child.communicate(timeout=linger)
+        except subprocess.TimeoutExpired:
+            _signal_group(child, signal.SIGKILL)
+            child.communicate()
+        finally:
+            children.discard(child)
+
+    threading.Thread(target=reap, name="siptest-probe-reaper", daemon=True).start()
 
 
 def _report(out: bytes) -> dict[str, Any] | None:

@@ -103,6 +103,8 @@ class Exporter:
         try:
             IN_FLIGHT.inc()
             left = deadline - (time.monotonic() - started)
+            # kept back for the child's report after SIGTERM; its clean-up may go on
+            # after the answer (probe.CLEAN_UP_S)
             grace = min(1.0, left / 3)
             result = run_probe(self.modules[name], target, left - grace, grace, self.children)
         finally:

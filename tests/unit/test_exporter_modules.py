@@ -99,3 +99,27 @@ def test_an_answered_call_exports_phases_mos_and_loss_ratio():
     assert got[("siptest_rtp_loss_ratio", (("direction", "received"),))] == 0.025
     assert got[("siptest_mos", (("direction", "sent"),))] == 4.3
     assert got[("siptest_sip_status_code", (("check", "call"),))] == 200
+
+
+def test_a_probe_still_cleaning_up_at_the_deadline_is_reaped_in_the_background():
+    import sys
+    import time
+
+    from siptest.exporter.probe import Children, run_command
+
+    # A child that takes its time after SIGTERM (as siptest hanging up and un-registering
+    # on a loaded machine): the caller gets its answer at budget + grace, the child is
+    # killed only after `linger`.
+    slow = "import signal, time; signal.signal(signal.SIGTERM, lambda *a: None); time.sleep(30)"
+    children = Children()
+    result = run_command(
+        [sys.executable, "-c", slow], budget=0.3, grace=0.2, children=children, linger=1.0
+    )
+    assert result.timed_out and result.report is None
+    (child,) = list(children._running)  # still there, cleaning up
+    assert child.poll() is None
+    deadline = time.monotonic() + 10
+    while child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert child.returncode == -9  # killed after its linger, not left behind
+    assert not children._running
