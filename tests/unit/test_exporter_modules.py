@@ -109,11 +109,11 @@ def test_a_probe_still_cleaning_up_at_the_deadline_is_reaped_in_the_background()
 
     # A child that takes its time after SIGTERM (as siptest hanging up and un-registering
     # on a loaded machine): the caller gets its answer at budget + grace, the child is
-    # killed only after `linger`.
+    # killed only after `linger`. (3 s of budget: the child must have set its handler.)
     slow = "import signal, time; signal.signal(signal.SIGTERM, lambda *a: None); time.sleep(30)"
     children = Children()
     result = run_command(
-        [sys.executable, "-c", slow], budget=0.3, grace=0.2, children=children, linger=1.0
+        [sys.executable, "-I", "-c", slow], budget=3.0, grace=0.2, children=children, linger=1.0
     )
     assert result.timed_out and result.report is None
     (child,) = list(children._running)  # still there, cleaning up
