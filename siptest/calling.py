@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from siptest.analysis.calls import analyse_call, analyse_hangup, apply_expectation
 from siptest.analysis.media import MediaExpectation, analyse_call_media
-from siptest.analysis.model import Check
+from siptest.analysis.model import Binding, Check
 from siptest.analysis.nat import nat_findings
 from siptest.analysis.preflight import check_account, check_number
 from siptest.hostport import split_hostport
@@ -60,17 +60,17 @@ def media_checks(
     the NAT evidence); `expectations` are a scenario's `audio`/`min_mos`/`dtmf`.
     """
     registration = next((c for c in earlier if c.kind == "register" and c.ok), None)
-    details = registration.details if registration else {}
+    binding = (registration.binding if registration else None) or Binding()
     findings = nat_findings(
         knowledge,
         local_address=local_address,
-        via_received=details.get("via_received"),
-        via_rport=details.get("via_rport"),
+        via_received=binding.via_received,
+        via_rport=binding.via_rport,
         # the binding as the registrar holds it, when its 2xx lists it
-        contact=details.get("registered_contact") or details.get("contact"),
+        contact=binding.registered_contact or binding.contact,
         remote_sdp_address=call.remote_sdp_address,
-        expires_requested=details.get("expires_requested"),
-        expires_granted=details.get("expires_granted"),
+        expires_requested=binding.expires_requested,
+        expires_granted=binding.expires_granted,
     )
     media = analyse_call_media(
         call,

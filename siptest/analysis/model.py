@@ -15,6 +15,34 @@ CheckKind = Literal["resolution", "register", "call", "unregister", "media", "pr
 
 
 @dataclass(frozen=True)
+class Binding:
+    """What a registration says about the network: the NAT evidence other checks read.
+
+    The REGISTER's own Contact and the interval asked for; the registrar's 2xx: our
+    binding as it lists it (RFC 3261 10.3) and the interval granted; its top Via: where
+    it saw us (`received`, `rport`: RFC 3261 18.2.1, RFC 3581).
+    """
+
+    contact: str | None = None
+    registered_contact: str | None = None
+    """Our binding as the 2xx lists it: the same, or rewritten; None when not listed."""
+    expires_requested: int | None = None
+    expires_granted: int | None = None
+    via_received: str | None = None
+    via_rport: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "expires_requested": self.expires_requested,
+            "expires_granted": self.expires_granted,
+            "contact": self.contact,
+            "registered_contact": self.registered_contact,
+            "via_received": self.via_received,
+            "via_rport": self.via_rport,
+        }
+
+
+@dataclass(frozen=True)
 class Check:
     """One thing siptest checked, its outcome, and what it means."""
 
@@ -26,7 +54,9 @@ class Check:
     response: Response | None = None
     duration_ms: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
-    """Kind-specific facts (requests sent, expiry granted, NAT evidence...)."""
+    """Kind-specific facts for the report (requests sent, provisional codes...)."""
+    binding: Binding | None = None
+    """A `register` check's NAT evidence (typed: the media check and doctor read it)."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from siptest.analysis.model import Check
+from siptest.analysis.model import Binding, Check
 from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge, Situation
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
@@ -140,13 +140,15 @@ def analyse_registration(
         "credentials_sent": outcome.credentials_sent,
         "stopped_after_rejection": outcome.credentials_rejected
         or outcome.response.local_cause == "limit",
-        "expires_requested": outcome.expires_requested,
-        "expires_granted": outcome.expires_granted,
-        "contact": outcome.contact,
-        "registered_contact": outcome.registered_contact,
-        "via_received": received,
-        "via_rport": rport,
     }
+    binding = Binding(
+        contact=outcome.contact,
+        registered_contact=outcome.registered_contact,
+        expires_requested=outcome.expires_requested,
+        expires_granted=outcome.expires_granted,
+        via_received=received,
+        via_rport=rport,
+    )
     if outcome.interval_retried is not None:
         details["min_expires_applied"] = outcome.interval_retried
     details.update(capped)
@@ -159,6 +161,7 @@ def analyse_registration(
         response=response,
         duration_ms=round(duration_ms, 1),
         details=details,
+        binding=binding,
     )
 
 

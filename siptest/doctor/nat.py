@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from siptest.analysis.addresses import same_host
-from siptest.analysis.model import Check
+from siptest.analysis.model import Binding, Check
 from siptest.analysis.nat import nat_findings
 from siptest.doctor.model import AlgSign, NatEvidence
 from siptest.hostport import split_hostport
@@ -105,7 +105,7 @@ def nat_evidence(
         return None
     sent, answer = exchange
     local_host, local_port = split_hostport(sent.local)
-    details = register.details
+    binding = register.binding or Binding()
     via = answer.message.header("via") or ""
     params = header_params(split_list(via)[0] if split_list(via) else via)
     rport_text = params.get("rport") or ""
@@ -115,15 +115,15 @@ def nat_evidence(
         via_received=params.get("received") or None,
         via_rport=rport_text or None,
         local_port=local_port,
-        contact=details.get("registered_contact") or details.get("contact"),
-        expires_requested=details.get("expires_requested"),
-        expires_granted=details.get("expires_granted"),
+        contact=binding.registered_contact or binding.contact,
+        expires_requested=binding.expires_requested,
+        expires_granted=binding.expires_granted,
     )
     return NatEvidence(
         local=sent.local,
         via_received=params.get("received") or None,
         via_rport=int(rport_text) if rport_text.isdigit() else None,
-        binding=details.get("registered_contact"),
+        binding=binding.registered_contact,
         findings=tuple(findings),
         alg=alg_signs(sent.message, answer.message),
     )

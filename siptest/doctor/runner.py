@@ -309,6 +309,7 @@ def _register_step(check: Check | None) -> Step:
             "local_cause": response.local_cause,
         },
         **{k: v for k, v in check.details.items() if k in _REGISTER_DETAILS},
+        **(check.binding.as_json() if check.binding is not None else {}),
     }
     said = "no answer"
     if response is not None and response.code is not None:
@@ -319,17 +320,7 @@ def _register_step(check: Check | None) -> Step:
     return Step("register", check.ok, summary, evidence, check.diagnosis)
 
 
-_REGISTER_DETAILS = (
-    "credentials_sent",
-    "stopped_after_rejection",
-    "requests_sent",
-    "expires_requested",
-    "expires_granted",
-    "contact",
-    "registered_contact",
-    "via_received",
-    "via_rport",
-)
+_REGISTER_DETAILS = ("credentials_sent", "stopped_after_rejection", "requests_sent")
 
 
 def _nat_step(nat: NatEvidence | None, verdict: Diagnosis, alg_decided: bool) -> Step:

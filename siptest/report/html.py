@@ -272,12 +272,13 @@ def _findings(section: ReportSection) -> Markup | None:
         items.append(_tag("li", "TLS: the certificate was not verified (--tls-insecure)."))
     for check in section.report.checks:
         details = check.details
-        if check.kind == "register" and details.get("via_received"):
-            port = f":{details['via_rport']}" if details.get("via_rport") else ""
+        binding = check.binding
+        if check.kind == "register" and binding is not None and binding.via_received:
+            port = f":{binding.via_rport}" if binding.via_rport else ""
             items.append(
                 _tag(
                     "li",
-                    f"The registrar saw siptest at {details['via_received']}{port} "
+                    f"The registrar saw siptest at {binding.via_received}{port} "
                     "(Via received/rport, RFC 3581).",
                 )
             )

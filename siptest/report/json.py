@@ -38,6 +38,8 @@ def check_json(check: Check) -> dict[str, Any]:
         "duration_ms": check.duration_ms,
     }
     data.update(check.details)
+    if check.binding is not None:
+        data.update(check.binding.as_json())
     return data
 
 

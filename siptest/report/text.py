@@ -93,12 +93,13 @@ def render_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
     dtmf = details.get("dtmf")
     if check.kind == "call" and isinstance(dtmf, dict) and dtmf.get("sent") is not None:
         lines.extend(wrap("DTMF:", _dtmf_line(dtmf)))
-    if check.kind == "register" and check.ok and details.get("expires_granted"):
+    binding = check.binding
+    if check.kind == "register" and check.ok and binding and binding.expires_granted:
         lines.extend(
             wrap(
                 "Expiry:",
-                f"asked for {details.get('expires_requested')} s, "
-                f"server granted {details['expires_granted']} s",
+                f"asked for {binding.expires_requested} s, "
+                f"server granted {binding.expires_granted} s",
             )
         )
     if check.kind == "resolution":
