@@ -34,7 +34,12 @@ from siptest.ua.base import AccountSpec, TlsSettings, Transport
 DNS_LIFETIME_S = 5.0
 """At most this long for the whole lookup (bounded by --timeout too)."""
 
-_TRANSPORT_ERRORS = frozenset({"refused", "unreachable", "transport"})
+MAX_TARGETS = 4
+"""Servers tried at most: each costs up to --timeout, and a phone gives up too."""
+
+# Nothing was sent, or nothing SIP came back: a phone tries the next server (RFC 3263
+# 4.3; a TLS handshake that fails, the certificate included, is a transport failure).
+_TRANSPORT_ERRORS = frozenset({"refused", "unreachable", "transport", "tls", "not_tls"})
 
 
 def needs_dns(host: str) -> bool:
@@ -81,9 +86,15 @@ def at_target(
     routed = replace(
         account, registrar=target.address, port=target.port, transport=target.transport
     )
-    if target.transport == "tls" and resolution.tls_server_name:
-        tls = replace(tls, server_name=resolution.tls_server_name)
-    return routed, tls
+    return routed, tls_for(routed, tls, resolution.domain)
+
+
+def tls_for(account: AccountSpec, tls: TlsSettings, domain: str) -> TlsSettings:
+    """The TLS settings for an account sent to an address DNS gave for `domain`: the
+    certificate must name the domain (RFC 5922 4.2), not the address."""
+    if account.transport == "tls" and needs_dns(domain) and account.registrar != domain:
+        return replace(tls, server_name=domain)
+    return tls
 
 
 def failover_cause(run: CheckRun) -> FailoverCause | None:
@@ -113,7 +124,7 @@ def routed_run(
     if not resolution.ok:
         check = resolution_check(resolution, None, knowledge)
         return CheckRun(Report(checks=(check,), profile=knowledge.profile.name), ())
-    run = fail_over(resolution.targets, attempt, failover_cause)
+    run = fail_over(resolution.targets[:MAX_TARGETS], attempt, failover_cause)
     last = run.result
     assert last is not None  # a resolution that is ok has at least one target
     events = tuple(event for each in run.attempts for event in each.result.events)
@@ -148,19 +159,30 @@ def resolution_check(
         facts["dns_problem"] = " ".join(item.sentence() for item in resolution.unresolved)
         diagnosis = knowledge.named("dns.target_without_address", facts)
     else:
-        notes: tuple[str, ...] = ()
+        cases: tuple[str, ...] = ()
         if run is not None and run.final is not None and len(run.attempts) > 1:
             facts["tried_before"] = ", ".join(
-                f"{a.target.hostport} ({a.failover.value.replace('_', ' ')})"
+                f"{a.target.hostport} ({_what_happened(a.result)})"
                 for a in run.attempts[:-1]
                 if a.failover is not None
             )
             facts["answered_by"] = run.final.target.hostport
-            notes = ("failover",)
-        diagnosis = knowledge.named("dns.resolved", facts, notes=notes)
+            cases = ("failover",)
+        diagnosis = knowledge.named("dns.resolved", facts, cases=cases)
     return Check(
         kind="resolution", ok=True, diagnosis=diagnosis, target=resolution.domain, details=details
     )
+
+
+def _what_happened(run: CheckRun) -> str:
+    """Why a target was left, in the report's words ("No response", "503 ...")."""
+    check = next((c for c in run.report.checks if c.kind in ("register", "call")), None)
+    response = check.response if check is not None else None
+    if response is None:
+        return "no answer"
+    if response.origin == "remote":
+        return f"{response.code} {response.reason}".strip()
+    return response.reason or "no answer"
 
 
 def _target_words(target: ResolvedTarget) -> str:

@@ -152,13 +152,14 @@ def _call(
     account: AccountSpec, number: str, request: DoctorRequest, knowledge: Knowledge
 ) -> CheckRun:
     from siptest.calling import CallRequest, check_call
+    from siptest.routing import tls_for
     from siptest.ua.base import CallSpec
 
     call = CallRequest(
         account=account,
         call=CallSpec(number=number),
         timeout=request.timeout,
-        tls=request.tls,
+        tls=tls_for(account, request.tls, request.host),
         local_port=request.local_port,
     )
     return check_call(call, knowledge)

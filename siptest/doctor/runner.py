@@ -30,6 +30,7 @@ from siptest.knowledge import Knowledge, Situation
 from siptest.knowledge.model import Diagnosis
 from siptest.registration import CheckRun, RegistrationRequest
 from siptest.resolution import DnsServer, Resolution, ResolvedTarget, Transport, resolve
+from siptest.routing import tls_for
 from siptest.ua.base import AccountSpec, TlsSettings
 from siptest.ua.events import Event
 
@@ -184,9 +185,8 @@ class _Doctor:
 
     def register(self, account: AccountSpec, register: Register) -> None:
         request = self.request
-        registration = RegistrationRequest(
-            account, request.timeout, request.tls, request.local_port
-        )
+        tls = tls_for(account, request.tls, request.host)  # RFC 5922: the domain's name
+        registration = RegistrationRequest(account, request.timeout, tls, request.local_port)
         run = register(registration, self.knowledge)
         self.events = run.events
         self.exit_status = run.exit_status

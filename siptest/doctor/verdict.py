@@ -123,7 +123,11 @@ def _unreachable(findings: Findings) -> Choice | None:
 def _working_alternative(findings: Findings, failed: Transport) -> Reach | None:
     for transport in _ALTERNATIVES:
         reach = findings.reach_of(transport)
-        if transport != failed and reach is not None and reach.reached is not None:
+        # only a transport on which the server answered SIP is worth recommending: a
+        # port that accepts connections (a firewall, a load balancer, another service)
+        # may still never answer a REGISTER
+        reached = reach.reached if reach is not None else None
+        if transport != failed and reached is not None and reached.outcome == "answered":
             return reach
     return None
 

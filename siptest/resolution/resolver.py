@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import random as random_module
+import time
 from dataclasses import dataclass, field
 
 import dns.exception
@@ -149,6 +150,8 @@ class _Run:
     random: RandomSource
     lookups: list[DnsLookup] = field(default_factory=list)
     unresolved: list[TargetWithoutAddress] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    """When the resolution began: `lifetime` bounds all its queries together."""
     _addresses: dict[dns.name.Name, tuple[list[str], bool]] = field(default_factory=dict)
 
     @property
@@ -305,10 +308,24 @@ class _Run:
     # -- one query -------------------------------------------------------------------
 
     def query(self, name: dns.name.Name, rdtype: str) -> _Answer:
+        """One query, within what is left of the whole resolution's `lifetime` (a server
+        answering each of 16 queries slowly must not multiply the wait)."""
         text = _text(name)
+        left = self.lifetime - (time.monotonic() - self.started)
+        if left <= 0:
+            self.lookups.append(
+                DnsLookup(text, rdtype, "timeout", detail=f"not asked: {self.lifetime:g} s used")
+            )
+            raise _Stopped(
+                DnsServerSilent(server=self.server, name=f"{text} {rdtype}", lifetime=self.lifetime)
+            )
         try:
             answer = self.resolver.resolve(
-                name, dns.rdatatype.from_text(rdtype), search=False, raise_on_no_answer=False
+                name,
+                dns.rdatatype.from_text(rdtype),
+                search=False,
+                raise_on_no_answer=False,
+                lifetime=left,
             )
         except dns.resolver.NXDOMAIN:
             self.lookups.append(DnsLookup(text, rdtype, "nxdomain"))

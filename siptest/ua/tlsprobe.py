@@ -54,15 +54,21 @@ def probe_tls(
     the stack would misreport, or None (including when the stack reports it well).
 
     `server_name` is the name the certificate must carry when it differs from `host`
-    (an address found through DNS for a domain: RFC 5922 checks the domain)."""
+    (an address found through DNS for a domain: RFC 5922 checks the domain). The stack
+    then checks nothing itself, so this probe fails closed: a handshake it cannot
+    complete is a problem, never "no opinion" (only a connection that cannot be made is
+    left to the stack, which reports it and cannot connect either)."""
     import ssl
 
     name = server_name or host
+    strict = verify and server_name is not None
     outcome = _handshake(host, port, name, verify, ca_file, timeout, ssl.TLSVersion.TLSv1_2)
     if isinstance(outcome, TlsProblem):
         return outcome
+    if isinstance(outcome, _Unfinished):
+        return _unchecked(host, port, name, outcome.detail) if strict else None
     if not isinstance(outcome, _VersionRefused):
-        return None  # it worked, or no opinion: the stack goes ahead
+        return None  # it worked, or could not connect: the stack goes ahead
     # Refused TLS 1.2: does the server speak 1.3? (Never verified here: only the
     # version is the question, and no login follows on this connection.)
     again = _handshake(host, port, name, False, None, timeout, ssl.TLSVersion.MAXIMUM_SUPPORTED)
@@ -73,8 +79,18 @@ def probe_tls(
             "TLS 1.2 at most. A limit of siptest, not a fault of the server.",
         )
     # Neither 1.2 nor 1.3 (a server of TLS 1.0/1.1 only, or no opinion): the stack
-    # reports its own failure.
+    # reports its own failure - unless the stack checks nothing itself.
+    if strict:
+        return _unchecked(host, port, name, outcome.detail)
     return None
+
+
+def _unchecked(host: str, port: int, name: str, why: str) -> TlsProblem:
+    return TlsProblem(
+        "tls",
+        f"siptest could not check the certificate of {host}:{port} for {name}: {why} "
+        "siptest sends nothing to a server whose certificate it could not check.",
+    )
 
 
 # OpenSSL's reasons: the server refused every version offered (an alert, or no overlap).
@@ -97,6 +113,13 @@ class _VersionRefused:
     detail: str
 
 
+@dataclass(frozen=True)
+class _Unfinished:
+    """The handshake failed for a reason the probe has no verdict for."""
+
+    detail: str
+
+
 _OK = object()
 """The handshake succeeded (None means the probe has no opinion)."""
 
@@ -109,7 +132,7 @@ def _handshake(
     ca_file: Path | None,
     timeout: float,
     highest: ssl.TLSVersion,
-) -> TlsProblem | _VersionRefused | object | None:
+) -> TlsProblem | _VersionRefused | _Unfinished | object | None:
     import ssl
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -140,13 +163,13 @@ def _handshake(
             return _VersionRefused(f"The server refused TLS 1.2 ({exc.reason}).")
         if reason in _NOT_TLS:
             return _not_tls(host, port, f"it answered the handshake with something else ({reason})")
-        return None
+        return _Unfinished(f"the TLS handshake failed ({exc.reason or exc}).")
     except TimeoutError:
         return _not_tls(host, port, f"it sent nothing back to the handshake within {timeout:g} s")
     except (ConnectionResetError, BrokenPipeError, EOFError):
         return _not_tls(host, port, "it closed the connection at the TLS handshake")
-    except OSError:
-        return None
+    except OSError as exc:
+        return _Unfinished(f"the TLS handshake failed ({exc.strerror or exc}).")
     finally:
         raw.close()
 

@@ -14,9 +14,11 @@ The zone is written at fixture time, so its live SRV targets carry the lab's rea
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -221,3 +223,39 @@ zone:
             if is_port_free("::1", port, udp=True, tcp=True):
                 return port
         raise CannotRunError("Found no port free on both 127.0.0.1 and ::1 for knotd.")
+
+
+@contextlib.contextmanager
+def slow_dns_server(delay: float) -> Iterator[DnsServer]:
+    """A DNS server on 127.0.0.1 that answers every query `delay` seconds late, with
+    NOERROR and no records."""
+    import socket
+    import threading
+
+    import dns.message
+    import dns.rcode
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    server.settimeout(0.1)
+    stop = threading.Event()
+
+    def answer_slowly() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = server.recvfrom(4096)
+            except OSError:
+                continue
+            reply = dns.message.make_response(dns.message.from_wire(data))
+            reply.set_rcode(dns.rcode.NOERROR)
+            if not stop.wait(delay):
+                server.sendto(reply.to_wire(), peer)
+
+    worker = threading.Thread(target=answer_slowly, daemon=True)
+    worker.start()
+    try:
+        yield DnsServer("127.0.0.1", server.getsockname()[1])
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        server.close()

@@ -91,6 +91,28 @@ def test_udp_swallowed_but_tcp_answering_says_set_transport_to_tcp(siptest, sip_
     assert [r.method for r in peer.requests] == ["OPTIONS"]
 
 
+def test_a_tcp_port_that_accepts_but_never_answers_sip_is_not_recommended(siptest):
+    # The hostile twin of the test above: UDP is swallowed and TCP accepts connections
+    # but never answers (a firewall, a load balancer, another service). Telling the user
+    # to switch to TCP would send them to a port where SIP gets no answer either.
+    port = free_port("127.0.0.1", udp=True, tcp=True)
+    swallower = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        swallower.bind(("127.0.0.1", port))
+        silent.bind(("127.0.0.1", port))
+        silent.listen(8)  # the kernel accepts; nobody ever reads or answers
+        result = doctor(siptest, f"1001@127.0.0.1:{port}")
+    finally:
+        swallower.close()
+        silent.close()
+    report = result.json
+    assert result.status == 1, result.stdout
+    assert report["verdict"]["id"] == "doctor.unreachable", result.stdout
+    assert "accepted the connection, but sent no SIP answer" in report["verdict"]["explanation"]
+    assert "transport to TCP" not in report["verdict"]["fix"]
+
+
 def test_twin_udp_answering_with_tcp_refused_registers_over_udp(siptest, sip_peer):
     peer = sip_peer("udp", always(ok()))
     result = doctor(siptest, f"1001@127.0.0.1:{peer.port}")

@@ -515,3 +515,34 @@ def test_an_answer_blamed_on_the_device_points_at_the_server_when_siptest_gets_i
     # ... while explain keeps the device advice for someone whose device shows it
     explained = siptest("explain", str(code), "--method", "REGISTER", "--json")
     assert explained.json["diagnosis"]["category"] == "device"
+
+
+@pytest.mark.parametrize("server_name", [None, "sip.provider.test"])
+def test_a_server_of_old_tls_only_is_refused_when_only_the_probe_checks_it(
+    sip_peer, tls_material, server_name
+):
+    # A server that speaks neither TLS 1.2 nor 1.3. When siptest connects to an address
+    # found in DNS, its probe is the only certificate check (the stack would check the
+    # address): a handshake the probe cannot complete must fail closed. Without a server
+    # name the stack checks the certificate itself and reports its own failure.
+    import warnings
+
+    from siptest.ua.tlsprobe import probe_tls
+
+    context = tls_material.context(tls_material.good)
+    with warnings.catch_warnings():  # old TLS is deprecated: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    peer = sip_peer("tls", [challenge(), ok(), ok()], tls_context=context)
+    problem = probe_tls(
+        "127.0.0.1", peer.port, verify=True, ca_file=tls_material.ca_file, timeout=3,
+        server_name=server_name,
+    )  # fmt: skip
+    if server_name is None:
+        assert problem is None
+    else:
+        assert problem is not None and problem.cause == "tls"
+        assert "could not check the certificate" in problem.detail
+        assert "sip.provider.test" in problem.detail
+    assert peer.requests == []

@@ -335,3 +335,19 @@ def test_options_fail_over_from_the_dead_srv_target_to_the_lab(dns_lab):
     assert run.answered == (resolution.targets[1],)
     assert run.result == 200
     assert run.attempts[0].failover is FailoverCause.TRANSPORT_ERROR
+
+
+def test_a_slow_dns_server_cannot_multiply_the_wait():
+    # Every answer comes 0.4 s late (NOERROR, no records): NAPTR, three SRV names, then
+    # A and AAAA would be six waits. The lifetime bounds the whole resolution: it stops,
+    # naming the server, before asking them all.
+    from dnsserver import slow_dns_server
+
+    from siptest.resolution import DnsServerSilent, resolve
+
+    with slow_dns_server(delay=0.4) as server:
+        resolution = resolve("slow.test", dns_server=server, lifetime=1.0)
+    assert isinstance(resolution.failure, DnsServerSilent)
+    assert resolution.failure.server == str(server)
+    assert len(resolution.lookups) < 6
+    assert resolution.lookups[-1].outcome == "timeout"

@@ -33,9 +33,12 @@ def run(code: int | None, origin: str = "remote", cause: str | None = None, stat
         (run(500), None),
         (run(408), None),  # the server's own 408 is its answer
         (run(503, "local", "limit"), None),  # siptest stopped a loop: not the next server
-        # a certificate refused is a verdict, never a reason to try another server
-        (run(503, "none", "tls"), None),
-        (run(503, "none", "not_tls"), None),
+        # a TLS handshake that fails (certificate included) is a transport failure
+        # (RFC 3263 4.3); nothing was sent, so the next server is tried
+        (run(503, "none", "tls"), FailoverCause.TRANSPORT_ERROR),
+        (run(503, "none", "not_tls"), FailoverCause.TRANSPORT_ERROR),
+        # siptest's own TLS limit is no fault of that server: said, not skipped
+        (run(503, "none", "tls_version"), None),
         # interrupted by the user: stop, whatever the answer
         (run(408, "none", "timeout", status=130), None),
     ],
@@ -64,3 +67,21 @@ def test_a_run_that_sent_nothing_has_no_cause():
 )
 def test_what_siptest_looks_up_itself(host, looked_up):
     assert needs_dns(host) is looked_up
+
+
+def test_tls_to_an_address_found_in_dns_checks_the_domain_name():
+    from siptest.routing import tls_for
+    from siptest.ua.base import AccountSpec, TlsSettings
+
+    def account(registrar: str, transport: str) -> AccountSpec:
+        return AccountSpec("1001", "sip.example.test", registrar, 5061, transport, "1001", "pw")
+
+    tls = TlsSettings()
+    # the address DNS gave: the certificate must name the domain (RFC 5922 4.2)
+    assert tls_for(account("192.0.2.7", "tls"), tls, "sip.example.test").server_name == (
+        "sip.example.test"
+    )
+    # twins: no TLS; an address typed by the user; the name itself given to the stack
+    assert tls_for(account("192.0.2.7", "udp"), tls, "sip.example.test") == tls
+    assert tls_for(account("192.0.2.7", "tls"), tls, "192.0.2.7") == tls
+    assert tls_for(account("localhost", "tls"), tls, "localhost") == tls
