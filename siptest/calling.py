@@ -44,6 +44,8 @@ class CallRequest:
     """Dial even when pre-flight says the provider will refuse the number."""
     expect: int | str | None = None
     """An expected response code or category: the check passes when it happens."""
+    capture_media: bool = False
+    """Keep the call's RTP/RTCP packets in the run's events (for `--pcap`)."""
 
 
 def media_checks(
@@ -120,7 +122,9 @@ def check_call(
         registered=request.call.registered,
     )
     blocked = any(not finding.ok for finding in number_findings) and not request.force
-    registration = RegistrationRequest(account, request.timeout, request.tls, request.local_port)
+    registration = RegistrationRequest(
+        account, request.timeout, request.tls, request.local_port, request.capture_media
+    )
     if blocked:
         return finished_run(checks, knowledge, registration, (), Interruption())
     check_can_call(

@@ -26,6 +26,8 @@ class RegistrationRequest:
     timeout: float = 5.0
     tls: TlsSettings = field(default_factory=TlsSettings)
     local_port: int = 0
+    capture_media: bool = False
+    """Keep the RTP/RTCP packets of the calls placed (for `--pcap`)."""
 
     @property
     def local_address(self) -> str | None:
@@ -57,6 +59,7 @@ def pjsua_agent(request: RegistrationRequest) -> UserAgent:
             local_port=request.local_port,
             public_address=request.local_address,
             secrets=(account.password,),
+            capture_media=request.capture_media,
         )
     )
 

@@ -135,6 +135,7 @@ def call(
             local_port=local_port,
             force=force,
             expect=expected,
+            capture_media=pcap is not None,
         )
         with live_progress(json_output or nagios) as progress:
             run_result = options.routed(

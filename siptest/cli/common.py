@@ -78,7 +78,7 @@ PcapOpt = Annotated[
     Path | None,
     typer.Option(
         help="Write the SIP messages to PATH as a capture (pcap) for Wireshark or sngrep "
-        "(credentials redacted).",
+        "(credentials redacted); a call adds its RTP headers and RTCP packets.",
         dir_okay=False,
     ),
 ]

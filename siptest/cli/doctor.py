@@ -62,6 +62,7 @@ def doctor(
     call: CallOpt = None,
     profile: common.ProfileOpt = None,
     json_output: common.JsonOpt = False,
+    report: common.ReportOpt = None,
     password_file: common.PasswordFileOpt = None,
     password_env: common.PasswordEnvOpt = "SIPTEST_PASSWORD",
     tls_insecure: common.TlsInsecureOpt = False,
@@ -85,6 +86,10 @@ def doctor(
     """
 
     def run() -> None:
+        if report is not None:
+            from siptest.report.trace import check_output_path
+
+            check_output_path(report, "--report")  # before any packet
         request, knowledge = _request(
             target, transport, auth_user, timeout, dns_server, tls_port, call, profile,
             password_file, password_env, tls_insecure, tls_ca, local_port,
@@ -93,7 +98,7 @@ def doctor(
         from siptest.registration import check_registration
 
         result = run_doctor(request, knowledge, check_registration, _call)
-        _emit(result, json_output)
+        _emit(result, json_output, report)
 
     common.guarded(run, json_output)
 
@@ -165,7 +170,7 @@ def _call(
     return check_call(call, knowledge)
 
 
-def _emit(result: DoctorRun, json_output: bool) -> None:
+def _emit(result: DoctorRun, json_output: bool, html: Path | None) -> None:
     from siptest.report.doctor import render_doctor_json, render_doctor_text
 
     text = (
@@ -174,4 +179,10 @@ def _emit(result: DoctorRun, json_output: bool) -> None:
         else common.styled(render_doctor_text(result.report))
     )
     typer.echo(text, nl=False, color=True)
+    if html is not None:
+        from siptest.report.html import write_doctor_html
+
+        common.write_or_exit(
+            "the HTML report", html, lambda: write_doctor_html(html, result.report, result.events)
+        )
     common.finish(result.report.ok, result.exit_status)

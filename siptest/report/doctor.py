@@ -21,10 +21,18 @@ STEP_TITLES = {
 }
 
 
-def _status(step: Step) -> str:
+def step_status(step: Step) -> str:
+    """OK, FAIL, or SKIP for a step that probed nothing."""
     if not step.evidence.get("probed", True):
         return "SKIP"
     return "OK" if step.ok else "FAIL"
+
+
+def doctor_verdict(report: DoctorReport) -> str:
+    """PASS, FAIL or INTERRUPTED: the page's and the summary line's word."""
+    if report.interrupted:
+        return "INTERRUPTED"
+    return "PASS" if report.ok else "FAIL"
 
 
 def render_doctor_text(report: DoctorReport) -> str:
@@ -35,7 +43,7 @@ def render_doctor_text(report: DoctorReport) -> str:
             "the server was not authenticated."
         )
     for step in report.steps:
-        label = f"[{_status(step):<4}] {STEP_TITLES[step.name]:<9} "
+        label = f"[{step_status(step):<4}] {STEP_TITLES[step.name]:<9} "
         lines.extend(
             textwrap.wrap(step.summary, _WIDTH, initial_indent=label, subsequent_indent=" " * 17)
             or [label.rstrip()]

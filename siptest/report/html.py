@@ -12,6 +12,9 @@ scenario of `siptest run`):
 * every message whole, behind `<details>`, exactly as the trace shows it
   (`siptest.report.trace`: the same redaction, the same `\\xNN` for odd bytes).
 
+`siptest doctor` has a page of its own (`render_doctor_html`): its verdict, each step
+with its evidence, then the same audio, ladder and messages of its REGISTER and call.
+
 Everything the server or the network supplied reaches the page through `_tag`,
 which escapes every text it is given; only markup built here is `Markup`.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,6 +49,7 @@ from siptest.ua.events import (
 )
 
 if TYPE_CHECKING:
+    from siptest.doctor.model import DoctorReport
     from siptest.scenario.runner import ScenarioRuns
 
 
@@ -151,6 +156,14 @@ _POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-ac
 
 def render_html(title: str, verdict: str, sections: Sequence[ReportSection]) -> str:
     """The whole page."""
+    return _page(
+        title,
+        verdict,
+        [_section(index, section, len(sections) > 1) for index, section in enumerate(sections)],
+    )
+
+
+def _page(title: str, verdict: str, parts: Sequence[Markup]) -> str:
     generated = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     head = _join(
         [
@@ -172,7 +185,6 @@ def render_html(title: str, verdict: str, sections: Sequence[ReportSection]) -> 
             class_="meta",
         ),
     )
-    parts = [_section(index, section, len(sections) > 1) for index, section in enumerate(sections)]
     page = _tag("html", _tag("head", head), _tag("body", top, *parts), lang="en")
     return "<!DOCTYPE html>\n" + page + "\n"
 
@@ -209,19 +221,26 @@ def _section(index: int, section: ReportSection, headed: bool) -> Markup:
     if findings:
         parts.append(_tag("h3" if headed else "h2", "Network and TLS"))
         parts.append(findings)
-    samples = [e for e in section.events if isinstance(e, MediaSampled)]
+    parts.extend(_exchange(section.events, prefix, "h3" if headed else "h2"))
+    return _tag("section", *parts, class_="run", id=prefix)
+
+
+def _exchange(events: Sequence[Event], prefix: str, level: str) -> list[Markup]:
+    """Audio of answered calls, the SIP ladder and every message."""
+    parts: list[Markup] = []
+    samples = [e for e in events if isinstance(e, MediaSampled)]
     if samples:
-        parts.append(_tag("h3" if headed else "h2", "Audio"))
+        parts.append(_tag(level, "Audio"))
         parts.extend(_audio(sample) for sample in samples)
-    messages = traced(section.events)
-    parts.append(_tag("h3" if headed else "h2", "SIP ladder"))
+    messages = traced(events)
+    parts.append(_tag(level, "SIP ladder"))
     if messages:
         parts.append(_ladder(messages, prefix))
-        parts.append(_tag("h3" if headed else "h2", "Messages"))
+        parts.append(_tag(level, "Messages"))
         parts.extend(_message(i, event, prefix) for i, event in enumerate(messages))
     else:
         parts.append(_tag("p", "No SIP message was sent or received.", class_="empty"))
-    return _tag("section", *parts, class_="run", id=prefix)
+    return parts
 
 
 # -- verdicts -----------------------------------------------------------------------
@@ -594,3 +613,83 @@ def _message(n: int, message: Traced, prefix: str) -> Markup:
         id=f"{prefix}-msg-{n}",
         class_="message",
     )
+
+
+# -- siptest doctor -----------------------------------------------------------------
+
+
+def render_doctor_html(report: DoctorReport, events: Sequence[Event]) -> str:
+    """`siptest doctor --report`: the verdict, each step with its evidence, and the SIP
+    exchange of its REGISTER and call (ladder, messages, audio)."""
+    from siptest.report.doctor import STEP_TITLES, doctor_verdict, step_status
+
+    verdict = doctor_verdict(report)
+    parts: list[Markup] = []
+    if report.insecure:
+        parts.append(
+            _tag(
+                "p",
+                "INSECURE: TLS certificate checks were switched off (--tls-insecure); "
+                "the server was not authenticated.",
+                class_="banner",
+            )
+        )
+    if report.interrupted:
+        parts.append(_tag("p", "INTERRUPTED: the run was stopped; this report is partial."))
+    cause = report.verdict
+    rows = [("Why", cause.explanation), ("Fix", cause.fix)]
+    rows += [("See", cause.rfc)] if cause.rfc else []
+    rows += [("Id", cause.id)]
+    decided = (
+        f" (decided by the {STEP_TITLES[report.decided_by]} step)" if report.decided_by else ""
+    )
+    parts.append(_tag("h2", "Verdict"))
+    parts.append(
+        _tag(
+            "article",
+            _tag("strong", cause.title),
+            decided,
+            _tag("dl", *(_join([_tag("dt", k), _tag("dd", v)]) for k, v in rows)),
+            class_=f"check verdict-cause {'ok' if report.ok else 'failed'}",
+        )
+    )
+    parts.append(_tag("h2", "Steps"))
+    for n, step in enumerate(report.steps):
+        status = step_status(step)
+        shown = {"SKIP": "NOTE"}.get(status, status)
+        evidence = json.dumps(step.evidence, indent=2, ensure_ascii=False, default=str)
+        details = [_tag("summary", "Evidence"), _tag("pre", evidence)]
+        parts.append(
+            _tag(
+                "article",
+                _tag("span", status, class_=f"verdict {shown}"),
+                " ",
+                _tag("strong", STEP_TITLES[step.name]),
+                " ",
+                step.summary,
+                *(
+                    [_tag("p", f"{step.diagnosis.title}. {step.diagnosis.fix}", class_="meta")]
+                    if step.diagnosis is not None and not step.ok
+                    else []
+                ),
+                _tag("details", *details),
+                class_=f"check step {'ok' if step.ok else 'failed'}",
+                id=f"step-{n}",
+            )
+        )
+    parts.append(
+        _tag(
+            "p",
+            "The ladder below is the REGISTER and the call as siptest's SIP stack exchanged "
+            "them; the OPTIONS probes and the TLS handshake of the UDP, TCP and TLS steps "
+            "are in those steps' evidence.",
+            class_="meta",
+        )
+    )
+    parts.extend(_exchange(events, "d0", "h2"))
+    return _page(f"doctor {report.target}", verdict, parts)
+
+
+def write_doctor_html(path: Path, report: DoctorReport, events: Sequence[Event]) -> None:
+    """Written like traces: owner-only, never through a link or into a FIFO."""
+    write_private(path, render_doctor_html(report, events))

@@ -9,22 +9,36 @@ the file can go into a ticket. What the file is not:
   received, not retransmissions at the IP level or anything else on the wire;
 * TLS is shown decrypted, as TCP on the TLS port (Wireshark: "Decode As... SIP");
 * bytes the stack refused (`MessageDropped`) are included, so they can be seen;
-  media (RTP) is not.
+* media: when the agent kept a call's RTP and RTCP packets (`MediaCaptured`, asked
+  for by `--pcap`), they are UDP datagrams between the ports of the SDP, at the
+  times the stack sent them or handed them up. An RTP packet is cut after its
+  header (`siptest.ua.rtp`): its record says how long it was, the audio is not in
+  the file. RTCP packets are whole.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
 from siptest.hostport import split_hostport
 from siptest.report.trace import write_private_bytes
-from siptest.ua.events import Event, MessageDropped, WireMessage, redact_bytes
+from siptest.ua.events import (
+    Event,
+    MediaCaptured,
+    MediaPacket,
+    MessageDropped,
+    WireMessage,
+    redact_bytes,
+)
 
 _LINKTYPE_RAW = 101
 """Raw IP packets (LINKTYPE_RAW): no link layer to invent."""
+_SNAPLEN = 65535
+"""The longest record: a SIP message over TCP may be longer than an Ethernet frame."""
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -59,23 +73,34 @@ def _packet(source: str, destination: str, payload: bytes, transport: str, seq: 
     return bytes(packet)
 
 
-def pcap_bytes(events: Iterable[Event], started: float | None = None) -> bytes:
-    """The capture file's bytes; `started` is the wall-clock time of the agent's clock 0."""
-    import io
+def _media_packet(packet: MediaPacket) -> tuple[bytes, int]:
+    """An RTP/RTCP datagram's record (cut to what was kept) and its length on the wire."""
+    sent = packet.direction == "sent"
+    source, destination = (packet.local, packet.remote) if sent else (packet.remote, packet.local)
+    # The whole datagram's headers (lengths as on the wire), the payload not kept as
+    # zeros, then cut after what was kept.
+    payload = packet.head + bytes(max(0, packet.size - len(packet.head)))
+    whole = _packet(source, destination, payload, "UDP", 0)
+    headers = len(whole) - len(payload)
+    cut = bytearray(whole[: headers + len(packet.head)])
+    # No UDP checksum (0): it would be over bytes that are not in the file.
+    cut[headers - 2 : headers] = b"\0\0"
+    return bytes(cut), len(whole)
 
-    import dpkt
 
-    events = list(events)
-    if started is None:
-        # The agent's clock starts at 0; the file is written right after the run,
-        # so its last event happened about now (wall clock, to a few milliseconds).
-        last = max((getattr(event, "at", 0.0) for event in events), default=0.0)
-        started = time.time() - last
-    origin = started
-    out = io.BytesIO()
-    writer = dpkt.pcap.Writer(out, linktype=_LINKTYPE_RAW)
+def _records(events: list[Event], origin: float) -> list[tuple[float, bytes, int]]:
+    """(time, record bytes, length on the wire) of everything the capture holds."""
+    records: list[tuple[float, bytes, int]] = []
     sequence: dict[tuple[str, str], int] = {}
     for event in events:
+        if isinstance(event, MediaCaptured):
+            for packet in event.packets:
+                try:
+                    data, length = _media_packet(packet)
+                except ValueError:
+                    continue  # an address that is not an IP address (never from the tap)
+                records.append((origin + packet.at, data, length))
+            continue
         if not isinstance(event, (WireMessage, MessageDropped)) or not event.local:
             continue
         if not event.remote:
@@ -87,11 +112,37 @@ def pcap_bytes(events: Iterable[Event], started: float | None = None) -> bytes:
         seq = sequence.get((source, destination), 1)
         sequence[(source, destination)] = seq + len(payload)
         try:
-            packet = _packet(source, destination, payload, event.transport, seq)
+            record = _packet(source, destination, payload, event.transport, seq)
         except ValueError:
             continue  # an address that is not an IP address (never from the tap)
-        writer.writepkt(packet, ts=origin + event.at)
-    return out.getvalue()
+        records.append((origin + event.at, record, len(record)))
+    # SIP events are in time order already; media packets join them where they happened.
+    records.sort(key=lambda record: record[0])
+    return records
+
+
+def pcap_bytes(events: Iterable[Event], started: float | None = None) -> bytes:
+    """The capture file's bytes; `started` is the wall-clock time of the agent's clock 0."""
+    import dpkt
+
+    events = list(events)
+    if started is None:
+        # The agent's clock starts at 0; the file is written right after the run,
+        # so its last event happened about now (wall clock, to a few milliseconds).
+        last = max((getattr(event, "at", 0.0) for event in events), default=0.0)
+        started = time.time() - last
+    little = sys.byteorder == "little"
+    file_header = dpkt.pcap.LEFileHdr if little else dpkt.pcap.FileHdr
+    record_header = dpkt.pcap.LEPktHdr if little else dpkt.pcap.PktHdr
+    out = [bytes(file_header(snaplen=_SNAPLEN, linktype=_LINKTYPE_RAW))]
+    for at, data, length in _records(events, started):
+        seconds = int(at)
+        micros = min(999_999, round((at - seconds) * 1_000_000))
+        out.append(
+            bytes(record_header(tv_sec=seconds, tv_usec=micros, caplen=len(data), len=length))
+        )
+        out.append(data)
+    return b"".join(out)
 
 
 def write_pcap(path: Path, events: Iterable[Event], started: float | None = None) -> None:

@@ -85,8 +85,9 @@ def local_address(prepared: PreparedScenario) -> str | None:
     return source_address(first.outbound_proxy or first.registrar)
 
 
-def pjsua_agent(prepared: PreparedScenario) -> UserAgent:
-    """The real user agent: one pjsua2 stack on the scenario's transport."""
+def pjsua_agent(prepared: PreparedScenario, capture_media: bool = False) -> UserAgent:
+    """The real user agent: one pjsua2 stack on the scenario's transport; with
+    `capture_media`, it keeps the RTP/RTCP packets of its calls (for `--pcap`)."""
     from siptest.ua.pjsua import AgentConfig, PjsuaAgent
 
     scenario = prepared.scenario
@@ -97,6 +98,7 @@ def pjsua_agent(prepared: PreparedScenario) -> UserAgent:
             tls=TlsSettings(verify=not scenario.tls_insecure, ca_file=scenario.tls_ca),
             public_address=local_address(prepared),
             secrets=tuple(spec.password for spec in prepared.accounts.values()),
+            capture_media=capture_media,
         )
     )
 

@@ -18,6 +18,7 @@ chain or a call, the trace. So a stream recorded from a real run
     ├── CallStateChanged         pjsua's view of a call's state
     ├── TransportFailed          a failure with no SIP message (ICMP, TLS verification)
     ├── MediaSampled             a call's RTP/RTCP statistics (and their timeline)
+    ├── MediaCaptured            a call's RTP/RTCP packets, when asked for (`--pcap`)
     ├── StackSaid                the stack's own words on a local failure
     └── CallbackFailed           siptest's own code raised inside a stack callback
 
@@ -258,6 +259,36 @@ class MediaSampled:
 
 
 @dataclass(frozen=True)
+class MediaPacket:
+    """One RTP or RTCP datagram our media transport sent or received."""
+
+    at: float
+    """Seconds on the agent's clock: when the transport sent it or handed it up."""
+    direction: Direction
+    rtcp: bool
+    """Sent or received on the RTCP port (RTCP multiplexed on the RTP port, RFC 5761,
+    arrives as RTP: `siptest.ua.rtp.is_rtcp` tells it by its packet type)."""
+    local: str
+    """Our side: `host:port` of the transport's socket."""
+    remote: str
+    """The other side: where it went, or where it came from."""
+    size: int
+    """The datagram's whole length in bytes."""
+    head: bytes = field(repr=False)
+    """Its first bytes: an RTP packet's header (fixed part, CSRCs, extension), without
+    the audio; an RTCP packet whole (`siptest.ua.rtp.kept_bytes`)."""
+
+
+@dataclass(frozen=True)
+class MediaCaptured:
+    """The RTP/RTCP packets of one of our calls, from its first to its end."""
+
+    at: float
+    call_id: str
+    packets: tuple[MediaPacket, ...]
+
+
+@dataclass(frozen=True)
 class StackSaid:
     """One line of the SIP stack's own log about a failure.
 
@@ -293,6 +324,7 @@ Event = (
     | CallStateChanged
     | TransportFailed
     | MediaSampled
+    | MediaCaptured
     | StackSaid
     | CallbackFailed
 )
@@ -313,6 +345,7 @@ _KINDS: dict[str, type[Any]] = {
         CallStateChanged,
         TransportFailed,
         MediaSampled,
+        MediaCaptured,
         StackSaid,
         CallbackFailed,
     )
@@ -342,6 +375,11 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             out[item.name] = base64.b64encode(redact_bytes(value)).decode("ascii")
         elif isinstance(value, MediaSample):
             out[item.name] = asdict(value)
+        elif item.name == "packets":
+            out[item.name] = [
+                dict(asdict(packet), head=base64.b64encode(packet.head).decode("ascii"))
+                for packet in value
+            ]
         else:
             out[item.name] = value
     return out
@@ -365,6 +403,11 @@ def event_from_dict(data: dict[str, Any]) -> Event:
         sample["received"] = StreamStats(**sample["received"])
         sample["timeline"] = tuple(MediaTick(**tick) for tick in sample.get("timeline", ()))
         values["sample"] = MediaSample(**sample)
+    if cls is MediaCaptured:
+        values["packets"] = tuple(
+            MediaPacket(**dict(packet, head=base64.b64decode(packet["head"])))
+            for packet in values["packets"]
+        )
     if issubclass(cls, WireMessage):
         parsed = parse_message(values["data"])
         values["message"] = parsed if parsed is not None else SipMessage(start_line="")

@@ -258,3 +258,51 @@ def test_the_lab_account_works_over_ipv6(siptest, lab):
     assert result.status == 0, result.stdout
     assert report["verdict"]["id"] == "doctor.works"
     assert steps(report)["udp"]["evidence"]["targets"][0]["address"] == "::1"
+
+
+def lab_doctor_call(siptest, lab, number):
+    return doctor(
+        siptest, f"1001@127.0.0.1:{lab.sip_port}", "--tls-port", str(lab.tls_port),
+        "--tls-ca", str(lab.ca_file), "--call", number,
+    )  # fmt: skip
+
+
+def test_doctor_call_to_the_echo_works_with_audio_both_ways(siptest, lab):
+    result = lab_doctor_call(siptest, lab, "7000")
+    report = result.json
+    assert result.status == 0, result.stdout
+    assert report["ok"] is True and report["verdict"]["id"] == "doctor.works"
+    assert [s["name"] for s in report["steps"]][-2:] == ["nat", "call"]
+    call = steps(report)["call"]
+    assert call["ok"] is True and call["evidence"]["answered"] is True
+    media = call["evidence"]["media"]
+    assert media["codec"] == "PCMA"
+    assert media["sent"]["packets"] > 0 and media["received"]["packets"] > 0
+    assert media["sent"]["lost"] == 0 and media["received"]["lost"] == 0
+
+
+def test_doctor_call_that_rings_without_answer_is_the_callee_verdict(siptest, lab):
+    # 7001 rings until the lab's own ring time ends it (408 after 180 Ringing)
+    result = lab_doctor_call(siptest, lab, "7001")
+    report = result.json
+    assert result.status == 1, result.stdout
+    assert report["ok"] is False and report["verdict"]["step"] == "call"
+    assert report["verdict"]["category"] == "callee"
+    assert report["verdict"]["id"] == "callee.no_answer"
+    call = steps(report)["call"]
+    assert call["ok"] is False and call["evidence"]["answered"] is False
+    assert 180 in call["evidence"]["provisional"]
+    # everything before the call worked: the verdict is the callee's, not the account's
+    assert all(step["ok"] for step in report["steps"] if step["name"] != "call")
+
+
+def test_doctor_call_to_a_number_the_lab_refuses_names_that_refusal(siptest, lab):
+    result = lab_doctor_call(siptest, lab, "0900123456")
+    report = result.json
+    assert result.status == 1, result.stdout
+    assert report["verdict"]["step"] == "call"
+    assert report["verdict"]["id"] == "tariff.not_covered"
+    assert report["verdict"]["category"] == "tariff"
+    call = steps(report)["call"]
+    assert call["ok"] is False and call["evidence"]["answered"] is False
+    assert steps(report)["register"]["ok"] is True

@@ -212,3 +212,64 @@ def test_a_report_path_that_is_a_symbolic_link_is_refused(siptest, tmp_path):
     result = siptest("register", "1001@127.0.0.1:9", "--report", str(link), password=PASSWORD)
     assert result.status == 2
     assert "--report" in result.stderr and target.read_bytes() == b"keep"
+
+
+@needs_chromium
+def test_a_doctor_report_shows_its_steps_verdict_ladder_and_audio(siptest, lab, tmp_path, browser):
+    report = tmp_path / "doctor.html"
+    result = siptest(
+        "doctor", f"1001@127.0.0.1:{lab.sip_port}", "--tls-port", str(lab.tls_port),
+        "--tls-ca", str(lab.ca_file), "--call", "7000", "--timeout", "1", "--json",
+        "--report", str(report), password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 0, result.stdout + result.stderr
+    assert report.stat().st_mode & 0o777 == 0o600
+    assert PASSWORD not in report.read_text()
+    opened = open_report(browser, report)
+    assert_clean_load(opened, report)
+    assert opened.text("#verdict") == "PASS"
+    assert result.json["verdict"]["title"] in opened.text(".verdict-cause")
+    # one article per step, in the doctor's order, each with its own status
+    names = [step["name"] for step in result.json["steps"]]
+    assert opened.count("article.step") == len(names) == 7
+    assert opened.text("article.step >> nth=-1").startswith("OK") and "Call" in opened.text(
+        "article.step >> nth=-1"
+    )
+    # the SIP exchange of its REGISTER and call: one arrow per message listed below
+    arrows = opened.count("svg .arrow")
+    assert arrows == opened.count("details.message") >= 10
+    labels = opened.page.locator("svg .arrow").all_text_contents()
+    assert any("REGISTER" in label for label in labels)
+    assert any("INVITE" in label for label in labels) and any("BYE" in label for label in labels)
+    assert opened.count(".audio .direction") == 2
+    # a step's evidence opens on a click
+    opened.page.locator("article.step >> nth=1 >> summary").click()
+    assert "OPTIONS" in opened.text("article.step >> nth=1 >> pre")
+    screenshot(opened, "html-report-doctor.png")
+
+
+@needs_chromium
+def test_a_failing_doctor_report_shows_the_cause_and_no_password(siptest, lab, tmp_path, browser):
+    report = tmp_path / "doctor-wrong.html"
+    wrong = "not-the-lab-password"
+    result = siptest(
+        "doctor", f"1001@127.0.0.1:{lab.sip_port}", "--tls-port", str(lab.tls_port),
+        "--tls-ca", str(lab.ca_file), "--call", "7000", "--timeout", "1", "--json",
+        "--report", str(report), password=wrong,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout + result.stderr
+    assert wrong not in report.read_text()
+    opened = open_report(browser, report)
+    assert_clean_load(opened, report)
+    assert opened.text("#verdict") == "FAIL"
+    assert result.json["verdict"]["step"] == "register"
+    assert result.json["verdict"]["title"] in opened.text(".verdict-cause")
+    register = opened.page.locator("article.step", has_text="REGISTER")
+    assert register.inner_text().startswith("FAIL")
+    # it stopped at the cause: no call step, no INVITE, no audio
+    assert "call" not in [s["name"] for s in result.json["steps"]]
+    assert opened.count(".audio") == 0
+    labels = opened.page.locator("svg .arrow").all_text_contents()
+    assert any("REGISTER" in label for label in labels)
+    assert not any("INVITE" in label for label in labels)
+    screenshot(opened, "html-report-doctor-fail.png")

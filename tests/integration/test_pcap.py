@@ -3,6 +3,8 @@ message the same as the trace, with credentials redacted."""
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 import shutil
 import subprocess
@@ -81,3 +83,83 @@ def test_run_writes_every_scenarios_messages_into_one_capture(siptest, lab, tmp_
     messages = tshark_sip(pcap)
     assert messages == trace_sip(trace)
     assert messages.count("INVITE") >= 1 and messages.count("REGISTER") >= 4
+
+
+def tshark_fields(path, display_filter: str, *fields: str) -> list[list[str]]:
+    """The fields of every packet that matches, as tshark decodes the file by itself
+    (RTP by the SDP of the SIP messages in it: no `-d` needed)."""
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark is not installed: ./dev test installs it (Debian package tshark)"
+    arguments = [arg for field in fields for arg in ("-e", field)]
+    done = subprocess.run(
+        [tshark, "-r", str(path), "-Y", display_filter, "-T", "fields", *arguments],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [line.split("\t") for line in done.stdout.splitlines() if line.strip()]
+
+
+def sdp_ports(path) -> tuple[int, int]:
+    """The audio ports of our offer (the last INVITE) and of the far end's 200 answer."""
+    rows = tshark_fields(path, "sdp", "sip.Method", "sip.Status-Code", "sdp.media.port")
+    ours = [int(port) for method, _, port in rows if method == "INVITE"][-1]
+    theirs = [int(port) for _, status, port in rows if status == "200"][-1]
+    return ours, theirs
+
+
+def test_a_calls_capture_holds_its_rtp_both_ways_between_the_ports_of_the_sdp(
+    siptest, lab, tmp_path
+):
+    pcap, trace = tmp_path / "call.pcap", tmp_path / "call.txt"
+    result = siptest(
+        "call", f"1001@127.0.0.1:{lab.sip_port}", "7000", "--talk", "2", "--json",
+        "--pcap", str(pcap), "--trace", str(trace), password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 0, result.stdout + result.stderr
+    media = next(c for c in json.loads(result.stdout)["checks"] if c["kind"] == "call")["media"]
+    ours, theirs = sdp_ports(pcap)
+    rows = tshark_fields(
+        pcap, "rtp", "frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.version",
+        "rtp.p_type", "rtp.seq", "rtp.timestamp", "rtp.ssrc", "frame.len", "frame.cap_len",
+    )  # fmt: skip
+    sent = [row for row in rows if (int(row[1]), int(row[2])) == (ours, theirs)]
+    received = [row for row in rows if (int(row[1]), int(row[2])) == (theirs, ours)]
+    assert len(sent) + len(received) == len(rows), "RTP between other ports than the SDP's"
+    assert sent and received
+    for packets in (sent, received):
+        assert {row[3] for row in packets} == {"2"}
+        assert {row[4] for row in packets} == {"8"}  # PCMA, as the echo answered
+        assert len({row[7] for row in packets}) == 1  # one SSRC
+        sequence = [int(row[5]) for row in packets]
+        assert sequence == [(sequence[0] + n) % 65536 for n in range(len(sequence))]
+        stamps = [int(row[6]) for row in packets]
+        assert all(b - a == 160 for a, b in itertools.pairwise(stamps))
+        # header only: IP 20 + UDP 8 + RTP 12 kept of 20 + 8 + 12 + 160 bytes of audio
+        assert {(row[8], row[9]) for row in packets} == {("200", "40")}
+    # The rule (README, --pcap): the report's figures are read when the talk time
+    # ends, and siptest hangs up at once, which stops the stream. Received packets
+    # are handed up only while siptest polls, so the capture holds exactly those
+    # counted; sent ones go on from the audio clock's thread until the stream stops:
+    # the few sent after the reading are all after the last packet received.
+    assert len(received) == media["received"]["packets"]
+    assert len(sent) >= media["sent"]["packets"]
+    last_received = max(float(row[0]) for row in received)
+    after = sum(1 for row in sent if float(row[0]) > last_received)
+    assert len(sent) - media["sent"]["packets"] <= after
+    # RTCP: ours from the port after our RTP port to the one after theirs (RFC 3550 11)
+    rtcp = tshark_fields(pcap, "rtcp", "udp.srcport", "udp.dstport")
+    assert rtcp and {(int(a), int(b)) for a, b in rtcp} == {(ours + 1, theirs + 1)}
+    # The SIP part is the same as without media: message for message the trace.
+    assert tshark_sip(pcap) == trace_sip(trace)
+
+
+def test_a_call_nobody_answers_writes_no_media_into_the_capture(siptest, lab, tmp_path):
+    pcap, trace = tmp_path / "unanswered.pcap", tmp_path / "unanswered.txt"
+    result = siptest(
+        "call", f"1001@127.0.0.1:{lab.sip_port}", "7001", "--ring-timeout", "1",
+        "--expect", "callee", "--pcap", str(pcap), "--trace", str(trace), password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 0, result.stdout + result.stderr
+    assert tshark_fields(pcap, "rtp || rtcp || (udp && !sip)", "frame.number") == []
+    messages = tshark_sip(pcap)
+    assert messages == trace_sip(trace) and "CANCEL" in messages

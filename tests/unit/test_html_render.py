@@ -327,3 +327,37 @@ def test_scenarios_get_a_section_each_with_ids_of_their_own(tmp_path):
     assert len(page.with_class("section", "run")) == 2
     assert page.texts["h2"][:2] == ["PASS scenario 0", "PASS scenario 1"]
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def doctor_report(summary: str, ok: bool = False):
+    from siptest.doctor.model import DoctorReport, Step
+    from siptest.knowledge.model import Diagnosis
+
+    cause = Diagnosis(
+        "doctor.udp_blocked", "network", "error", "UDP is blocked",
+        "UDP gets no answer but TCP does.", "Set the device's transport to TCP.",
+    )  # fmt: skip
+    steps = (
+        Step("dns", True, "127.0.0.1 is an address: no DNS needed", {"probed": False}),
+        Step("udp", ok, summary, {"targets": [{"detail": summary}]}, None if ok else cause),
+    )
+    return DoctorReport("1001@127.0.0.1:5060", steps, cause, ok, "udp")
+
+
+def test_a_doctor_page_shows_each_step_and_the_verdict_with_its_fix():
+    from siptest.report.html import render_doctor_html
+
+    page = render_doctor_html(doctor_report("127.0.0.1:5060 silent"), ())
+    assert page.count('class="check step') == 2
+    assert ">SKIP<" in page and ">FAIL<" in page and 'id="verdict">FAIL<' in page
+    assert "Set the device&#x27;s transport to TCP." in page
+    assert "decided by the UDP step" in page
+    assert "No SIP message was sent or received." in page
+
+
+def test_a_doctor_page_keeps_what_the_server_said_as_text():
+    from siptest.report.html import render_doctor_html
+
+    hostile = "<script>alert(1)</script>"
+    page = render_doctor_html(doctor_report(hostile), ())
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

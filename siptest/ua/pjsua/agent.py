@@ -40,6 +40,7 @@ from siptest.ua.chains import exchanged, final_register, sent_contact
 from siptest.ua.events import (
     CallStateChanged,
     Event,
+    MediaCaptured,
     MediaSampled,
     MediaTick,
     RegistrationStateChanged,
@@ -73,6 +74,7 @@ from siptest.ua.pjsua.errors import (
     translate,
 )
 from siptest.ua.pjsua.media import ToneSource, media_sample, media_tick, send_dtmf
+from siptest.ua.pjsua.mediatap import MediaTap
 from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
@@ -183,6 +185,9 @@ class PjsuaAgent:
         # RFC 3261 17.1.1.2: Timer B/F is 64*T1 (32 s); pjsip takes it from `td`.
         self._lib.pjsip_tsx_set_timers(500, 4000, 5000, timeout_ms)
         self._tap = StackTap(self._lib, self.capture)
+        self._media_tap: MediaTap | None = None
+        if config.capture_media:
+            self._media_tap = MediaTap(self._lib, self.capture.now, self.capture.failed)
         stay_on_the_chosen_transport(self._lib)
         self._transport_id = self._create_transport(config)
         ep.libStart()
@@ -597,7 +602,8 @@ class PjsuaAgent:
         uri = dial_uri(spec.number, account)
         first = len(self.events)
         self._open_audio()
-        call = self._call_cls(acc, self._tone.start)
+        tap = self._media_tap
+        call = self._call_cls(acc, self._tone.start, watch_media=tap.watch if tap else None)
         prm = pj.CallOpParam(True)
         prm.opt.audioCount = 1
         prm.opt.videoCount = 0
@@ -690,6 +696,12 @@ class PjsuaAgent:
             interrupted,
             bye_answered,
         )
+        if self._media_tap is not None:
+            self.capture.events.append(
+                MediaCaptured(
+                    self.capture.now(), call_id, self._media_tap.take(call.media_transports)
+                )
+            )
         dialled._call = None
         self._release(call)
         self._reap_incoming()

@@ -91,15 +91,33 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
         """A call whose state changes and DTMF digits are recorded; it sends a tone."""
 
         def __init__(
-            self, account: Any, on_media: Callable[[Any], None], call_id: int = -1
+            self,
+            account: Any,
+            on_media: Callable[[Any], None],
+            call_id: int = -1,
+            watch_media: Callable[[int], int] | None = None,
         ) -> None:
             super().__init__(account, call_id)
             self.on_media = on_media
+            self.watch_media = watch_media
+            """Puts the call's media transports under the media tap (`--pcap`), if set."""
+            self.media_transports: list[int] = []
+            """Addresses of the media transports under the tap."""
             self.state = pj.PJSIP_INV_STATE_NULL
             self.last_code = 0
             self.last_reason = ""
             self.digits: list[str] = []
             self.was_confirmed = False
+
+        def onCreateMediaTransport(self, prm: Any) -> None:
+            # Called inside makeCall, before the transport carries anything.
+            try:
+                if self.watch_media is not None:
+                    watched = self.watch_media(int(prm.mediaTp))
+                    if watched:
+                        self.media_transports.append(watched)
+            except Exception as exc:
+                capture.failed("Call.onCreateMediaTransport", exc)
 
         def onCallMediaState(self, prm: Any) -> None:
             try:

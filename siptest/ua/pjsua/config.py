@@ -42,6 +42,9 @@ class AgentConfig:
     """The address to put in Via/Contact: the one the kernel uses toward the server."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Strings to sweep out of everything captured (the password)."""
+    capture_media: bool = False
+    """Keep the RTP/RTCP packets of the calls siptest places (`--pcap`): each call's
+    end adds a `MediaCaptured` event (`siptest.ua.pjsua.mediatap`)."""
 
 
 def system_ca_bundle() -> Path | None:
