@@ -19,14 +19,14 @@ from siptest.hostport import split_hostport
 from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.registration import (
-    AgentFactory,
     CheckRun,
     RegistrationRequest,
+    agent_config,
     finished_run,
-    pjsua_agent,
     register_step,
     unregister_step,
 )
+from siptest.ua.agents import AgentFactory, pjsua_agent
 from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
 from siptest.ua.events import Event, Watcher
 from siptest.ua.limits import check_can_call
@@ -130,7 +130,7 @@ def check_call(
     check_can_call(
         split_hostport(account.outbound_proxy)[0] if account.outbound_proxy else account.registrar
     )
-    agent = agent_factory(registration)
+    agent = agent_factory(agent_config(registration))
     agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:

@@ -7,7 +7,6 @@ returns the report and the redacted SIP exchange.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from siptest.analysis.model import Check, Report
@@ -16,7 +15,8 @@ from siptest.analysis.registration import analyse_registration, analyse_unregist
 from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.ua.addressing import source_address
-from siptest.ua.base import AccountSpec, TlsSettings, UserAgent
+from siptest.ua.agents import AgentFactory, pjsua_agent
+from siptest.ua.base import AccountSpec, AgentConfig, TlsSettings, UserAgent
 from siptest.ua.events import Event, Watcher
 
 
@@ -44,23 +44,17 @@ class CheckRun:
     """130/143 when a signal cut the run short."""
 
 
-AgentFactory = Callable[[RegistrationRequest], UserAgent]
-
-
-def pjsua_agent(request: RegistrationRequest) -> UserAgent:
-    from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-
+def agent_config(request: RegistrationRequest) -> AgentConfig:
+    """The stack for one account's checks: its transport, timers, TLS and address."""
     account = request.account
-    return PjsuaAgent(
-        AgentConfig(
-            transport=account.transport,
-            timeout=request.timeout,
-            tls=request.tls,
-            local_port=request.local_port,
-            public_address=request.local_address,
-            secrets=(account.password,),
-            capture_media=request.capture_media,
-        )
+    return AgentConfig(
+        transport=account.transport,
+        timeout=request.timeout,
+        tls=request.tls,
+        local_port=request.local_port,
+        public_address=request.local_address,
+        secrets=(account.password,),
+        capture_media=request.capture_media,
     )
 
 
@@ -114,7 +108,7 @@ def check_registration(
     checks: list[Check] = check_account(
         account.user, account.auth_user, account.password, knowledge
     )
-    agent = agent_factory(request)
+    agent = agent_factory(agent_config(request))
     agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:

@@ -123,11 +123,8 @@ def _run(
 
             typer.echo(render_unreadable_json(broken, readable))
         raise typer.Exit(int(ScenarioError.exit_status))
-    from siptest.scenario.runner import pjsua_agent
-
-    agents = partial(pjsua_agent, capture_media=pcap is not None)
     with live_progress(json_output or limits is not None) as progress:
-        runs = run_scenarios(prepared, agent_factory=agents, watcher=progress)
+        runs = run_scenarios(prepared, watcher=progress, capture_media=pcap is not None)
     status = int(runs.exit_status)
     if limits is not None:
         from siptest.report.nagios import render_runs

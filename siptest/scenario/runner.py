@@ -49,8 +49,10 @@ from siptest.scenario.model import (
     Unregister,
     Wait,
 )
+from siptest.ua.agents import AgentFactory, pjsua_agent
 from siptest.ua.base import (
     AccountSpec,
+    AgentConfig,
     CallCompleted,
     CallSpec,
     TlsSettings,
@@ -59,7 +61,6 @@ from siptest.ua.base import (
 from siptest.ua.events import Event
 from siptest.ua.limits import check_can_call
 
-AgentFactory = Callable[[PreparedScenario], UserAgent]
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 Status = Literal["passed", "failed", "error", "interrupted"]
@@ -85,21 +86,17 @@ def local_address(prepared: PreparedScenario) -> str | None:
     return source_address(first.outbound_proxy or first.registrar)
 
 
-def pjsua_agent(prepared: PreparedScenario, capture_media: bool = False) -> UserAgent:
-    """The real user agent: one pjsua2 stack on the scenario's transport; with
-    `capture_media`, it keeps the RTP/RTCP packets of its calls (for `--pcap`)."""
-    from siptest.ua.pjsua import AgentConfig, PjsuaAgent
-
+def agent_config(prepared: PreparedScenario, capture_media: bool = False) -> AgentConfig:
+    """One stack on the scenario's transport; with `capture_media`, it keeps the RTP/RTCP
+    packets of its calls (for `--pcap`)."""
     scenario = prepared.scenario
-    return PjsuaAgent(
-        AgentConfig(
-            transport=scenario.transport,
-            timeout=scenario.timeout,
-            tls=TlsSettings(verify=not scenario.tls_insecure, ca_file=scenario.tls_ca),
-            public_address=local_address(prepared),
-            secrets=tuple(spec.password for spec in prepared.accounts.values()),
-            capture_media=capture_media,
-        )
+    return AgentConfig(
+        transport=scenario.transport,
+        timeout=scenario.timeout,
+        tls=TlsSettings(verify=not scenario.tls_insecure, ca_file=scenario.tls_ca),
+        public_address=local_address(prepared),
+        secrets=tuple(spec.password for spec in prepared.accounts.values()),
+        capture_media=capture_media,
     )
 
 
@@ -192,9 +189,11 @@ def run_scenarios(
     sleep: Sleep | None = None,
     clock: Clock = time.monotonic,
     watcher: StepWatcher | None = None,
+    capture_media: bool = False,
 ) -> ScenarioRuns:
     """Run scenarios one after another; a signal stops the current one and the rest.
-    `watcher` is told each step and what the agent observes, as it happens."""
+    `watcher` is told each step and what the agent observes, as it happens; with
+    `capture_media` the agents keep their calls' RTP/RTCP packets (for `--pcap`)."""
     current = _CurrentAgent()
     runs: list[ScenarioRun] = []
     with catching_signals(current.interrupt) as interruption:
@@ -202,7 +201,7 @@ def run_scenarios(
             runs.append(
                 _ScenarioRunner(
                     prepared, agent_factory, interruption, current, sleep, clock, watcher
-                ).run()
+                ).run(capture_media)
             )
             if interruption.happened:
                 break
@@ -266,7 +265,7 @@ class _ScenarioRunner:
         self._local_address: str | None = None
         self._local_address_known = False
 
-    def run(self) -> ScenarioRun:
+    def run(self, capture_media: bool = False) -> ScenarioRun:
         started = self.clock()
         profile = self.knowledge.profile
         for name, spec in self.prepared.accounts.items():
@@ -280,7 +279,7 @@ class _ScenarioRunner:
             if any(isinstance(step, Call) for step in steps):
                 first = next(iter(self.prepared.accounts.values()))
                 check_can_call(first.registrar, first.outbound_proxy)
-            agent = self.agent_factory(self.prepared)
+            agent = self.agent_factory(agent_config(self.prepared, capture_media))
             agent.watch(self.watcher)
             self.current.agent = agent
             for number, step in enumerate(steps, 1):

@@ -292,3 +292,21 @@ __all__ = [
     "UserAgent",
     "via_address",
 ]
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """How the stack is set up; one agent serves one transport."""
+
+    transport: Transport = "udp"
+    timeout: float = 5.0
+    """Seconds one SIP transaction may take before it counts as unanswered."""
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    local_port: int = 0
+    public_address: str | None = None
+    """The address to put in Via/Contact: the one the kernel uses toward the server."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Strings to sweep out of everything captured (the password)."""
+    capture_media: bool = False
+    """Keep the RTP/RTCP packets of the calls siptest places (`--pcap`): each call's
+    end adds a `MediaCaptured` event (`siptest.ua.pjsua.mediatap`)."""

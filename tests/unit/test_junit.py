@@ -42,8 +42,10 @@ def mixed_runs(tmp_path: Path):
         scenario(tmp_path, "no-stack", "7000"),
     ]
 
-    def factory(item):
-        if item.scenario.name == "no-stack":
+    order = iter(["answers", "unknown-number", "no-stack"])  # agents in run order
+
+    def factory(config):
+        if next(order) == "no-stack":
             raise CannotRunError("The SIP stack failed to start.")
         return ScriptedAgent(calls={"7000": 200, "12345678": 404})
 

@@ -30,6 +30,7 @@ from siptest.hostport import split_hostport
 from siptest.sipmessage import SipMessage
 from siptest.ua.base import (
     AccountSpec,
+    AgentConfig,
     CallCompleted,
     CallSpec,
     MediaSample,
@@ -62,7 +63,6 @@ from siptest.ua.pjsua.config import (
     MAX_ACCOUNTS,
     MAX_CALLS,
     USER_AGENT,
-    AgentConfig,
     system_ca_bundle,
     transport_config,
 )

@@ -6,7 +6,6 @@ Nothing here imports pjsua2; `transport_config` receives the module.
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from siptest import __version__
 from siptest.errors import CannotRunError
 from siptest.ua import limits
 from siptest.ua.addressing import is_ipv6
-from siptest.ua.base import TlsSettings, Transport
+from siptest.ua.base import AgentConfig
 
 USER_AGENT = f"siptest/{__version__}"
 """Plain and honest: providers block scanner signatures, not named testers."""
@@ -27,24 +26,6 @@ _SYSTEM_CA_BUNDLES = (
     "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
     "/etc/ssl/cert.pem",  # macOS, BSD
 )
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """How the stack is set up; one agent serves one transport."""
-
-    transport: Transport = "udp"
-    timeout: float = 5.0
-    """Seconds one SIP transaction may take before it counts as unanswered."""
-    tls: TlsSettings = field(default_factory=TlsSettings)
-    local_port: int = 0
-    public_address: str | None = None
-    """The address to put in Via/Contact: the one the kernel uses toward the server."""
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    """Strings to sweep out of everything captured (the password)."""
-    capture_media: bool = False
-    """Keep the RTP/RTCP packets of the calls siptest places (`--pcap`): each call's
-    end adds a `MediaCaptured` event (`siptest.ua.pjsua.mediatap`)."""
 
 
 def system_ca_bundle() -> Path | None:
