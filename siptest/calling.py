@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from siptest.analysis.calls import analyse_call, analyse_hangup, apply_expectation
-from siptest.analysis.media import MediaExpectation, analyse_call_media
+from siptest.analysis.calls import analyse_call, analyse_hangup
+from siptest.analysis.expectations import MediaExpectation, apply_expectation
+from siptest.analysis.media import analyse_call_media
 from siptest.analysis.model import Binding, Check
 from siptest.analysis.nat import nat_findings
 from siptest.analysis.preflight import check_account, check_number

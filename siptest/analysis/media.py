@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
 
 from siptest.analysis.addresses import (
     UNREACHABLE_KINDS,
@@ -35,26 +34,13 @@ from siptest.analysis.audio import (
     QualityThresholds,
     assess,
     media_section,
-    rounded,
     summary_line,
 )
+from siptest.analysis.expectations import MediaExpectation, digits, media_results
 from siptest.analysis.model import Check
 from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge
 from siptest.ua.base import CallCompleted, MediaSample
-
-
-@dataclass(frozen=True)
-class MediaExpectation:
-    """What a scenario expects of an answered call's media (`expect:` in YAML)."""
-
-    audio: Literal["both"] | None = None
-    """`both`: audio must flow both ways (also the default verdict without expectations)."""
-    min_mos: float | None = None
-    """Lowest acceptable MOS estimate; replaces the default failure threshold (3.1)."""
-    dtmf: str | None = None
-    """Digits that must come back from the far end (echo service, second account)."""
-
 
 # --- diagnoses ----------------------------------------------------------------
 # Which diagnosis applies is decided here; its words are in the knowledge base
@@ -228,71 +214,21 @@ def _ok(assessment: Assessment) -> _Pick:
     return _Pick("media.ok", facts, notes=("no_rtcp",) if no_rtcp else ())
 
 
-def _digits(text: str) -> str:
-    return "".join(text.split()).upper()
-
-
 def _dtmf(expected: str, sent: str, received: str) -> _Pick:
     facts: dict[str, object] = {
         "dtmf_expected": expected,
         "dtmf_sent": sent,
         "dtmf_received": received,
     }
-    if _digits(sent) != _digits(expected):
+    if digits(sent) != digits(expected):
         return _Pick("media.dtmf_not_sent", facts)
     if not received:
         return _Pick("media.dtmf_mismatch", facts, notes=("nothing",))
-    if _digits(received) == "".join(digit * 2 for digit in _digits(expected)):
+    if digits(received) == "".join(digit * 2 for digit in digits(expected)):
         return _Pick("media.dtmf_mismatch", facts, cases=("doubled",), notes=("doubled",))
-    if len(_digits(received)) < len(_digits(expected)):
+    if len(digits(received)) < len(digits(expected)):
         return _Pick("media.dtmf_mismatch", facts, cases=("lost",), notes=("lost",))
     return _Pick("media.dtmf_mismatch", facts, notes=("different",))
-
-
-# --- expectations ---------------------------------------------------------------
-
-
-def _expectation_results(
-    expectations: MediaExpectation | None,
-    assessment: Assessment | None,
-    *,
-    dtmf_sent: str,
-    dtmf_received: str,
-) -> list[dict[str, Any]]:
-    if expectations is None:
-        return []
-    results: list[dict[str, Any]] = []
-    if expectations.audio is not None:
-        verdict = assessment.verdict if assessment else None
-        results.append(
-            {
-                "expect": "audio",
-                "wanted": expectations.audio,
-                "got": verdict,
-                "met": bool(assessment and assessment.both),
-            }
-        )
-    if expectations.min_mos is not None:
-        worst = assessment.worst if assessment else None
-        results.append(
-            {
-                "expect": "min_mos",
-                "wanted": expectations.min_mos,
-                "got": rounded(worst.mos if worst else None, 2),
-                "met": worst is not None and worst.mos >= expectations.min_mos,
-            }
-        )
-    if expectations.dtmf is not None:
-        results.append(
-            {
-                "expect": "dtmf",
-                "wanted": expectations.dtmf,
-                "got": dtmf_received,
-                "met": assessment is not None
-                and _digits(dtmf_received) == _digits(expectations.dtmf),
-            }
-        )
-    return results
 
 
 # --- the check ------------------------------------------------------------------
@@ -343,7 +279,7 @@ def analyse_media(
     if not answered or too_short:
         # Unanswered, or hung up before the first packet could flow (--talk 0):
         # nothing to judge, which is not the same as "no audio".
-        results = _expectation_results(
+        results = media_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
         ok = all(result["met"] for result in results)
@@ -361,7 +297,7 @@ def analyse_media(
             details={"media": section},
         )
     if sample is None:
-        results = _expectation_results(
+        results = media_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
         section = media_section(
@@ -377,7 +313,7 @@ def analyse_media(
 
     assessment = assess(sample, thresholds, min_mos)
     verdict_name = assessment.verdict
-    results = _expectation_results(
+    results = media_results(
         expectations, assessment, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
     )
     section = media_section(

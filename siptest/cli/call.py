@@ -90,7 +90,7 @@ def call(
     """
     from dataclasses import replace
 
-    from siptest.analysis.calls import parse_expectation
+    from siptest.analysis.expectations import parse_expectation
     from siptest.calling import CallRequest, check_call
     from siptest.report.terminal import live_progress
     from siptest.ua.base import CallSpec

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from siptest.analysis.media import MediaExpectation
+from siptest.analysis.expectations import MediaExpectation, unmet_outcome
 from siptest.analysis.model import Check
 from siptest.errors import UsageError
 from siptest.ua.base import AccountSpec, Transport
@@ -218,28 +218,9 @@ class Expectation:
 
         Judges the step's own check; the media keys are judged by `unmet_media`.
         """
-        response = check.response
-        got = f"{response.code} {response.reason}".strip() if response else "no response"
-        category = check.diagnosis.category if check.diagnosis else "none"
-        answered = bool(check.details.get("answered"))
-        problems = []
-        if self.ok is not None and check.ok != self.ok:
-            problems.append(
-                f"expected {'success' if self.ok else 'a failure'}, got {got}"
-                + (f" ({check.diagnosis.title})" if check.diagnosis else "")
-            )
-        if self.codes and (response is None or response.code not in self.codes):
-            wanted = " or ".join(str(code) for code in self.codes)
-            problems.append(f"expected code {wanted}, got {got}")
-        if self.category is not None and category != self.category:
-            problems.append(f"expected category {self.category}, got {category} ({got})")
-        if self.answered is not None and answered != self.answered:
-            state = "answered" if answered else f"not answered ({got})"
-            problems.append(
-                f"expected the call {'answered' if self.answered else 'not answered'}, "
-                f"it was {state}"
-            )
-        return problems
+        return unmet_outcome(
+            check, ok=self.ok, codes=self.codes, category=self.category, answered=self.answered
+        )
 
     def unmet_media(self, call: Check, media: Check | None) -> list[str]:
         """What the media check shows against `audio`, `min_mos` and `dtmf`; empty if met.

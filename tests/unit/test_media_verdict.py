@@ -8,7 +8,7 @@ import pytest
 from siptest.analysis import media, nat
 from siptest.analysis.addresses import address_kind, reachable_from
 from siptest.analysis.audio import summary_line
-from siptest.analysis.media import MediaExpectation
+from siptest.analysis.expectations import MediaExpectation
 from siptest.analysis.model import Report
 from siptest.hostport import split_hostport
 from siptest.knowledge import load_knowledge
