@@ -23,7 +23,7 @@ from siptest import __version__
 from siptest.doctor.model import Probe, ProbeOutcome
 from siptest.resolution import ResolvedTarget
 from siptest.sipmessage import parse_message
-from siptest.ua.tlsprobe import probe_tls
+from siptest.ua.tlsprobe import client_context, probe_tls
 
 _T1 = 0.5
 """RFC 3261 17.1.1.1: the first retransmission interval over UDP."""
@@ -205,16 +205,7 @@ def _details(
     def make(outcome: ProbeOutcome, detail: str, **tls: object) -> Probe:
         return _tls_result(target, name, verify, outcome, detail, **tls)
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.maximum_version = ssl.TLSVersion.TLSv1_2  # what siptest's SIP stack speaks
-    if verify:
-        if ca_file is not None:
-            context.load_verify_locations(cafile=str(ca_file))
-        else:
-            context.load_default_certs()
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = client_context(verify, ca_file)  # TLS 1.2 at most: what the stack speaks
     try:
         with (
             socket.create_connection((target.address, target.port), timeout=timeout) as raw,

@@ -124,6 +124,27 @@ _OK = object()
 """The handshake succeeded (None means the probe has no opinion)."""
 
 
+def client_context(
+    verify: bool, ca_file: Path | None, highest: ssl.TLSVersion | None = None
+) -> ssl.SSLContext:
+    """A TLS client context as siptest checks servers: the chain and the name (RFC 5922:
+    the subjectAltName names when there are any), TLS 1.2 at most by default (what
+    siptest's SIP stack speaks); nothing checked without `verify`."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.maximum_version = highest or ssl.TLSVersion.TLSv1_2
+    if verify:
+        if ca_file is not None:
+            context.load_verify_locations(cafile=str(ca_file))
+        else:
+            context.load_default_certs()
+    else:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def _handshake(
     host: str,
     port: int,
@@ -135,16 +156,7 @@ def _handshake(
 ) -> TlsProblem | _VersionRefused | _Unfinished | object | None:
     import ssl
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.maximum_version = highest
-    if verify:
-        if ca_file is not None:
-            context.load_verify_locations(cafile=str(ca_file))
-        else:
-            context.load_default_certs()
-    else:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+    context = client_context(verify, ca_file, highest)
     try:
         raw = socket.create_connection((host, port), timeout=timeout)
     except OSError:
