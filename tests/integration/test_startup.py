@@ -22,6 +22,7 @@ NOT_FOR_AN_ADDRESS = (
     "ssl",  # only over TLS (siptest.ua.tlsprobe)
     "siptest.ua.tlsprobe",
     "siptest.report.progress",  # live progress: only for a person at a terminal
+    "encodings.idna",  # getaddrinfo gets an ASCII host as bytes
     "siptest.report.html",
     "siptest.report.nagios",
     "dpkt",
