@@ -15,21 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from siptest.analysis.model import Check, Report
 from siptest.knowledge import Knowledge
 from siptest.registration import CheckRun
-from siptest.resolution import (
-    DnsServer,
-    FailoverCause,
-    FailoverRun,
-    Resolution,
-    ResolvedTarget,
-    fail_over,
-    resolve,
-)
 from siptest.ua.addressing import is_ipv6
 from siptest.ua.base import AccountSpec, TlsSettings, Transport
+
+if TYPE_CHECKING:
+    # Imported where used: a check of an IP address (no DNS) never loads
+    # siptest.resolution (benchmarks/register_vs_sipsak.py counts start-up).
+    from siptest.resolution import (
+        DnsServer,
+        FailoverCause,
+        FailoverRun,
+        Resolution,
+        ResolvedTarget,
+    )
 
 DNS_LIFETIME_S = 5.0
 """At most this long for the whole lookup (bounded by --timeout too)."""
@@ -70,6 +73,8 @@ def look_up(
     """
     if account.outbound_proxy or not needs_dns(account.registrar):
         return None
+    from siptest.resolution import resolve  # dnspython: only when a name is looked up
+
     return resolve(
         account.registrar,
         port=account.port,
@@ -99,6 +104,8 @@ def tls_for(account: AccountSpec, tls: TlsSettings, domain: str) -> TlsSettings:
 
 def failover_cause(run: CheckRun) -> FailoverCause | None:
     """Why a phone would try the next target after this run; None: this is the answer."""
+    from siptest.resolution import FailoverCause
+
     if run.exit_status is not None:
         return None  # interrupted: stop here
     check = next((c for c in run.report.checks if c.kind in ("register", "call")), None)
@@ -121,6 +128,8 @@ def routed_run(
 ) -> CheckRun:
     """Try the resolution's targets in order; one report: the resolution, then the
     checks of the attempt that ended the run (every attempt's messages in the events)."""
+    from siptest.resolution import fail_over
+
     if not resolution.ok:
         check = resolution_check(resolution, None, knowledge)
         return CheckRun(Report(checks=(check,), profile=knowledge.profile.name), ())

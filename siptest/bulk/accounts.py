@@ -1,4 +1,5 @@
-"""The accounts file of `siptest bulk`: one account per CSV row, never a password.
+"""The accounts file of `siptest bulk`: one account per CSV row (or YAML list item),
+never a password.
 
     user,server,transport,auth_user,domain,password_env,password_file
     1001,sip.example.com,udp,,,SIP_PW_1001,
@@ -10,13 +11,16 @@ password is: `password_env` (an environment variable) or `password_file` (a file
 only its owner can read, like `--password-file`). A `password` column is refused: the
 file is meant to be kept, shared and committed, so it never holds a secret.
 Every password source is checked before anything is sent.
+
+A file named `*.yaml` or `*.yml` is a list of mappings with the same keys
+(`siptest.bulk.yamlaccounts`); every account then passes the same checks.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,15 +76,31 @@ class BulkAccount:
         return args
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+_SECRET_REFUSAL = (
+    "is refused: a password is never written in the accounts file. Name where it is "
+    "instead: password_env (an environment variable) or password_file (a file only you "
+    "can read, chmod 600)."
+)
+
+
 def load_accounts(path: Path) -> tuple[BulkAccount, ...]:
-    """Every account of the file, validated; UsageError lists the problems by line."""
+    """Every account of the file, validated; UsageError lists the problems by line.
+
+    A `.yaml`/`.yml` file is read as YAML, any other as CSV."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            return _accounts(path, handle.read())
+            text = handle.read()
     except OSError as error:
         raise UsageError(f"{path}: cannot read the accounts file ({error.strerror}).") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the accounts file is not UTF-8 text.") from None
+    if path.suffix.lower() in YAML_SUFFIXES:
+        from siptest.bulk.yamlaccounts import yaml_rows
+
+        rows = yaml_rows(path, text, COLUMNS, _SECRET_REFUSAL, MAX_ACCOUNTS)
+        return _checked(path, rows, "key", "Write one '- user: ...' mapping per account.")
+    return _accounts(path, text)
 
 
 def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
@@ -90,11 +110,7 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
         raise UsageError(f"{path}: empty. The first line names the columns: {','.join(COLUMNS)}.")
     secret = [name for name in header if "pass" in name.lower() and name not in COLUMNS]
     if secret:
-        raise UsageError(
-            f"{path}:1: column {secret[0]!r} is refused: a password is never written in the "
-            "accounts file. Name where it is instead: a password_env column (an environment "
-            "variable) or a password_file column (a file only you can read, chmod 600)."
-        )
+        raise UsageError(f"{path}:1: column {secret[0]!r} {_SECRET_REFUSAL}")
     unknown = [name for name in header if name not in COLUMNS]
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing:
@@ -102,29 +118,41 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
         what += [f"missing column(s) {', '.join(missing)}"] if missing else []
         raise UsageError(f"{path}:1: {'; '.join(what)}. Columns: {','.join(COLUMNS)}.")
     reader.fieldnames = header
-    accounts: list[BulkAccount] = []
-    problems: list[str] = []
+    rows: list[tuple[int, Mapping[str, str | None]]] = []
     try:
         for row in reader:
-            line = reader.line_num
             if not any((value or "").strip() for value in row.values()):
                 continue  # a blank line
-            try:
-                accounts.append(_account(line, row))
-            except ValueError as error:
-                problems.append(f"{path}:{line}: {error}")
-            if len(accounts) > MAX_ACCOUNTS:
+            rows.append((reader.line_num, row))
+            if len(rows) > MAX_ACCOUNTS:
                 raise UsageError(f"{path}: more than {MAX_ACCOUNTS} accounts; split the file.")
     except csv.Error as error:
         # never quote the row: a password typed by mistake could be in it
         raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({error}).") from None
+    return _checked(path, rows, "column", "Add one row per account below the header.")
+
+
+def _checked(
+    path: Path,
+    rows: Sequence[tuple[int, Mapping[str, str | None]]],
+    word: str,
+    how_to_add: str,
+) -> tuple[BulkAccount, ...]:
+    """Every row as an account; the problems of all rows at once, by FILE:LINE."""
+    accounts: list[BulkAccount] = []
+    problems: list[str] = []
+    for line, row in rows:
+        try:
+            accounts.append(_account(line, row, word))
+        except ValueError as error:
+            problems.append(f"{path}:{line}: {error}")
     problems += _repeated(path, accounts)
     if problems:
         more = len(problems) - MAX_PROBLEMS
         shown = problems[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
         raise UsageError("\n".join(shown))
     if not accounts:
-        raise UsageError(f"{path}: no accounts. Add one row per account below the header.")
+        raise UsageError(f"{path}: no accounts. {how_to_add}")
     return tuple(accounts)
 
 
@@ -142,19 +170,20 @@ def _repeated(path: Path, accounts: list[BulkAccount]) -> list[str]:
     return problems
 
 
-def _account(line: int, row: Mapping[str, str | None]) -> BulkAccount:
+def _account(line: int, row: Mapping[str, str | None], word: str = "column") -> BulkAccount:
+    """One account from its values; `word` is what the file calls a field (column, key)."""
     if None in row:
         raise ValueError(f"more values than the {len(row) - 1} columns of the header")
     values = {key: (value or "").strip() for key, value in row.items() if key is not None}
     for key in REQUIRED:
         if not values.get(key):
-            raise ValueError(f"column '{key}' is empty")
+            raise ValueError(f"{word} '{key}' is empty" if key in values else f"no '{key}' {word}")
     for key, value in values.items():
         if value.startswith("-"):
-            raise ValueError(f"column '{key}' must not start with '-'")
+            raise ValueError(f"{word} '{key}' must not start with '-'")
     transport = values.get("transport") or "udp"
     if transport.lower() not in TRANSPORTS:
-        raise ValueError(f"column 'transport' must be one of {', '.join(TRANSPORTS)}")
+        raise ValueError(f"{word} 'transport' must be one of {', '.join(TRANSPORTS)}")
     env, file = values.get("password_env"), values.get("password_file")
     if bool(env) == bool(file):
         raise ValueError("give exactly one of password_env (a variable) or password_file (a path)")

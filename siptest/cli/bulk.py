@@ -1,4 +1,4 @@
-"""`siptest bulk ACCOUNTS.csv`: check the registration of many accounts, paced."""
+"""`siptest bulk ACCOUNTS.csv|ACCOUNTS.yaml`: check the registration of many accounts, paced."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ def bulk(
     accounts_file: Annotated[
         Path,
         typer.Argument(
-            metavar="ACCOUNTS.csv",
+            metavar="ACCOUNTS.csv|ACCOUNTS.yaml",
             help="CSV: user,server[,transport,auth_user,domain] and password_env or "
-            "password_file per row; never a password.",
+            "password_file per row; or YAML (*.yaml, *.yml): a list of mappings with the "
+            "same keys. Never a password.",
             dir_okay=False,
         ),
     ],
@@ -48,13 +49,13 @@ def bulk(
         typer.Option("--csv", metavar="PATH", help="Also write one CSV row per account."),
     ] = None,
 ) -> None:
-    """Register every account of a CSV file, paced, and report each one.
+    """Register every account of a CSV or YAML file, paced, and report each one.
 
     Each account is checked as `siptest register` checks it (one try when the
     server rejects the credentials, its registration removed afterwards), in a
     process of its own, at most --workers at once and --rate per second per
     registrar. Passwords come from the environment variable or the file (chmod 600)
-    each row names; every source is checked before anything is sent.
+    each account names; every source is checked before anything is sent.
 
     Exit status: 0 every account registered, 1 an account failed (diagnosed),
     2 bad file or option, 3 an account could not be checked, 130/143 interrupted

@@ -236,13 +236,17 @@ class SipOptions:
     ) -> CheckRun:
         """Run the check at the server as a phone finds it (siptest.routing): the DNS
         targets in order, moving on as a phone does; directly for an address."""
-        from siptest.resolution import parse_dns_server
         from siptest.routing import at_target, look_up, routed_run
 
+        dns_server = None
+        if self.dns_server:
+            from siptest.resolution import parse_dns_server
+
+            dns_server = parse_dns_server(self.dns_server)
         resolution = look_up(
             account,
             transport=self.transport.value if self.transport is not None else None,
-            dns_server=parse_dns_server(self.dns_server) if self.dns_server else None,
+            dns_server=dns_server,
             timeout=self.timeout,
         )
         if resolution is None:

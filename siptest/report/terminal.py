@@ -14,10 +14,14 @@ import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from siptest.report.progress import Status, advance, status_line, with_step
-from siptest.ua.events import Event
+if TYPE_CHECKING:
+    from siptest.report.progress import Status
+    from siptest.ua.events import Event
+
+# siptest.report.progress is imported by LiveProgress, only when a person watches:
+# with --json or --nagios (bulk and exporter children) start-up does not pay for it.
 
 _ERASE = "\r\x1b[K"
 """Back to the start of the line and erase it (ANSI EL)."""
@@ -39,12 +43,16 @@ class LiveProgress:
 
     def __init__(self, stream: TextIO, width: int | None = None) -> None:
         self.stream = stream
+        from siptest.report.progress import Status
+
         self.width = width or shutil.get_terminal_size().columns
-        self.status = Status()
+        self.status: Status = Status()
         self._shown = ""
         self._now = 0.0
 
     def __call__(self, events: Sequence[Event], now: float) -> None:
+        from siptest.report.progress import advance, status_line
+
         for event in events:
             self.status = advance(self.status, event)
         self._now = now
@@ -52,6 +60,8 @@ class LiveProgress:
 
     def step(self, label: str) -> None:
         """A scenario step begins (`siptest run`): show it at once."""
+        from siptest.report.progress import status_line, with_step
+
         self.status = with_step(self.status, label)
         self._show(status_line(self.status, self._now, self.width))
 

@@ -26,10 +26,15 @@ DNS failures are results (``Resolution.failure``), one dataclass each, with
 An SRV target without an address while others have one is not a failure: it is listed
 in ``Resolution.unresolved`` as a ``TargetWithoutAddress``.
 
-Only resolver.py imports dnspython (ruff's banned-api rule keeps it there).
+Only resolver.py imports dnspython (ruff's banned-api rule keeps it there), and only
+when a name is looked up: ``resolve`` and ``DEFAULT_LIFETIME`` are loaded on first use,
+so a check of an IP address never pays for importing dnspython (about a fifth of a
+register check's wall time, benchmarks/register_vs_sipsak.py).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from siptest.resolution.failover import FailoverCause, FailoverRun, TargetAttempt, fail_over
 from siptest.resolution.model import (
@@ -47,9 +52,23 @@ from siptest.resolution.model import (
     TargetWithoutAddress,
     Transport,
 )
-from siptest.resolution.resolver import DEFAULT_LIFETIME, resolve
 from siptest.resolution.server import parse_dns_server
 from siptest.resolution.srv import RandomSource, SrvRecord, order_srv
+
+if TYPE_CHECKING:
+    from siptest.resolution.resolver import DEFAULT_LIFETIME, resolve
+
+_LAZY = ("DEFAULT_LIFETIME", "resolve")
+
+
+def __getattr__(name: str) -> Any:
+    """`resolve` and `DEFAULT_LIFETIME`, importing dnspython on first use (PEP 562)."""
+    if name in _LAZY:
+        from siptest.resolution import resolver
+
+        return getattr(resolver, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_LIFETIME",

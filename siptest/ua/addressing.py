@@ -14,6 +14,15 @@ def is_ipv6(host: str) -> bool:
         return False
 
 
+def getaddrinfo_host(host: str) -> str | bytes:
+    """`host` as socket.getaddrinfo should get it: an ASCII name or address as bytes.
+
+    Given text, getaddrinfo encodes it with the "idna" codec, whose import (with
+    stringprep and unicodedata) costs a register check about a millisecond; for ASCII
+    that encoding changes nothing. Other text goes through IDNA as before."""
+    return host.encode("ascii") if host.isascii() else host
+
+
 def source_address(host: str, port: int = 5060) -> str | None:
     """The local address the kernel would use to reach `host` (no packet is sent).
 
@@ -25,7 +34,7 @@ def source_address(host: str, port: int = 5060) -> str | None:
     family = socket.AF_INET6 if is_ipv6(host) else socket.AF_INET
     try:
         family, _, _, _, address = socket.getaddrinfo(
-            host, port, family=family, type=socket.SOCK_DGRAM
+            getaddrinfo_host(host), port, family=family, type=socket.SOCK_DGRAM
         )[0]
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             sock.connect(address)

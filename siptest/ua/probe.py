@@ -6,6 +6,7 @@ import errno
 import socket
 
 from siptest.hostport import split_hostport
+from siptest.ua.addressing import getaddrinfo_host
 from siptest.ua.base import AccountSpec
 
 
@@ -29,7 +30,9 @@ class UnreachableProbe:
         port = written or 5060
         try:
             # IPv4 only, like the SIP transports siptest opens.
-            infos = socket.getaddrinfo(host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+            infos = socket.getaddrinfo(
+                getaddrinfo_host(host), port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+            )
             family, _, _, _, address = infos[0]
             sock = socket.socket(family, socket.SOCK_DGRAM)
             sock.setblocking(False)

@@ -37,3 +37,16 @@ def test_a_domain_that_carries_its_port_is_not_taken_for_ipv6():
     assert account("sip.example.test:5080").aor == "sip:1001@sip.example.test:5080"
     assert account("[::1]:5070").aor == "sip:1001@[::1]:5070"
     assert account("2001:db8::1").aor == "sip:1001@[2001:db8::1]"
+
+
+def test_an_ascii_host_goes_to_getaddrinfo_as_bytes_so_no_idna_codec_is_loaded():
+    from siptest.ua.addressing import getaddrinfo_host
+
+    assert getaddrinfo_host("127.0.0.1") == b"127.0.0.1"
+    assert getaddrinfo_host("sip.example.com") == b"sip.example.com"
+
+
+def test_a_non_ascii_host_goes_to_getaddrinfo_as_text_for_idna():
+    from siptest.ua.addressing import getaddrinfo_host
+
+    assert getaddrinfo_host("bücher.example") == "bücher.example"

@@ -211,3 +211,19 @@ def test_no_targets_tries_nothing():
     assert run.attempts == ()
     assert run.result is None
     assert run.final is None
+
+
+def test_the_package_hands_out_the_resolvers_own_resolve_when_first_asked():
+    # loaded on first use, so that a check of an address never imports dnspython
+    import siptest.resolution as package
+    from siptest.resolution import resolver
+
+    assert package.resolve is resolver.resolve
+    assert package.DEFAULT_LIFETIME == resolver.DEFAULT_LIFETIME
+
+
+def test_a_name_the_package_does_not_have_is_an_attribute_error():
+    import siptest.resolution as package
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = package.no_such_name  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ import ctypes
 import gc
 import time
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from siptest.errors import CannotRunError
 from siptest.hostport import split_hostport
@@ -79,7 +79,9 @@ from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
 from siptest.ua.probe import UnreachableProbe
-from siptest.ua.tlsprobe import TlsProblem, probe_tls
+
+if TYPE_CHECKING:
+    from siptest.ua.tlsprobe import TlsProblem
 
 _POLL_MS = 10
 LATE_ANSWER_S = 0.5
@@ -504,6 +506,8 @@ class PjsuaAgent:
         a problem the stack would misreport is recorded, and nothing is sent."""
         if self.config.transport != "tls":
             return None
+        from siptest.ua.tlsprobe import probe_tls  # ssl: only over TLS
+
         host, written = split_hostport(account.outbound_proxy or account.hostport)
         port = written or 5061
         tls = self.config.tls
