@@ -132,46 +132,69 @@ class SchemaReader(ScenarioNodes):
                 self.step_reader.check_registrations(steps)
             with self.recovering():
                 self.step_reader.check_dtmf(steps)
-        tls_ca = self.path_value(top["tls_ca"], "tls_ca") if "tls_ca" in top else None
-        tls_insecure = (
-            self.boolean(top["tls_insecure"], "tls_insecure") if "tls_insecure" in top else False
-        )
+        # Every value below is read on its own: a file with three mistakes says all three.
+        tls_ca: Path | None = None
+        tls_insecure = False
         for key in ("tls_ca", "tls_insecure"):
             if key in top and transport != "tls":
-                raise self.error(top[key], key, "only applies when the accounts use transport tls.")
-        if tls_ca is not None:
-            try:
-                check_ca_file(tls_ca, "tls_ca")
-            except UsageError as problem:
-                raise self.error(top["tls_ca"], "tls_ca", str(problem).split(": ", 1)[-1]) from None
+                with self.recovering():
+                    raise self.error(
+                        top[key], key, "only applies when the accounts use transport tls."
+                    )
+        if "tls_ca" in top and transport == "tls":
+            with self.recovering():
+                tls_ca = self.path_value(top["tls_ca"], "tls_ca")
+                try:
+                    check_ca_file(tls_ca, "tls_ca")
+                except UsageError as problem:
+                    tls_ca = None
+                    raise self.error(
+                        top["tls_ca"], "tls_ca", str(problem).split(": ", 1)[-1]
+                    ) from None
+        if "tls_insecure" in top and transport == "tls":
+            with self.recovering():
+                tls_insecure = self.boolean(top["tls_insecure"], "tls_insecure")
         profile = None
         if "profile" in top:
             from siptest.target import profile_reference
 
-            try:
-                profile = str(
-                    profile_reference(self.string(top["profile"], "profile"), self.path.parent)
+            with self.recovering():
+                try:
+                    profile = str(
+                        profile_reference(self.string(top["profile"], "profile"), self.path.parent)
+                    )
+                except UsageError as error:
+                    raise self.error(top["profile"], "profile", str(error)) from None
+        name = scenario_stem(self.path)
+        if "name" in top:
+            with self.recovering():
+                name = self.string(top["name"], "name")
+        timeout = 5.0
+        if "timeout" in top:
+            with self.recovering():
+                timeout = self.seconds(top["timeout"], "timeout", 0.5, 64)
+        continue_on_failure = False
+        if "continue_on_failure" in top:
+            with self.recovering():
+                continue_on_failure = self.boolean(
+                    top["continue_on_failure"], "continue_on_failure"
                 )
-            except UsageError as error:
-                raise self.error(top["profile"], "profile", str(error)) from None
+        description = ""
+        if "description" in top:
+            with self.recovering():
+                description = self.string(top["description"], "description")
         return Scenario(
-            name=self.string(top["name"], "name") if "name" in top else scenario_stem(self.path),
+            name=name,
             path=self.path,
             accounts=accounts,
             steps=tuple(steps),
             transport=transport,
-            timeout=self.seconds(top["timeout"], "timeout", 0.5, 64) if "timeout" in top else 5.0,
+            timeout=timeout,
             profile=profile,
-            continue_on_failure=(
-                self.boolean(top["continue_on_failure"], "continue_on_failure")
-                if "continue_on_failure" in top
-                else False
-            ),
+            continue_on_failure=continue_on_failure,
             tls_ca=tls_ca,
             tls_insecure=tls_insecure,
-            description=(
-                self.string(top["description"], "description") if "description" in top else ""
-            ),
+            description=description,
             profile_location=self.at(top["profile"]) if "profile" in top else None,
         )
 

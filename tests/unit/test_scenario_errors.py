@@ -121,3 +121,28 @@ def test_a_good_file_loads_with_no_problem(tmp_path):
     # The hostile twin: reading on past errors finds none where there are none.
     scenario = load_scenario(write(tmp_path, GOOD, "good.sip.yaml"), environ={})
     assert scenario.name == "good" and len(scenario.steps) == 1
+
+
+TOP_LEVEL_ERRORS = """\
+name: top-level mistakes
+timeout: forever
+continue_on_failure: perhaps
+profile: no-such-profile.yaml
+tls_insecure: true
+account:
+  user: "1001"
+  host: 127.0.0.1
+  password_env: SIPTEST_PASSWORD
+steps:
+  - wait: soon
+"""
+
+
+def test_mistakes_in_the_top_level_values_are_reported_together_with_the_steps(tmp_path):
+    path = write(tmp_path, TOP_LEVEL_ERRORS, "top.sip.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path, environ={})
+    lines = [p.split(": ", 1)[0] for p in caught.value.problems]
+    keys = [p.split("key '", 1)[1].split("'", 1)[0] for p in caught.value.problems]
+    assert lines == [f"{path}:{n}" for n in (2, 3, 4, 5, 11)]
+    assert keys == ["timeout", "continue_on_failure", "profile", "tls_insecure", "wait"]
