@@ -35,7 +35,10 @@ REJECTED = Counter(
     "siptest_exporter_probes_rejected",
     "Probes refused with 503 because --concurrency probes were already running.",
 )
-IN_FLIGHT = Gauge("siptest_exporter_probes_in_flight", "Probes running now.")
+IN_FLIGHT = Gauge(
+    "siptest_exporter_probes_in_flight",
+    "Probes running now, those still cleaning up after their answer included.",
+)
 
 _PASSWORDISH = ("pass", "pwd", "secret", "token", "auth")
 
@@ -112,16 +115,17 @@ class Exporter:
                 f"{self.concurrency} probes are running already (--concurrency); this one could "
                 "not start in time. Raise --concurrency or scrape less often.",
             )
-        try:
-            IN_FLIGHT.inc()
-            left = deadline - (time.monotonic() - started)
-            # kept back for the child's report after SIGTERM; its clean-up may go on
-            # after the answer (probe.CLEAN_UP_S)
-            grace = min(1.0, left / 3)
-            result = run_probe(module, target, left - grace, grace, self.children)
-        finally:
+        IN_FLIGHT.inc()
+
+        def child_gone() -> None:
             IN_FLIGHT.dec()
             self.slots.release()
+
+        left = deadline - (time.monotonic() - started)
+        # kept back for the child's report after SIGTERM; its clean-up may go on after
+        # the answer (probe.CLEAN_UP_S), and the slot stays taken until the child exits
+        grace = min(1.0, left / 3)
+        result = run_probe(module, target, left - grace, grace, self.children, child_gone)
         self.count(name, result)
         from siptest.exporter.metrics import probe_metrics
 

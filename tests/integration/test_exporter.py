@@ -197,3 +197,44 @@ def test_a_target_outside_the_modules_servers_is_a_400_and_nothing_is_sent(lab, 
     log = running.log()
     assert "refused a probe of module lab" in log
     assert "1002" not in log and "target=" not in log and CANARY not in log
+
+
+@pytest.mark.timeout(90)
+def test_a_probe_cleaning_up_after_its_answer_still_holds_its_concurrency_slot(
+    sip_peer, tmp_path, monkeypatch
+):
+    from sippeer import ok
+
+    from siptest.exporter.modules import load_modules
+    from siptest.exporter.server import Exporter
+
+    # The peer binds the REGISTER and never answers the un-REGISTER: at the scrape
+    # deadline the child is told to stop, answers nothing in the grace time and goes on
+    # waiting for the un-REGISTER (--timeout 30) after the scrape has its answer.
+    peer = sip_peer("udp", [ok()])
+    monkeypatch.setenv("PEER_PW", "peer-test-pass")
+    path = tmp_path / "modules.yaml"
+    path.write_text(
+        "modules:\n  m:\n    timeout: 30\n    password_env: PEER_PW\n"
+        f"    servers: ['127.0.0.1:{peer.port}']\n"
+    )
+    exporter = Exporter(load_modules(path), concurrency=1)
+    query = f"module=m&target=1004@127.0.0.1:{peer.port}"
+    try:
+        first = exporter.probe(query, "8")
+        assert first.status == 200
+        assert b"siptest_probe_success 0.0" in first.body
+        assert len(peer.requests_of("REGISTER")) == 2  # the un-REGISTER is unanswered
+        (child,) = list(exporter.children._running)
+        assert child.poll() is None  # still cleaning up
+        # --concurrency 1: no second stack while the first one still runs
+        assert exporter.probe(query, "1").status == 503
+        assert child.poll() is None, "the child exited too early for this test"
+        deadline = time.monotonic() + 30
+        while exporter.children._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.poll() is not None
+        assert exporter.slots.acquire(timeout=5)  # given back once the child is gone
+        exporter.slots.release()
+    finally:
+        exporter.children.terminate_all()

@@ -207,3 +207,58 @@ def test_the_exporter_refuses_a_target_outside_the_servers_before_any_child(tmp_
     assert not exporter.children._running
     # no slot was taken either: every one of them is free
     assert all(exporter.slots.acquire(blocking=False) for _ in range(exporter.concurrency))
+
+
+def test_a_probe_still_cleaning_up_keeps_its_slot_until_the_child_has_exited():
+    import sys
+    import threading
+
+    from siptest.exporter.probe import Children, run_command
+
+    slow = "import signal, time; signal.signal(signal.SIGTERM, lambda *a: None); time.sleep(30)"
+    children = Children()
+    exited = threading.Event()
+    result = run_command(
+        [sys.executable, "-I", "-c", slow],
+        budget=3.0,
+        grace=0.2,
+        children=children,
+        linger=1.0,
+        on_exit=exited.set,
+    )
+    assert result.timed_out
+    (child,) = list(children._running)
+    assert child.poll() is None and not exited.is_set()  # answered, still cleaning up
+    assert exited.wait(timeout=10)
+    assert child.returncode == -9  # the slot came back only once the child was gone
+
+
+def test_a_probe_that_ends_in_time_gives_its_slot_back_once():
+    import sys
+
+    from siptest.exporter.probe import Children, run_command
+
+    calls: list[int] = []
+    run_command(
+        [sys.executable, "-I", "-c", "print('{}')"],
+        budget=20.0,
+        grace=0.2,
+        children=Children(),
+        on_exit=lambda: calls.append(1),
+    )
+    assert calls == [1]
+
+
+def test_a_probe_whose_child_cannot_start_gives_its_slot_back():
+    from siptest.exporter.probe import Children, run_command
+
+    calls: list[int] = []
+    with pytest.raises(OSError):
+        run_command(
+            ["/nonexistent/siptest-child"],
+            budget=1.0,
+            grace=0.2,
+            children=Children(),
+            on_exit=lambda: calls.append(1),
+        )
+    assert calls == [1]
