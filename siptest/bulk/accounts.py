@@ -156,15 +156,44 @@ def _checked(
     return tuple(accounts)
 
 
+SIP_PORTS = (5060, 5061)
+"""The standard SIP ports (RFC 3261 19.1.2: 5060, and 5061 for TLS): a server given
+with one of them, or with none, is one registrar whatever the transport."""
+
+
+def credentials_key(account: BulkAccount) -> tuple[str, str, str, int | None]:
+    """Who logs in where: the user, the auth user (the user when not given) and the
+    registrar: its host lower-cased (an IP address in one spelling) and its port unless
+    it is a standard SIP port. The transport is not part of it: the same credentials
+    over UDP and TCP are the same login at the same server."""
+    import ipaddress
+
+    from siptest.target import parse_target
+
+    target = parse_target(account.target)
+    host = target.host.lower()
+    try:
+        host = ipaddress.ip_address(host).compressed
+    except ValueError:
+        pass  # a name
+    port = None if target.port in SIP_PORTS else target.port
+    return (account.user, account.auth_user or account.user, host, port)
+
+
 def _repeated(path: Path, accounts: list[BulkAccount]) -> list[str]:
     """An account listed twice would log in twice: after a rejection, that is the
-    repeated failed login that gets an address banned. Refused."""
-    first: dict[tuple[str, str, str], int] = {}
+    repeated failed login that gets an address banned. Refused: the same credentials
+    at the same registrar (`credentials_key`), on any transport."""
+    first: dict[tuple[str, str, str, int | None], int] = {}
     problems = []
     for account in accounts:
-        key = (account.user, account.server.lower(), account.transport)
+        key = credentials_key(account)
         if key in first:
-            problems.append(f"{path}:{account.line}: repeats the account of line {first[key]}")
+            problems.append(
+                f"{path}:{account.line}: repeats the account of line {first[key]} (the same "
+                "user and auth user at the same registrar, whatever the transport, would log "
+                "in twice); keep one row"
+            )
         else:
             first[key] = account.line
     return problems

@@ -49,13 +49,6 @@ class AccountResult:
     error: str | None = None
     """Why it could not run (an `error` or an `interrupted` account)."""
 
-    @property
-    def register_check(self) -> dict[str, Any] | None:
-        checks = (self.report or {}).get("checks") or []
-        return next(
-            (c for c in checks if isinstance(c, dict) and c.get("kind") == "register"), None
-        )
-
 
 @dataclass(frozen=True)
 class BulkRun:

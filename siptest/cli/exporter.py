@@ -36,7 +36,8 @@ def exporter(
 
     Each probe runs `siptest register` or `siptest call` as its module in the
     modules file says, in a child process; the password comes from the module's
-    password_env or password_file, never from the URL. Stops on Ctrl-C or SIGTERM
+    password_env or password_file, never from the URL, and a target must be at one
+    of the module's servers (400 otherwise). Stops on Ctrl-C or SIGTERM
     (exit 0). Exit status: 2 bad modules file or option, 3 cannot listen.
     """
     common.guarded(lambda: _serve(config, listen, concurrency, default_timeout))

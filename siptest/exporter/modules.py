@@ -6,6 +6,7 @@
         transport: udp            # udp (default), tcp, tls
         timeout: 5                # seconds per SIP transaction (siptest --timeout)
         password_env: LAB_PASSWORD   # or password_file: /etc/siptest/lab.pw (chmod 600)
+        servers: [127.0.0.1:5070] # where a probe's target may be (required)
       lab_call:
         check: call
         number: "7000"
@@ -13,12 +14,16 @@
         ring_timeout: 10
         expect: answered          # optional, as `siptest call --expect`
         password_env: LAB_PASSWORD
+        servers: [127.0.0.1:5070, "[::1]:5070"]
 
-The password is never in this file and never in a probe URL.
+The password is never in this file and never in a probe URL. A probe's target comes
+from the URL, so anyone who can reach the exporter chooses it: `servers` lists the
+only servers a module's checks (and so its password's digest) may go to.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +51,40 @@ _KEYS = {
     "talk",
     "ring_timeout",
     "expect",
+    "servers",
 }
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Server:
+    """One entry of a module's `servers`: a host, with one port or any port.
+
+    Matching is exact, no wildcards: the host compared case-insensitively (a trailing
+    dot dropped; an IP address as an address, so [0:0::1] is [::1]); an entry without a
+    port allows that host at any port and without one (resolved by DNS SRV, as a phone
+    does), an entry with a port allows exactly that port.
+    """
+
+    host: str
+    """Lower-case, without a trailing dot; an IP address in its compressed form."""
+    port: int | None = None
+
+    def matches(self, host: str, port: int | None) -> bool:
+        return self.host == canonical_host(host) and self.port in (None, port)
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+
+def canonical_host(host: str) -> str:
+    """A host in one spelling: lower-case, no trailing dot, an IP address compressed."""
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host.lower().rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -71,6 +107,19 @@ class Module:
     talk: float | None = None
     ring_timeout: float | None = None
     expect: str | None = None
+    servers: tuple[Server, ...] = ()
+    """The only servers a target may name (none: every target is refused)."""
+
+    def allows(self, target: str) -> bool:
+        """The target (USER@HOST[:PORT], parsed as the child parses it) is at one of
+        the module's servers."""
+        from siptest.target import parse_target
+
+        try:
+            parsed = parse_target(target)
+        except UsageError:
+            return False
+        return any(server.matches(parsed.host, parsed.port) for server in self.servers)
 
     def arguments(self) -> list[str]:
         """The command line options of this module's check (no target, no password)."""
@@ -155,8 +204,10 @@ def _module(path: Path, name: str, settings: Any) -> Module:
         raise UsageError(
             f"{where}: password_env must name an environment variable, e.g. SIP_PASSWORD."
         )
+    servers = _servers(where, settings.get("servers"))
     return Module(
         name=name,
+        servers=servers,
         check=check,
         transport=_choice(where, settings, "transport", TRANSPORTS, "udp"),
         timeout=_number(where, settings, "timeout", 0.5, 64.0) or 5.0,
@@ -173,6 +224,38 @@ def _module(path: Path, name: str, settings: Any) -> Module:
         ring_timeout=_number(where, settings, "ring_timeout", 0.5, 600),
         expect=_text(where, settings, "expect"),
     )
+
+
+def _servers(where: str, value: Any) -> tuple[Server, ...]:
+    from siptest.target import parse_hostport
+
+    if value is None or value == []:
+        raise UsageError(
+            f"{where}: needs servers: a list of the SIP servers (HOST or HOST:PORT) its "
+            "probes may check, e.g. servers: [sip.provider.example]. A probe URL names its "
+            "target, and the check sends a digest of the module's password to that server: "
+            "any other server is refused."
+        )
+    if not isinstance(value, list):
+        raise UsageError(f"{where}: servers must be a list, e.g. servers: [sip.provider.example].")
+    servers: list[Server] = []
+    for entry in value:
+        if not isinstance(entry, str) or not entry.strip():
+            raise UsageError(
+                f"{where}: each of servers is a text HOST or HOST:PORT (quote an IPv6 "
+                f'address: "[2001:db8::1]:5060"), not {entry!r}.'
+            )
+        if "*" in entry or "?" in entry:
+            raise UsageError(
+                f"{where}: servers: '{entry}': no wildcards; list every server by its name "
+                "or address."
+            )
+        try:
+            host, port = parse_hostport(entry.strip(), "servers entry")
+        except UsageError as error:
+            raise UsageError(f"{where}: servers: {error}") from None
+        servers.append(Server(canonical_host(host), port))
+    return tuple(dict.fromkeys(servers))
 
 
 def _choice(

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,10 +96,17 @@ can leave a binding on the server until it expires."""
 
 
 def run_probe(
-    module: Module, target: str, budget: float, grace: float, children: Children
+    module: Module,
+    target: str,
+    budget: float,
+    grace: float,
+    children: Children,
+    on_exit: Callable[[], None] | None = None,
 ) -> ProbeResult:
     """Run the module's check of `target` (see `run_command`)."""
-    return run_command(command(module, target), budget, grace, children, linger=CLEAN_UP_S)
+    return run_command(
+        command(module, target), budget, grace, children, linger=CLEAN_UP_S, on_exit=on_exit
+    )
 
 
 def run_command(
@@ -108,20 +116,29 @@ def run_command(
     children: Children,
     env: dict[str, str] | None = None,
     linger: float = 0.0,
+    on_exit: Callable[[], None] | None = None,
 ) -> ProbeResult:
     """Run `siptest ... --json` as a child; at `budget` seconds SIGTERM (the child
     cancels and un-registers). Its report is awaited `grace` seconds; a child still
     cleaning up then is left `linger` seconds more in the background (the caller has
-    its answer) before SIGKILL. `siptest bulk` runs its accounts through here too."""
+    its answer) before SIGKILL. `on_exit` is called once, when the child has exited
+    (from the background then) or could not start: what the child holds, such as the
+    exporter's concurrency slot, is held until then. `siptest bulk` runs its accounts
+    through here too."""
+    exited = _Once(on_exit)
     started = time.monotonic()
-    child = subprocess.Popen(
-        argv,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    try:
+        child = subprocess.Popen(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except BaseException:
+        exited()
+        raise
     children.add(child)
     timed_out = False
     try:
@@ -134,13 +151,15 @@ def run_command(
                 out, _ = child.communicate(timeout=grace)
             except subprocess.TimeoutExpired:
                 if linger > 0:
-                    _reap_later(child, linger, children)
+                    _reap_later(child, linger, children, exited)
                     return ProbeResult(time.monotonic() - started, None, None, timed_out=True)
                 _signal_group(child, signal.SIGKILL)
                 out, _ = child.communicate()
         children.discard(child)
+        exited()
     except BaseException:
         children.discard(child)
+        exited()
         raise
     report = _report(out)
     return ProbeResult(
@@ -151,9 +170,25 @@ def run_command(
     )
 
 
-def _reap_later(child: subprocess.Popen[bytes], linger: float, children: Children) -> None:
-    """Let a stopped child finish its clean-up in the background, then kill it."""
-    import threading
+class _Once:
+    """A callback that runs at most once, from whichever thread gets there first."""
+
+    def __init__(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            callback, self._callback = self._callback, None
+        if callback is not None:
+            callback()
+
+
+def _reap_later(
+    child: subprocess.Popen[bytes], linger: float, children: Children, exited: _Once
+) -> None:
+    """Let a stopped child finish its clean-up in the background, then kill it; only
+    then is it gone (`exited`)."""
 
     def reap() -> None:
         try:
@@ -163,6 +198,7 @@ def _reap_later(child: subprocess.Popen[bytes], linger: float, children: Childre
             child.communicate()
         finally:
             children.discard(child)
+            exited()
 
     threading.Thread(target=reap, name="siptest-probe-reaper", daemon=True).start()
 

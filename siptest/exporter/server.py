@@ -35,7 +35,10 @@ REJECTED = Counter(
     "siptest_exporter_probes_rejected",
     "Probes refused with 503 because --concurrency probes were already running.",
 )
-IN_FLIGHT = Gauge("siptest_exporter_probes_in_flight", "Probes running now.")
+IN_FLIGHT = Gauge(
+    "siptest_exporter_probes_in_flight",
+    "Probes running now, those still cleaning up after their answer included.",
+)
 
 _PASSWORDISH = ("pass", "pwd", "secret", "token", "auth")
 
@@ -91,6 +94,18 @@ class Exporter:
         problem = target_problem(target)
         if problem is not None or target is None:
             return _text(400, problem or "Give target=USER@HOST[:PORT].")
+        module = self.modules[name]
+        if not module.allows(target):
+            # never the target in the log: the query string is anyone's text
+            log(f"refused a probe of module {name}: its target is not at one of its servers")
+            allowed = ", ".join(str(server) for server in module.servers)
+            return _text(
+                400,
+                f"Refused: the target's server is not one of module {name}'s servers "
+                f"({allowed}). The check would send a digest of the module's password to "
+                f"it. If it should be probed, add it to servers: of module {name} in the "
+                "modules file.",
+            )
         deadline = self.deadline(timeout_header)
         started = time.monotonic()
         if not self.slots.acquire(timeout=deadline / 2):
@@ -100,16 +115,17 @@ class Exporter:
                 f"{self.concurrency} probes are running already (--concurrency); this one could "
                 "not start in time. Raise --concurrency or scrape less often.",
             )
-        try:
-            IN_FLIGHT.inc()
-            left = deadline - (time.monotonic() - started)
-            # kept back for the child's report after SIGTERM; its clean-up may go on
-            # after the answer (probe.CLEAN_UP_S)
-            grace = min(1.0, left / 3)
-            result = run_probe(self.modules[name], target, left - grace, grace, self.children)
-        finally:
+        IN_FLIGHT.inc()
+
+        def child_gone() -> None:
             IN_FLIGHT.dec()
             self.slots.release()
+
+        left = deadline - (time.monotonic() - started)
+        # kept back for the child's report after SIGTERM; its clean-up may go on after
+        # the answer (probe.CLEAN_UP_S), and the slot stays taken until the child exits
+        grace = min(1.0, left / 3)
+        result = run_probe(module, target, left - grace, grace, self.children, child_gone)
         self.count(name, result)
         from siptest.exporter.metrics import probe_metrics
 

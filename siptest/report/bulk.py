@@ -1,8 +1,9 @@
 """The results of `siptest bulk`: summary table, progress line, JSON, JUnit XML, CSV.
 
 Each account's own report is the JSON report of `siptest register --json`
-(`report/json.py`), kept whole in the bulk JSON; the table, JUnit and CSV are
-made from its register check.
+(`report/json.py`), kept whole in the bulk JSON; the table, JUnit and CSV show the
+check that decides it (`report.summary.verdict`, as `--nagios` does): the register
+check, or the failed un-REGISTER or DNS resolution when that is what went wrong.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from siptest import __version__
 from siptest.bulk.runner import AccountResult, BulkRun
 from siptest.report.junit import xml_safe
+from siptest.report.summary import verdict as report_verdict
 from siptest.report.trace import write_private
 
 _WORDS = {
@@ -42,17 +44,25 @@ CSV_COLUMNS = (
 )
 
 
+def deciding_check(result: AccountResult) -> dict[str, Any]:
+    """The check that decides the account's report, the one `--nagios` reports
+    (`report.summary.verdict`): a failed un-REGISTER after a 200, a DNS failure before
+    any REGISTER; {} without a report."""
+    checks = [c for c in (result.report or {}).get("checks") or [] if isinstance(c, dict)]
+    check = report_verdict(checks).check
+    return dict(check) if check is not None else {}
+
+
 def answer(result: AccountResult) -> tuple[int | None, str]:
-    """The register check's final answer: code and reason (None, "" without one)."""
-    check = result.register_check
-    response = (check or {}).get("response") or {}
+    """The deciding check's final answer: code and reason (None, "" without one)."""
+    response = deciding_check(result).get("response") or {}
     code = response.get("code")
     return (code if isinstance(code, int) else None), str(response.get("reason") or "")
 
 
 def diagnosis(result: AccountResult) -> dict[str, Any]:
-    check = result.register_check
-    found = (check or {}).get("diagnosis")
+    """The deciding check's diagnosis ({} without one)."""
+    found = deciding_check(result).get("diagnosis")
     return found if isinstance(found, dict) else {}
 
 
@@ -82,12 +92,16 @@ def render_text(run: BulkRun) -> str:
     width = max((len(r.account.target) for r in rows), default=0)
     for result in rows:
         code, reason = answer(result)
-        verdict = f"{code} {reason}".strip() if code is not None else (result.error or "")
-        found = diagnosis(result).get("id")
-        tail = f"  {found}" if found and result.status != "passed" else ""
+        found = diagnosis(result)
+        shown = (
+            f"{code} {reason}".strip()
+            if code is not None
+            else (result.error or str(found.get("title") or ""))
+        )
+        tail = f"  {found['id']}" if found.get("id") and result.status != "passed" else ""
         lines.append(
             f"[{_WORDS[result.status]:<7}] {result.account.target:<{width}}  "
-            f"{result.account.transport.upper():<3}  {verdict}{tail}"
+            f"{result.account.transport.upper():<3}  {shown}{tail}"
         )
     counts = summary(run)
     lines.append(
@@ -174,10 +188,11 @@ def junit_xml(run: BulkRun, source: Path, timestamp: datetime | None = None) -> 
         code, reason = answer(result)
         found = diagnosis(result)
         if result.status == "failed":
-            message = f"{code} {reason}: {found.get('title', '')}".strip()
-            element = ET.SubElement(
-                case, "failure", {"type": "register", "message": xml_safe(message)}
-            )
+            title = str(found.get("title") or "")
+            message = f"{code} {reason}".strip() if code is not None else ""
+            message = f"{message}: {title}" if message and title else message or title
+            kind = str(deciding_check(result).get("kind") or "register")
+            element = ET.SubElement(case, "failure", {"type": kind, "message": xml_safe(message)})
             element.text = xml_safe(
                 "\n".join(
                     f"{label}: {found[key]}"

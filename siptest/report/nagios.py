@@ -5,10 +5,12 @@
     Why: ...
     Fix: ...
 
-Exit status 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. CRITICAL is a diagnosed failure;
-WARNING a pass that needs a look (a threshold, a failed clean-up, a NAT finding of
-severity warning, marginal quality); UNKNOWN means siptest could not run. Built from
-the JSON report's data (`report.summary`), never from the text report.
+Exit status 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. CRITICAL is a failed check
+(`summary.severity`: whatever its diagnosis' severity); WARNING a pass that needs a
+look (a threshold, a failed clean-up, a NAT finding of severity warning, marginal
+quality); UNKNOWN means siptest could not run, or could not judge at a limit of its own
+stack; an outcome the user expected is OK. Built from the JSON report's data
+(`report.summary`), never from the text report.
 
 Thresholds use the guidelines' range syntax (`10`, `10:`, `~:10`, `10:20`, `@10:20`):
 a value *outside* the range (inside it, with `@`) raises the alert.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from siptest.report.summary import CheckJson, Measures, is_warning, measures, verdict
+from siptest.report.summary import CheckJson, Measures, Verdict, measures, severity, verdict
 
 
 class State(IntEnum):
@@ -244,7 +246,12 @@ def _describe(check: CheckJson) -> list[str]:
     return lines
 
 
-_STATE_OF = {"ok": State.OK, "warning": State.WARNING, "critical": State.CRITICAL}
+_STATE_OF = {
+    "ok": State.OK,
+    "warning": State.WARNING,
+    "unknown": State.UNKNOWN,
+    "critical": State.CRITICAL,
+}
 
 
 def _output(
@@ -282,7 +289,7 @@ def render_report(report: Mapping[str, Any], thresholds: Thresholds) -> PluginOu
         f"Also: {c['diagnosis']['title']} [{c['diagnosis']['id']}]"
         for c in checks
         if c is not decided.check
-        and (is_warning(c) or not c.get("ok"))
+        and severity(c) != "ok"
         and isinstance(c.get("diagnosis"), Mapping)
     ]
     if report.get("insecure"):
@@ -311,20 +318,24 @@ def render_runs(runs: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput
                     f"Why: {diagnosis.get('explanation', '')}",
                     f"Fix: {diagnosis.get('fix', '')}",
                 ]
-            if _RANK[State.CRITICAL] > _RANK[state]:
-                title = f"{name}: {problem}"
-            state = worst(state, State.CRITICAL)
+            # A limit of siptest's own stack: it could not judge the service.
+            limited = diagnosis.get("category") == "siptest"
+            failed_state = State.UNKNOWN if limited else State.CRITICAL
+            if _RANK[failed_state] > _RANK[state]:
+                title = f"{name}: {diagnosis.get('title') if limited else problem}"
+            state = worst(state, failed_state)
         elif status in ("error", "interrupted"):
             long_lines.append(f"{name}: could not run: {scenario.get('error') or status}")
             if _RANK[State.UNKNOWN] > _RANK[state]:
                 title = f"{name} could not run: {scenario.get('error') or status}"
             state = worst(state, State.UNKNOWN)
         else:
-            warnings = [c for c in scenario.get("checks", ()) if is_warning(c)]
+            # A step whose expectation was met is OK (a busy line the scenario expects).
+            warnings = [c for c in scenario.get("checks", ()) if severity(c) == "warning"]
             for check in warnings:
-                long_lines.append(f"{name}: warning: {check['diagnosis']['title']}")
+                long_lines.append(f"{name}: warning: {Verdict('warning', check).title}")
             if warnings and state == State.OK:
-                title = f"{name}: {warnings[0]['diagnosis']['title']}"
+                title = f"{name}: {Verdict('warning', warnings[0]).title}"
                 state = State.WARNING
             if not warnings:
                 long_lines.append(f"{name}: passed")

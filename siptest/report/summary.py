@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 CheckJson = Mapping[str, Any]
-Severity = Literal["ok", "warning", "critical"]
+Severity = Literal["ok", "warning", "unknown", "critical"]
 
 
 @dataclass(frozen=True)
@@ -101,23 +101,54 @@ def _seconds(milliseconds: float | None) -> float | None:
     return None if milliseconds is None else milliseconds / 1000
 
 
+CLEAN_UP_KINDS = frozenset({"unregister", "hangup"})
+"""Checks of siptest's own clean-up: their failure leaves something to look at (a
+binding, a call the far end may still hold), not a failed service."""
+
+_RANK: dict[Severity, int] = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
+
+
 def is_warning(check: CheckJson) -> bool:
-    """A finding that does not fail the check's purpose but needs a look: a failed
-    clean-up, marginal quality, a NAT finding or advice of severity `warning`."""
+    """A diagnosis of severity `warning` (a NAT finding, marginal quality, a DNS record
+    without an address...); whether it makes the check a warning is `severity`'s call."""
     diagnosis = check.get("diagnosis")
     return isinstance(diagnosis, Mapping) and diagnosis.get("severity") == "warning"
 
 
+def is_siptest_limit(check: CheckJson) -> bool:
+    """The diagnosis names a limit of siptest itself (category `siptest`)."""
+    diagnosis = check.get("diagnosis")
+    return isinstance(diagnosis, Mapping) and diagnosis.get("category") == "siptest"
+
+
+def severity(check: CheckJson) -> Severity:
+    """What one check says about the service.
+
+    - an outcome the user expected (`expectation_met`, e.g. `--expect 486`): ok;
+    - a failure at a limit of siptest (category `siptest`): unknown, siptest could not judge;
+    - a failed clean-up (`unregister`, `hangup`): warning;
+    - any other failure (`register`, `call`, `resolution`, `preflight`, `media`...):
+      critical, whatever the severity of its diagnosis (a 486 is a `warning` for the
+      person who called, but the check did not get the call through);
+    - a pass with a diagnosis of severity `warning`: warning; any other pass: ok.
+    """
+    if check.get("expectation_met") is True:
+        return "ok"
+    if not check.get("ok"):
+        if is_siptest_limit(check):
+            return "unknown"
+        return "warning" if check.get("kind") in CLEAN_UP_KINDS else "critical"
+    return "warning" if is_warning(check) else "ok"
+
+
 def verdict(checks: Sequence[CheckJson]) -> Verdict:
-    """The first failure (critical); else the first warning; else the main check (the
-    last call, else the last registration, else the last check) as the OK verdict."""
-    failed = [c for c in checks if not c.get("ok")]
-    for check in failed:
-        if not is_warning(check):
-            return Verdict("critical", check)
-    warnings = [c for c in checks if is_warning(c)]
-    if warnings:
-        return Verdict("warning", warnings[0])
+    """The first check of the worst `severity` (critical, then unknown, then warning);
+    when every check is ok, the main check (the last call, else the last registration,
+    else the last check)."""
+    rated = [(severity(check), check) for check in checks]
+    worst: Severity = max((rank for rank, _ in rated), key=_RANK.__getitem__, default="ok")
+    if worst != "ok":
+        return Verdict(worst, next(check for rank, check in rated if rank == worst))
     for kind in ("call", "register"):
         main = [c for c in checks if c.get("kind") == kind]
         if main:

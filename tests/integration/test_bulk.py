@@ -111,19 +111,41 @@ def test_500_accounts_are_paced_and_a_wrong_password_fails_only_its_account(bulk
 
 
 @pytest.mark.timeout(120)
-def test_ctrl_c_stops_the_run_and_leaves_no_binding_behind(bulk_lab, tmp_path):
-    users = bulk_lab.generated_users[:40]
+def test_ctrl_c_stops_the_run_and_leaves_no_binding_behind(bulk_lab, sip_peer, tmp_path):
+    # Four workers. Two accounts at the lab pass; the next four go to a peer that never
+    # answers (--timeout 60: they stay in flight until stopped), so the third and fourth
+    # of them can start only once both lab accounts have finished, and while they hang
+    # no other account can start. Ctrl-C once the peer has all four: the outcome of
+    # every account is known.
+    peer = sip_peer("udp", [])  # bound, records everything, never answers
+    users = bulk_lab.generated_users[:30]
+    lab_first, hanging, never = users[:2], users[2:6], users[6:]
     path, env = accounts_file(tmp_path, bulk_lab, users)
+    rows = path.read_text().splitlines()
+    for index in range(2, 6):
+        rows[1 + index] = rows[1 + index].replace(
+            f"{bulk_lab.host}:{bulk_lab.sip_port}", f"127.0.0.1:{peer.port}"
+        )
+    path.write_text("\n".join(rows) + "\n")
     mark = bulk_lab.log_file.stat().st_size
     child = subprocess.Popen(
-        [sys.executable, "-m", "siptest", "bulk", str(path), "--rate", "4", "--json"],
+        [sys.executable, "-m", "siptest", "bulk", str(path), "--rate", "4", "--workers", "4",
+         "--timeout", "60", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
+
+    def at_the_peer() -> set[str]:
+        return {
+            found[1]
+            for request in peer.requests_of("REGISTER")
+            if (found := re.search(r"sip:([^@;>]+)@", request.header("from") or ""))
+        }
+
     try:
-        deadline = time.monotonic() + 30
-        while len({m["user"] for m in registers(bulk_lab, mark)}) < 4:
-            assert time.monotonic() < deadline, "the bulk run sent nothing within 30 s"
+        deadline = time.monotonic() + 60
+        while at_the_peer() != {u.username for u in hanging}:
+            assert time.monotonic() < deadline, f"the peer got only {at_the_peer()} in 60 s"
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             time.sleep(0.05)
         child.send_signal(signal.SIGINT)
@@ -135,10 +157,18 @@ def test_ctrl_c_stops_the_run_and_leaves_no_binding_behind(bulk_lab, tmp_path):
     assert child.returncode == 130, err
     result = json.loads(out)
     assert result["interrupted"] is True
-    assert result["summary"]["not_run"] > 0
-    assert result["summary"]["passed"] + result["summary"]["interrupted"] > 0
-    # every account whose check began has un-registered
+    assert result["summary"] == {
+        "accounts": 30, "passed": 2, "failed": 0, "errors": 0, "interrupted": 4, "not_run": 24,
+    }  # fmt: skip
+    assert [a["status"] for a in result["accounts"]] == (
+        ["passed"] * 2 + ["interrupted"] * 4 + ["not_run"] * 24
+    )
+    # only the two lab accounts reached the lab, and both removed their registration
+    assert {m["user"] for m in registers(bulk_lab, mark)} == {u.username for u in lab_first}
     assert bindings_left(bulk_lab, users) == {}
+    # an account stopped while its REGISTER was unanswered had nothing to remove
+    assert all(r.header("expires") != "0" for r in peer.received)
+    assert not {u.username for u in never} & at_the_peer()
 
 
 def test_a_password_column_stops_the_run_before_anything_is_sent(siptest, tmp_path):

@@ -27,14 +27,15 @@ def samples(body: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 @pytest.fixture
 def modules_file(tmp_path, lab):
     path = tmp_path / "modules.yaml"
+    servers = f"    servers: ['127.0.0.1:{lab.sip_port}']\n"
     path.write_text(
         "modules:\n"
-        "  register:\n    timeout: 2\n    password_env: GOOD_PW\n"
-        "  register_wrong:\n    timeout: 2\n    password_env: WRONG_PW\n"
+        f"  register:\n    timeout: 2\n    password_env: GOOD_PW\n{servers}"
+        f"  register_wrong:\n    timeout: 2\n    password_env: WRONG_PW\n{servers}"
         "  long_call:\n    check: call\n    number: '7000'\n    talk: 30\n"
-        "    password_env: GOOD_PW\n"
+        f"    password_env: GOOD_PW\n{servers}"
         "  short_call:\n    check: call\n    number: '7000'\n    talk: 4\n"
-        "    password_env: GOOD_PW\n"
+        f"    password_env: GOOD_PW\n{servers}"
     )
     return path
 
@@ -162,3 +163,78 @@ def test_a_probe_over_the_concurrency_limit_gets_503(exporter, lab):
     health = samples(exporter.get("/metrics")[1])
     assert health[("siptest_exporter_probes_rejected_total", ())] == 1
     assert health[("siptest_exporter_probes_in_flight", ())] == 0
+
+
+def test_a_target_outside_the_modules_servers_is_a_400_and_nothing_is_sent(lab, sip_peer, tmp_path):
+    # The module's password belongs to the lab; the URL names another server (here a
+    # scripted peer on another loopback port, standing for an attacker's host that would
+    # answer with a challenge and collect the digest of that password).
+    peer = sip_peer("udp", [])  # records everything, never answers
+    path = tmp_path / "modules.yaml"
+    path.write_text(
+        "modules:\n"
+        f"  lab:\n    timeout: 1\n    password_env: GOOD_PW\n"
+        f"    servers: ['127.0.0.1:{lab.sip_port}', 'pbx.example']\n"
+        f"  at_peer:\n    timeout: 1\n    password_env: GOOD_PW\n"
+        f"    servers: ['127.0.0.1:{peer.port}']\n"
+    )
+    running = start_exporter(path, {"GOOD_PW": CANARY}, tmp_path / "exporter.log")
+    try:
+        status, body = probe(running, "lab", f"1002@127.0.0.1:{peer.port}")
+        assert status == 400, body
+        assert f"127.0.0.1:{lab.sip_port}, pbx.example" in body
+        health = samples(running.get("/metrics")[1])
+        assert not [name for name, _ in health if name == "siptest_exporter_probes_total"]
+        assert peer.received == []
+        # the twin: a module whose servers list the peer does reach it, so the peer would
+        # have seen the refused probe's REGISTER (user 1002) by the time it sees this one
+        status, _ = probe(running, "at_peer", f"1001@127.0.0.1:{peer.port}")
+        assert status == 200
+    finally:
+        assert running.stop() == 0
+    froms = {request.header("from") or "" for request in peer.requests_of("REGISTER")}
+    assert froms and all("sip:1001@" in value for value in froms), froms
+    log = running.log()
+    assert "refused a probe of module lab" in log
+    assert "1002" not in log and "target=" not in log and CANARY not in log
+
+
+@pytest.mark.timeout(90)
+def test_a_probe_cleaning_up_after_its_answer_still_holds_its_concurrency_slot(
+    sip_peer, tmp_path, monkeypatch
+):
+    from sippeer import ok
+
+    from siptest.exporter.modules import load_modules
+    from siptest.exporter.server import Exporter
+
+    # The peer binds the REGISTER and never answers the un-REGISTER: at the scrape
+    # deadline the child is told to stop, answers nothing in the grace time and goes on
+    # waiting for the un-REGISTER (--timeout 30) after the scrape has its answer.
+    peer = sip_peer("udp", [ok()])
+    monkeypatch.setenv("PEER_PW", "peer-test-pass")
+    path = tmp_path / "modules.yaml"
+    path.write_text(
+        "modules:\n  m:\n    timeout: 30\n    password_env: PEER_PW\n"
+        f"    servers: ['127.0.0.1:{peer.port}']\n"
+    )
+    exporter = Exporter(load_modules(path), concurrency=1)
+    query = f"module=m&target=1004@127.0.0.1:{peer.port}"
+    try:
+        first = exporter.probe(query, "8")
+        assert first.status == 200
+        assert b"siptest_probe_success 0.0" in first.body
+        assert len(peer.requests_of("REGISTER")) == 2  # the un-REGISTER is unanswered
+        (child,) = list(exporter.children._running)
+        assert child.poll() is None  # still cleaning up
+        # --concurrency 1: no second stack while the first one still runs
+        assert exporter.probe(query, "1").status == 503
+        assert child.poll() is None, "the child exited too early for this test"
+        deadline = time.monotonic() + 30
+        while exporter.children._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert child.poll() is not None
+        assert exporter.slots.acquire(timeout=5)  # given back once the child is gone
+        exporter.slots.release()
+    finally:
+        exporter.children.terminate_all()

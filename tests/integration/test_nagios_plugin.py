@@ -125,3 +125,24 @@ def test_run_nagios_with_a_wrong_password_is_critical(siptest, lab, tmp_path):
     assert (result.status, state) == (2, "CRITICAL"), result.stdout + result.stderr
     assert items["failed"] == "failed=1;;;0"
     assert CANARY not in result.stdout + result.stderr
+
+
+def test_a_busy_line_is_critical_not_a_warning(siptest, lab):
+    result = siptest("call", lab_target(lab), "999486", "--nagios", password="lab-1001-pass")
+    state, _, long_lines = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (2, "CRITICAL"), result.stdout + result.stderr
+    assert any(": 486 Busy Here (sent by the server)" in line for line in long_lines)
+
+
+def test_a_busy_line_the_check_expects_is_ok(siptest, lab):
+    result = siptest(
+        "call",
+        lab_target(lab),
+        "999486",
+        "--expect",
+        "486",
+        "--nagios",
+        password="lab-1001-pass",
+    )
+    state, _, _ = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (0, "OK"), result.stdout + result.stderr

@@ -53,10 +53,11 @@ def prometheus(tmp_path, lab):
     if binary is None:
         pytest.fail("Debian's prometheus is not installed: run ./dev test (it installs it)")
     modules = tmp_path / "modules.yaml"
+    servers = f"    servers: ['127.0.0.1:{lab.sip_port}']\n"
     modules.write_text(
         "modules:\n"
-        "  register:\n    timeout: 1\n    password_env: GOOD_PW\n"
-        "  register_wrong:\n    timeout: 1\n    password_env: WRONG_PW\n"
+        f"  register:\n    timeout: 1\n    password_env: GOOD_PW\n{servers}"
+        f"  register_wrong:\n    timeout: 1\n    password_env: WRONG_PW\n{servers}"
     )
     exporter = start_exporter(
         modules,

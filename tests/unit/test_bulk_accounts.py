@@ -125,7 +125,43 @@ def test_an_account_listed_twice_is_refused_so_it_never_logs_in_twice(tmp_path):
         load_accounts(path)
 
 
-def test_the_same_user_on_another_server_or_transport_is_another_account(tmp_path):
-    text = "user,server,transport,password_env\n1001,a.example,udp,A\n1001,b.example,udp,A\n"
-    path = write(tmp_path, text + "1001,a.example,tcp,A\n")
-    assert len(load_accounts(path)) == 3
+HEADER = "user,server,transport,auth_user,password_env\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("1001,pbx.example,udp,,A", "1001,pbx.example,tcp,,A"),
+        ("1001,pbx.example,udp,,A", "1001,pbx.example,tls,,A"),
+        ("1001,pbx.example,udp,,A", "1001,pbx.example:5060,udp,,B"),
+        ("1001,pbx.example:5061,tls,,A", "1001,PBX.Example,udp,,A"),
+        ("1001,pbx.example:5080,udp,,A", "1001,pbx.example:5080,tcp,,A"),
+        ("1001,pbx.example,udp,,A", "1001,pbx.example,udp,1001,A"),
+        ("1001,pbx.example,udp,auth7,A", "1001,pbx.example:5060,tcp,auth7,A"),
+        ("1001,[::1],udp,,A", "1001,[0:0::1]:5060,tcp,,A"),
+        ("1001,127.0.0.1:5060,udp,,A", "1001,127.0.0.1,tls,,A"),
+    ],
+)
+def test_the_same_credentials_at_the_same_registrar_are_refused_whatever_the_transport(
+    tmp_path, first, again
+):
+    path = write(tmp_path, f"{HEADER}{first}\n{again}\n")
+    with pytest.raises(UsageError, match=r":3: repeats the account of line 2"):
+        load_accounts(path)
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [
+        ("1001,a.example,udp,,A", "1001,b.example,udp,,A"),
+        ("1001,pbx.example,udp,,A", "1002,pbx.example,udp,,A"),
+        ("1001,pbx.example,udp,,A", "1001,pbx.example,udp,auth7,A"),
+        ("1001,pbx.example,udp,,A", "1001,pbx.example:5080,udp,,A"),
+        ("1001,pbx.example:5080,udp,,A", "1001,pbx.example:5090,udp,,A"),
+        ("alice,pbx.example,udp,,A", "Alice,pbx.example,udp,,A"),
+        ("1001,[::1],udp,,A", "1001,[::2],udp,,A"),
+    ],
+)
+def test_another_user_auth_user_host_or_port_is_another_account(tmp_path, first, other):
+    path = write(tmp_path, f"{HEADER}{first}\n{other}\n")
+    assert [account.line for account in load_accounts(path)] == [2, 3]

@@ -8,9 +8,13 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from siptest.analysis.model import Check, Report
 from siptest.bulk.accounts import BulkAccount
 from siptest.bulk.runner import AccountResult, BulkRun
+from siptest.knowledge import Situation, load_knowledge
 from siptest.report.bulk import junit_xml, progress_line, render_csv, render_json, render_text
+from siptest.report.json import report_json
+from siptest.ua.base import Response
 
 
 def report(code: int, reason: str, ok: bool, diagnosis: str) -> dict:
@@ -96,3 +100,128 @@ def test_the_progress_line_fills_with_the_accounts_done():
     assert progress_line(0, 4, 0, width=4) == "[....] 0/4  0 failed"
     assert progress_line(2, 4, 1, width=4) == "[##..] 2/4  1 failed"
     assert progress_line(4, 4, 1, width=4) == "[####] 4/4  1 failed"
+
+
+# -- the cause shown is the deciding check's, as in --nagios ------------------------
+
+KNOWLEDGE = load_knowledge()
+
+
+def registered_then_not_removed() -> dict:
+    """A real report: registered (200), but the un-REGISTER got 500."""
+    facts = {"code": 500, "reason": "Server Internal Error", "expires_asked": 60}
+    checks = (
+        Check(
+            kind="register",
+            ok=True,
+            diagnosis=_registered_diagnosis(),
+            target="sip:1001@h.example",
+            transport="udp",
+            response=Response("REGISTER", 200, "OK", origin="remote", at=0.0),
+            duration_ms=3.0,
+        ),
+        Check(
+            kind="unregister",
+            ok=False,
+            diagnosis=KNOWLEDGE.named("cleanup.unregister_failed", facts),
+            target="sip:1001@h.example",
+            transport="udp",
+            response=Response("REGISTER", 500, "Server Internal Error", origin="remote", at=0.1),
+            duration_ms=2.0,
+        ),
+    )
+    return report_json(Report(checks))
+
+
+def _registered_diagnosis():
+    return KNOWLEDGE.diagnose(Situation(method="REGISTER", code=200, reason="OK"))
+
+
+def name_not_found() -> dict:
+    """A real report of a DNS failure: a resolution check, no register check at all."""
+    facts = {"domain": "nowhere.example", "dns_problem": "nowhere.example does not exist."}
+    check = Check(
+        kind="resolution",
+        ok=False,
+        diagnosis=KNOWLEDGE.named("dns.no_such_name", facts),
+        target="nowhere.example",
+    )
+    return report_json(Report((check,)))
+
+
+NOT_REMOVED = AccountResult(account(2, "1001"), "failed", registered_then_not_removed(), 1)
+NO_NAME = AccountResult(
+    BulkAccount(3, "1002", "nowhere.example", password_env="PW"), "failed", name_not_found(), 1
+)
+
+
+def test_the_table_shows_the_failed_un_register_not_the_registration():
+    text = render_text(bulk_run(NOT_REMOVED))
+    row = text.splitlines()[0]
+    assert row.startswith("[FAIL   ] 1001@h.example")
+    assert row.endswith("500 Server Internal Error  cleanup.unregister_failed")
+    assert "200 OK" not in text and "ok.registered" not in text
+
+
+def test_the_table_names_a_dns_failure_that_has_no_register_check():
+    row = render_text(bulk_run(NO_NAME)).splitlines()[0]
+    title = KNOWLEDGE.named("dns.no_such_name").title
+    assert row.endswith(f"UDP  {title}  dns.no_such_name")
+
+
+def csv_row(result: AccountResult) -> dict[str, str]:
+    return next(csv.DictReader(io.StringIO(render_csv(bulk_run(result)))))
+
+
+def test_the_csv_has_the_code_and_diagnosis_of_the_failed_un_register():
+    row = csv_row(NOT_REMOVED)
+    assert (row["status"], row["code"], row["reason"]) == (
+        "failed",
+        "500",
+        "Server Internal Error",
+    )
+    assert (row["diagnosis"], row["category"]) == ("cleanup.unregister_failed", "server")
+
+
+def test_the_csv_has_the_diagnosis_of_a_dns_failure_and_no_code():
+    row = csv_row(NO_NAME)
+    assert (row["code"], row["reason"]) == ("", "")
+    assert (row["diagnosis"], row["category"]) == ("dns.no_such_name", "config")
+
+
+def test_a_passing_account_keeps_its_registration_in_the_csv():
+    row = csv_row(AccountResult(account(2, "1001"), "passed", _passing_report(), 0))
+    assert (row["code"], row["diagnosis"]) == ("200", "ok.registered")
+
+
+def _passing_report() -> dict:
+    check = Check(
+        kind="register",
+        ok=True,
+        diagnosis=_registered_diagnosis(),
+        response=Response("REGISTER", 200, "OK", origin="remote", at=0.0),
+    )
+    return report_json(Report((check,)))
+
+
+def junit_failure(result: AccountResult) -> ET.Element:
+    root = ET.fromstring(junit_xml(bulk_run(result), Path("a.csv")).split("\n", 1)[1])
+    failure = root.find(".//testcase/failure")
+    assert failure is not None
+    return failure
+
+
+def test_junit_reports_the_failed_un_register():
+    failure = junit_failure(NOT_REMOVED)
+    title = KNOWLEDGE.named("cleanup.unregister_failed").title
+    assert failure.get("type") == "unregister"
+    assert failure.get("message") == f"500 Server Internal Error: {title}"
+    assert failure.text.startswith(f"What: {title}\nWhy: siptest asked the server")
+
+
+def test_junit_reports_a_dns_failure_by_its_title_not_none():
+    failure = junit_failure(NO_NAME)
+    title = KNOWLEDGE.named("dns.no_such_name").title
+    assert failure.get("type") == "resolution"
+    assert failure.get("message") == title
+    assert "None" not in failure.get("message")

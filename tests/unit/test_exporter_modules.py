@@ -21,7 +21,7 @@ def test_a_call_module_becomes_options_then_the_target_and_number_after_a_double
     loaded = modules(
         tmp_path,
         "modules:\n  c:\n    check: call\n    number: '0900123'\n    talk: 1\n"
-        "    transport: tcp\n    password_env: PW\n",
+        "    transport: tcp\n    password_env: PW\n    servers: [127.0.0.1:5070]\n",
     )
     argv = command(loaded["c"], "1001@127.0.0.1:5070")
     assert argv[-3:] == ["--", "1001@127.0.0.1:5070", "0900123"]
@@ -30,20 +30,34 @@ def test_a_call_module_becomes_options_then_the_target_and_number_after_a_double
     assert "--json" in argv
 
 
+SERVERS = "    servers: [pbx.example]\n"
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [
         ("  m:\n    password: hunter2\n", "'password' is refused"),
-        ("  m:\n    timeout: 2\n", "exactly one of password_env"),
-        ("  m:\n    password_env: A\n    password_file: /x\n", "exactly one of password_env"),
-        ("  m:\n    password_env: A\n    colour: red\n", "unknown key(s) colour"),
-        ("  m:\n    check: call\n    password_env: A\n", "needs number"),
-        ("  m:\n    number: '1'\n    password_env: A\n", "belong to check: call"),
-        ("  m:\n    password_env: A\n    timeout: 100\n", "timeout must be a number"),
-        ("  m:\n    password_env: A\n    transport: sctp\n", "transport must be one of"),
-        ("  m:\n    password_env: '$(rm -rf)'\n", "must name an environment variable"),
-        ("  m:\n    password_env: A\n    profile: --help\n", "not starting with '-'"),
-        ("  'bad name':\n    password_env: A\n", "use letters, digits"),
+        ("  m:\n    password_env: A\n", "needs servers:"),
+        ("  m:\n    password_env: A\n    servers: []\n", "needs servers:"),
+        ("  m:\n    password_env: A\n    servers: pbx.example\n", "a list"),
+        ("  m:\n    password_env: A\n    servers: ['*.example']\n", "no wildcards"),
+        ("  m:\n    password_env: A\n    servers: ['pbx.*']\n", "no wildcards"),
+        ("  m:\n    password_env: A\n    servers: [5060]\n", "HOST or HOST:PORT"),
+        ("  m:\n    password_env: A\n    servers: [[a]]\n", "HOST or HOST:PORT"),
+        ("  m:\n    password_env: A\n    servers: ['1001@pbx.example']\n", "without a user"),
+        ("  m:\n    password_env: A\n    servers: ['::1']\n", "in brackets"),
+        ("  m:\n    password_env: A\n    servers: ['pbx.example:99999']\n", "valid port"),
+        ("  m:\n    password_env: A\n    servers: ['']\n", "HOST or HOST:PORT"),
+        ("  m:\n    timeout: 2\n" + SERVERS, "exactly one of password_env"),
+        ("  m:\n    password_env: A\n    password_file: /x\n" + SERVERS, "exactly one of"),
+        ("  m:\n    password_env: A\n    colour: red\n" + SERVERS, "unknown key(s) colour"),
+        ("  m:\n    check: call\n    password_env: A\n" + SERVERS, "needs number"),
+        ("  m:\n    number: '1'\n    password_env: A\n" + SERVERS, "belong to check: call"),
+        ("  m:\n    password_env: A\n    timeout: 100\n" + SERVERS, "timeout must be a number"),
+        ("  m:\n    password_env: A\n    transport: sctp\n" + SERVERS, "transport must be one of"),
+        ("  m:\n    password_env: '$(rm -rf)'\n" + SERVERS, "must name an environment variable"),
+        ("  m:\n    password_env: A\n    profile: --help\n" + SERVERS, "not starting with '-'"),
+        ("  'bad name':\n    password_env: A\n" + SERVERS, "use letters, digits"),
         ("  m: [\n", "not valid YAML"),
         ("  {}\n", "no modules"),
         ("  - a\n", "expected a mapping 'modules:'"),
@@ -123,3 +137,128 @@ def test_a_probe_still_cleaning_up_at_the_deadline_is_reaped_in_the_background()
         time.sleep(0.05)
     assert child.returncode == -9  # killed after its linger, not left behind
     assert not children._running
+
+
+# -- servers: where a module may send its password -----------------------------------
+
+
+def module_with(tmp_path, *servers: str):
+    listed = ", ".join(f"'{server}'" for server in servers)
+    text = f"modules:\n  m:\n    password_env: PW\n    servers: [{listed}]\n"
+    return modules(tmp_path, text)["m"]
+
+
+@pytest.mark.parametrize(
+    ("servers", "target"),
+    [
+        (["pbx.example"], "1001@pbx.example"),
+        (["pbx.example"], "1001@PBX.Example:5080"),
+        (["pbx.example"], "sip:1001@pbx.example:5060"),
+        (["PBX.example."], "1001@pbx.example"),
+        (["pbx.example:5070"], "1001@pbx.example:5070"),
+        (["a.example", "pbx.example:5070"], "1001@pbx.example:5070"),
+        (["127.0.0.1"], "1001@127.0.0.1:9"),
+        (["[::1]:5070"], "1001@[0:0::1]:5070"),
+        (["[0:0::1]"], "1001@[::1]"),
+    ],
+)
+def test_a_target_at_a_listed_server_may_be_probed(tmp_path, servers, target):
+    assert module_with(tmp_path, *servers).allows(target)
+
+
+@pytest.mark.parametrize(
+    ("servers", "target"),
+    [
+        (["pbx.example"], "1001@attacker.example"),
+        (["pbx.example"], "1001@pbx.example.attacker.example"),
+        (["pbx.example"], "1001@xpbx.example"),
+        (["pbx.example"], "1001@sub.pbx.example"),
+        (["pbx.example"], "1001@pbx.example@attacker.example"),
+        (["pbx.example:5070"], "1001@pbx.example"),
+        (["pbx.example:5070"], "1001@pbx.example:5071"),
+        (["127.0.0.1:5070"], "1001@127.0.0.2:5070"),
+        (["127.0.0.1"], "1001@localhost"),
+        (["[::1]:5070"], "1001@[::2]:5070"),
+        (["[::1]"], "1001@127.0.0.1"),
+        (["pbx.example"], "not a target"),
+    ],
+)
+def test_a_target_anywhere_else_is_refused(tmp_path, servers, target):
+    assert not module_with(tmp_path, *servers).allows(target)
+
+
+def test_the_servers_read_back_as_written_in_one_spelling(tmp_path):
+    loaded = module_with(tmp_path, "PBX.example", "[0:0::1]:5070", "127.0.0.1:5060")
+    assert [str(server) for server in loaded.servers] == [
+        "pbx.example",
+        "[::1]:5070",
+        "127.0.0.1:5060",
+    ]
+
+
+def test_the_exporter_refuses_a_target_outside_the_servers_before_any_child(tmp_path):
+    from siptest.exporter.server import Exporter
+
+    exporter = Exporter({"m": module_with(tmp_path, "pbx.example", "[::1]:5070")})
+    reply = exporter.probe("module=m&target=1001@attacker.example", None)
+    assert reply.status == 400
+    body = reply.body.decode()
+    assert "pbx.example, [::1]:5070" in body and "module m" in body
+    assert not exporter.children._running
+    # no slot was taken either: every one of them is free
+    assert all(exporter.slots.acquire(blocking=False) for _ in range(exporter.concurrency))
+
+
+def test_a_probe_still_cleaning_up_keeps_its_slot_until_the_child_has_exited():
+    import sys
+    import threading
+
+    from siptest.exporter.probe import Children, run_command
+
+    slow = "import signal, time; signal.signal(signal.SIGTERM, lambda *a: None); time.sleep(30)"
+    children = Children()
+    exited = threading.Event()
+    result = run_command(
+        [sys.executable, "-I", "-c", slow],
+        budget=3.0,
+        grace=0.2,
+        children=children,
+        linger=1.0,
+        on_exit=exited.set,
+    )
+    assert result.timed_out
+    (child,) = list(children._running)
+    assert child.poll() is None and not exited.is_set()  # answered, still cleaning up
+    assert exited.wait(timeout=10)
+    assert child.returncode == -9  # the slot came back only once the child was gone
+
+
+def test_a_probe_that_ends_in_time_gives_its_slot_back_once():
+    import sys
+
+    from siptest.exporter.probe import Children, run_command
+
+    calls: list[int] = []
+    run_command(
+        [sys.executable, "-I", "-c", "print('{}')"],
+        budget=20.0,
+        grace=0.2,
+        children=Children(),
+        on_exit=lambda: calls.append(1),
+    )
+    assert calls == [1]
+
+
+def test_a_probe_whose_child_cannot_start_gives_its_slot_back():
+    from siptest.exporter.probe import Children, run_command
+
+    calls: list[int] = []
+    with pytest.raises(OSError):
+        run_command(
+            ["/nonexistent/siptest-child"],
+            budget=1.0,
+            grace=0.2,
+            children=Children(),
+            on_exit=lambda: calls.append(1),
+        )
+    assert calls == [1]

@@ -7,8 +7,11 @@ import math
 import pytest
 from plugin_grammar import parse_plugin_output
 
+from siptest.analysis.calls import apply_expectation
 from siptest.analysis.model import Check, Report
+from siptest.analysis.preflight import check_number
 from siptest.knowledge import Diagnosis as Verdict
+from siptest.knowledge import Situation, load_knowledge
 from siptest.report.json import report_json
 from siptest.report.nagios import (
     LABELS,
@@ -379,3 +382,219 @@ def test_run_with_a_scenario_that_could_not_run_is_unknown():
     )
     assert output.state == State.UNKNOWN
     assert "Could not bind" in output.text.splitlines()[0]
+
+
+# -- the state of each kind of check, from the real knowledge base --------------------
+
+KNOWLEDGE = load_knowledge()
+
+
+def answered_with(
+    kind: str,
+    code: int,
+    reason: str,
+    *,
+    provisional: tuple[int, ...] = (),
+    origin: str = "remote",
+    local_cause: str | None = None,
+) -> Check:
+    """A register or call check answered `code`, diagnosed as siptest diagnoses it."""
+    method = "REGISTER" if kind == "register" else "INVITE"
+    situation = Situation(
+        method=method,
+        code=code,
+        reason=reason,
+        origin=origin,
+        provisional=provisional,
+        credentials_sent=True,
+        local_cause=local_cause,
+    )
+    return Check(
+        kind=kind,
+        ok=False,
+        diagnosis=KNOWLEDGE.diagnose(situation),
+        target="sip:1001@127.0.0.1:5070" if kind == "register" else "sip:7000@127.0.0.1:5070",
+        transport="udp",
+        response=Response(method, code, reason, origin=origin, at=0.0, local_cause=local_cause),
+        duration_ms=4.0,
+        details={"provisional": list(provisional)} if kind == "call" else {},
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "entry"),
+    [
+        (302, "Moved Temporarily", "routing.moved_temporarily"),
+        (423, "Interval Too Brief", "config.expires_too_short"),
+    ],
+)
+def test_a_failed_registration_of_warning_severity_is_still_critical(code, reason, entry):
+    rejected = answered_with("register", code, reason)
+    assert (rejected.diagnosis.id, rejected.diagnosis.severity) == (entry, "warning")
+    output, _, _ = plugin([rejected])
+    assert output.state == State.CRITICAL
+    assert output.text.startswith(f"SIPTEST CRITICAL - {rejected.diagnosis.title} |")
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "provisional", "entry"),
+    [
+        (486, "Busy Here", (), "callee.busy"),
+        (480, "Temporarily Unavailable", (), "callee.unavailable"),
+        (603, "Decline", (), "callee.declined"),
+        (408, "Request Timeout", (100, 180), "callee.no_answer"),
+    ],
+)
+def test_an_unanswered_call_is_critical_whatever_the_severity_of_its_diagnosis(
+    code, reason, provisional, entry
+):
+    call = answered_with("call", code, reason, provisional=provisional)
+    assert (call.diagnosis.id, call.diagnosis.severity) == (entry, "warning")
+    output, _, long_lines = plugin([registered(), call])
+    assert output.state == State.CRITICAL
+    assert output.text.startswith(f"SIPTEST CRITICAL - {call.diagnosis.title} |")
+    assert any(f"{code} {reason} (sent by the server)" in line for line in long_lines)
+
+
+def test_a_call_answered_as_expected_is_ok_not_a_warning():
+    busy = answered_with("call", 486, "Busy Here")
+    expected = apply_expectation(busy, 486, KNOWLEDGE)
+    assert expected.details["expectation_met"] is True
+    output, _, _ = plugin([registered(), expected])
+    assert output.state == State.OK
+    assert output.text.startswith(f"SIPTEST OK - {busy.diagnosis.title} |")
+
+
+def test_a_call_expected_busy_that_was_unavailable_is_critical():
+    unavailable = answered_with("call", 480, "Temporarily Unavailable")
+    unmet = apply_expectation(unavailable, 486, KNOWLEDGE)
+    assert unmet.details["expectation_met"] is False
+    assert plugin([registered(), unmet])[0].state == State.CRITICAL
+
+
+def test_a_failed_media_check_of_warning_severity_is_critical():
+    media = Check(kind="media", ok=False, diagnosis=KNOWLEDGE.named("media.marginal_quality"))
+    assert media.diagnosis.severity == "warning"
+    output, _, _ = plugin([registered(), answered(media_section()), media])
+    assert output.state == State.CRITICAL
+    assert media.diagnosis.title in output.text.splitlines()[0]
+
+
+def test_a_passing_media_check_of_marginal_quality_is_a_warning():
+    media = Check(kind="media", ok=True, diagnosis=KNOWLEDGE.named("media.marginal_quality"))
+    assert plugin([registered(), answered(media_section()), media])[0].state == State.WARNING
+
+
+def test_a_dial_stopped_before_any_packet_is_critical():
+    _, findings = check_number("+41441234567", load_knowledge("sipcall"))
+    stopped = [finding for finding in findings if not finding.ok]
+    assert [finding.diagnosis.id for finding in stopped] == ["preflight.number_plus_form"]
+    output, _, _ = plugin([registered(), *stopped])
+    assert output.state == State.CRITICAL
+
+
+def resolution(diagnosis_id: str, ok: bool) -> Check:
+    return Check(
+        kind="resolution",
+        ok=ok,
+        diagnosis=KNOWLEDGE.named(diagnosis_id, {"domain": "sip.example"}),
+        target="sip.example",
+    )
+
+
+def test_a_failed_resolution_is_critical():
+    output, _, _ = plugin([resolution("dns.no_such_name", ok=False)])
+    assert output.state == State.CRITICAL
+
+
+def test_a_resolution_with_a_target_without_address_is_a_warning_when_it_passed():
+    output, _, _ = plugin([resolution("dns.target_without_address", ok=True), registered()])
+    assert output.state == State.WARNING
+    assert KNOWLEDGE.named("dns.target_without_address").title in output.text.splitlines()[0]
+
+
+def test_an_unanswered_bye_is_a_warning():
+    hangup = Check(kind="hangup", ok=False, diagnosis=KNOWLEDGE.named("cleanup.bye_unanswered"))
+    output, _, _ = plugin([registered(), answered(media_section()), hangup])
+    assert output.state == State.WARNING
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "cause", "entry"),
+    [
+        (503, "TLS 1.3 required", "tls_version", "siptest.tls_version"),
+        (513, "Message Too Large", "too_large", "siptest.packet_limit"),
+        (401, "Unauthorized", "challenge", "siptest.unsupported_challenge"),
+    ],
+)
+def test_a_limit_of_siptest_is_unknown_with_its_title(code, reason, cause, entry):
+    limited = answered_with("register", code, reason, origin="local", local_cause=cause)
+    assert (limited.diagnosis.id, limited.diagnosis.category) == (entry, "siptest")
+    output, _, long_lines = plugin([limited])
+    assert output.state == State.UNKNOWN == 3
+    assert output.text.startswith(f"SIPTEST UNKNOWN - {limited.diagnosis.title} |")
+    assert f"What: {limited.diagnosis.title} [{entry}]" in long_lines
+
+
+def test_a_real_failure_outranks_a_limit_of_siptest():
+    limited = answered_with("register", 503, "TLS", origin="local", local_cause="tls_version")
+    busy = answered_with("call", 486, "Busy Here")
+    assert plugin([limited, busy])[0].state == State.CRITICAL
+
+
+def test_a_scenario_step_that_met_its_expectation_is_ok_not_a_warning():
+    busy = answered_with("call", 486, "Busy Here")
+    met = Check(
+        kind="call",
+        ok=True,
+        diagnosis=busy.diagnosis,
+        target=busy.target,
+        response=busy.response,
+        details={"expectation_met": True},
+    )
+    output = render_runs(runs(scenario("busy line", "passed", [registered(), met])), NONE)
+    assert output.state == State.OK
+    assert output.text.startswith("SIPTEST OK - 1 of 1 scenarios passed")
+
+
+def test_a_scenario_with_a_nat_warning_is_still_a_warning():
+    nat = Check(
+        kind="media",
+        ok=True,
+        diagnosis=KNOWLEDGE.named("nat.private_contact"),
+        details={"finding": "nat"},
+    )
+    output = render_runs(runs(scenario("behind nat", "passed", [registered(), nat])), NONE)
+    assert output.state == State.WARNING
+
+
+def test_a_scenario_stopped_by_a_limit_of_siptest_is_unknown_with_its_title():
+    limited = answered_with("register", 503, "TLS", origin="local", local_cause="tls_version")
+    failure = {
+        "step_name": "register alice",
+        "problems": ["expected the registration to pass, it failed (503 TLS)"],
+        "diagnosis": limited.diagnosis.as_json(),
+    }
+    output = render_runs(runs(scenario("tls only", "failed", [limited], failures=[failure])), NONE)
+    assert output.state == State.UNKNOWN
+    assert output.text.startswith(f"SIPTEST UNKNOWN - tls only: {limited.diagnosis.title} |")
+
+
+def test_a_scenario_failure_outranks_another_scenario_stopped_by_a_limit_of_siptest():
+    limited = answered_with("register", 503, "TLS", origin="local", local_cause="tls_version")
+    busy = answered_with("call", 486, "Busy Here")
+
+    def failed(name: str, check: Check) -> dict:
+        failure = {"step_name": "s", "problems": ["p"], "diagnosis": check.diagnosis.as_json()}
+        return scenario(name, "failed", [check], failures=[failure])
+
+    output = render_runs(runs(failed("tls only", limited), failed("busy", busy)), NONE)
+    assert output.state == State.CRITICAL
+    assert output.text.startswith("SIPTEST CRITICAL - busy: p |")
+
+
+def test_a_failed_hangup_without_a_diagnosis_in_a_passed_scenario_is_a_warning():
+    hangup = Check(kind="hangup", ok=False, diagnosis=None)
+    output = render_runs(runs(scenario("bye", "passed", [registered(), hangup])), NONE)
+    assert output.state == State.WARNING
+    assert output.text.startswith("SIPTEST WARNING - bye: The hangup check failed |")
