@@ -135,14 +135,23 @@ def test_an_account_listed_twice_is_refused_so_it_never_logs_in_twice(tmp_path):
     assert f"{path}:2: repeats the account of line 1" in refusal(path)
 
 
-def test_the_same_user_on_another_server_or_transport_is_another_account(tmp_path):
+def test_the_same_user_on_another_server_is_another_account(tmp_path):
     path = write(
         tmp_path,
         "- {user: 1001, server: a.example, password_env: A}\n"
-        "- {user: 1001, server: b.example, password_env: A}\n"
+        "- {user: 1001, server: b.example, password_env: A}\n",
+    )
+    assert len(load_accounts(path)) == 2
+
+
+def test_the_same_account_over_another_transport_is_refused_as_in_csv(tmp_path):
+    # one login at one registrar, whatever the transport: a wrong password sent twice
+    path = write(
+        tmp_path,
+        "- {user: 1001, server: a.example, password_env: A}\n"
         "- {user: 1001, server: a.example, transport: tcp, password_env: A}\n",
     )
-    assert len(load_accounts(path)) == 3
+    assert f"{path}:2: repeats the account of line 1" in refusal(path)
 
 
 def test_a_key_written_twice_in_one_account_is_refused(tmp_path):
