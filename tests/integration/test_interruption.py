@@ -362,8 +362,10 @@ def test_sigint_while_dialling_unanswered_sends_no_cancel_and_unregisters(sip_pe
 
 
 def test_second_sigint_while_ringing_exits_at_once_skipping_the_clean_up(sip_peer, start):
-    # The server rings and never answers the CANCEL: with --timeout 10 the clean-up
-    # would wait 11 s for the INVITE to end. The second Ctrl-C does not wait.
+    # The server rings and never answers the CANCEL: the clean-up waits for the INVITE
+    # to end (at most INTERRUPTED_WAIT_S after the first signal). The second Ctrl-C
+    # does not wait. It is sent as soon as the CANCEL shows the first was handled: the
+    # clean-up's bounded wait is the only window, and a loaded machine must not miss it.
     peer = sip_peer("udp", [ok(), respond(180), silence(), ok(), ok()])
     run = start(
         "call", f"1004@127.0.0.1:{peer.port}", "7001", "--ring-timeout", "30",
@@ -372,10 +374,10 @@ def test_second_sigint_while_ringing_exits_at_once_skipping_the_clean_up(sip_pee
     run.wait_until(lambda: peer.requests_of("INVITE"), "the INVITE at the peer")
     run.signal(signal.SIGINT)
     run.wait_until(lambda: peer.requests_of("CANCEL"), "the CANCEL at the peer")
-    run.wait_until(lambda: "Stopping: cleaning up" in run.stderr(), "the first signal's notice")
     run.signal(signal.SIGINT)
     status, elapsed = run.finish(15)
     assert status == 130, run.stderr()
+    assert "Stopping: cleaning up" in run.stderr()  # the first signal's notice
     assert elapsed <= AT_ONCE, elapsed
     assert "Traceback" not in run.stderr()
     assert run.stdout() == ""  # out at once: no report, never half an object
