@@ -41,51 +41,36 @@ def probe_metrics(result: ProbeResult) -> bytes:
 
 def _checks(registry: CollectorRegistry, checks: list[Mapping[str, object]]) -> None:
     measured = measures(checks)
-    phases = {"register": measured.register_s, "answer": measured.invite_to_answer_s}
-    if any(value is not None for value in phases.values()):
-        phase = Gauge(
-            "siptest_phase_duration_seconds",
-            "Seconds per phase: register = REGISTER to its final answer (challenge "
-            "included); answer = first INVITE to the 2xx that answered it.",
-            ["phase"],
-            registry=registry,
-        )
-        for name, value in phases.items():
-            if value is not None:
-                phase.labels(name).set(value)
-    codes = {"register": measured.register_code, "call": measured.call_code}
-    if any(code is not None for code in codes.values()):
-        status = Gauge(
-            "siptest_sip_status_code",
-            "Final SIP status of the check (its own for a local failure, e.g. 408 timeout).",
-            ["check"],
-            registry=registry,
-        )
-        for name, code in codes.items():
-            if code is not None:
-                status.labels(name).set(code)
-    directions = {"sent": measured.mos_sent, "received": measured.mos_received}
-    if any(value is not None for value in directions.values()):
-        mos = Gauge(
-            "siptest_mos",
-            "Estimated MOS (1-4.5, ITU-T G.107 E-model) of the audio sent / received.",
-            ["direction"],
-            registry=registry,
-        )
-        for name, value in directions.items():
-            if value is not None:
-                mos.labels(name).set(value)
-    losses = {"sent": measured.loss_sent, "received": measured.loss_received}
-    if any(value is not None for value in losses.values()):
-        loss = Gauge(
-            "siptest_rtp_loss_ratio",
-            "Share of RTP packets lost (0-1) toward the far end (sent) / toward siptest.",
-            ["direction"],
-            registry=registry,
-        )
-        for name, value in losses.items():
-            if value is not None:
-                loss.labels(name).set(value / 100)
+    _labelled(
+        registry,
+        "siptest_phase_duration_seconds",
+        "Seconds per phase: register = REGISTER to its final answer (challenge "
+        "included); answer = first INVITE to the 2xx that answered it.",
+        "phase",
+        {"register": measured.register_s, "answer": measured.invite_to_answer_s},
+    )
+    _labelled(
+        registry,
+        "siptest_sip_status_code",
+        "Final SIP status of the check (its own for a local failure, e.g. 408 timeout).",
+        "check",
+        {"register": measured.register_code, "call": measured.call_code},
+    )
+    _labelled(
+        registry,
+        "siptest_mos",
+        "Estimated MOS (1-4.5, ITU-T G.107 E-model) of the audio sent / received.",
+        "direction",
+        {"sent": measured.mos_sent, "received": measured.mos_received},
+    )
+    _labelled(
+        registry,
+        "siptest_rtp_loss_ratio",
+        "Share of RTP packets lost (0-1) toward the far end (sent) / toward siptest.",
+        "direction",
+        {"sent": measured.loss_sent, "received": measured.loss_received},
+        scale=0.01,  # the report's loss is in percent
+    )
     diagnosis = verdict(checks).diagnosis
     if diagnosis is not None:
         Gauge(
@@ -95,3 +80,20 @@ def _checks(registry: CollectorRegistry, checks: list[Mapping[str, object]]) -> 
             ["id", "category"],
             registry=registry,
         ).labels(str(diagnosis.get("id", "")), str(diagnosis.get("category", ""))).set(1)
+
+
+def _labelled(
+    registry: CollectorRegistry,
+    name: str,
+    documentation: str,
+    label: str,
+    values: Mapping[str, float | int | None],
+    scale: float = 1.0,
+) -> None:
+    """One gauge with a sample per label value measured; none when nothing was."""
+    if all(value is None for value in values.values()):
+        return
+    gauge = Gauge(name, documentation, [label], registry=registry)
+    for key, value in values.items():
+        if value is not None:
+            gauge.labels(key).set(value * scale)
