@@ -83,7 +83,7 @@ def parse_target(text: str) -> Target:
     return Target(user=user, host=host, port=port)
 
 
-def _parse_hostport(hostport: str, original: str) -> tuple[str, int | None]:
+def _parse_hostport(hostport: str, original: str, lowest_port: int = 1) -> tuple[str, int | None]:
     hostport, semicolon, params = hostport.partition(";")
     if semicolon:
         hint = (
@@ -119,10 +119,10 @@ def _parse_hostport(hostport: str, original: str) -> tuple[str, int | None]:
         _check_host(host)
     port = None
     if port_text is not None:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        if not port_text.isdigit() or not lowest_port <= int(port_text) <= 65535:
             raise UsageError(
-                f"'{port_text}' is not a valid port. Use a number from 1 to 65535 "
-                "(SIP usually uses 5060, or 5061 for TLS)."
+                f"'{port_text}' is not a valid port. Use a number from {lowest_port} to 65535"
+                + (" (SIP usually uses 5060, or 5061 for TLS)." if lowest_port else ".")
             )
         port = int(port_text)
     return host, port
@@ -146,11 +146,13 @@ def _check_host(host: str) -> None:
         raise UsageError(f"'{host}' is not a valid IPv4 address.")
 
 
-def parse_hostport(text: str, what: str) -> tuple[str, int | None]:
-    """Parse a bare `HOST[:PORT]` (for --outbound-proxy and --domain)."""
+def parse_hostport(text: str, what: str, lowest_port: int = 1) -> tuple[str, int | None]:
+    """Parse a bare `HOST[:PORT]` (--outbound-proxy, --domain, --listen, --dns-server,
+    an exporter module's servers): the one reader of a host and port a person types.
+    `lowest_port` 0 lets a listener ask for any free port."""
     if "@" in text:
         raise UsageError(f"{what} '{text}' must be HOST[:PORT] without a user part.")
-    return _parse_hostport(text.removeprefix("sip:"), text)
+    return _parse_hostport(text.removeprefix("sip:"), text, lowest_port)
 
 
 MAX_NUMBER = 256

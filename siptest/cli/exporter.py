@@ -81,9 +81,9 @@ def _serve(config: Path, listen: str, concurrency: int, default_timeout: float) 
 def parse_listen(listen: str) -> tuple[str, int]:
     """`HOST:PORT` or `[IPv6]:PORT`; port 0 picks a free port."""
     from siptest.errors import UsageError
+    from siptest.target import parse_hostport
 
-    host, colon, port_text = listen.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not colon or not host or not port_text.isdigit() or int(port_text) > 65535:
+    host, port = parse_hostport(listen, "--listen", lowest_port=0)
+    if port is None:
         raise UsageError(f"--listen {listen}: give HOST:PORT, e.g. 127.0.0.1:9467 or [::1]:9467.")
-    return host, int(port_text)
+    return host, port

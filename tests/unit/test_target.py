@@ -68,3 +68,13 @@ def test_a_target_without_a_server_says_the_server_is_missing():
         parse_target("sip.example.com")
     with _pytest.raises(UsageError, match="the user ID is missing"):
         parse_target("@sip.example.com")
+
+
+def test_listen_addresses_are_read_by_the_one_host_port_parser():
+    from siptest.cli.exporter import parse_listen
+
+    assert parse_listen("127.0.0.1:0") == ("127.0.0.1", 0)  # any free port
+    assert parse_listen("[::1]:9467") == ("::1", 9467)
+    for bad in ("127.0.0.1", "::1:9467", "127.0.0.1:65536", "host name:80"):
+        with pytest.raises(UsageError):
+            parse_listen(bad)
