@@ -88,10 +88,8 @@ def media_checks(
 
 def with_media_section(call_check: Check, checks: list[Check]) -> Check:
     """DESIGN.md: a call check carries `media` once media is measured."""
-    media = next((c for c in checks if c.kind == "media" and "media" in c.details), None)
-    if media is None:
-        return call_check
-    return replace(call_check, details=dict(call_check.details, media=media.details["media"]))
+    media = next((c.media for c in checks if c.kind == "media" and c.media is not None), None)
+    return call_check if media is None else replace(call_check, media=media)
 
 
 def with_answer_time(call_check: Check, events: Sequence[Event]) -> Check:

@@ -7,10 +7,10 @@ thresholds and estimates MOS per direction; `media_section` is the JSON
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from siptest.analysis.model import Direction, MediaReport
 from siptest.analysis.quality import QualityEstimate, estimate_mos
 from siptest.ua.base import MediaSample, StreamStats
 
@@ -178,15 +178,15 @@ def rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def _direction_json(stats: StreamStats, estimate: QualityEstimate | None) -> dict[str, Any]:
-    return {
-        "packets": stats.packets,
-        "lost": stats.lost,
-        "loss_percent": round(stats.loss_percent, 2),
-        "jitter_ms": rounded(stats.jitter_ms, 2),
-        "mos": rounded(estimate.mos if estimate else None, 2),
-        "r_factor": rounded(estimate.r_factor if estimate else None, 1),
-    }
+def _direction(stats: StreamStats, estimate: QualityEstimate | None) -> Direction:
+    return Direction(
+        packets=stats.packets,
+        lost=stats.lost,
+        loss_percent=round(stats.loss_percent, 2),
+        jitter_ms=rounded(stats.jitter_ms, 2),
+        mos=rounded(estimate.mos if estimate else None, 2),
+        r_factor=rounded(estimate.r_factor if estimate else None, 1),
+    )
 
 
 def _assumptions(assessment: Assessment) -> list[str]:
@@ -215,26 +215,25 @@ _VERDICT_WORDS: dict[str, str] = {
 }
 
 
-def summary_line(section: Mapping[str, Any]) -> str:
-    """One line for the text report, from a media section (`details["media"]`)."""
-    verdict = section.get("verdict")
-    if verdict is None:
+def summary_line(report: MediaReport) -> str:
+    """One line for the text report, from a call's media report."""
+    if report.verdict is None:
         return "audio not checked (the call was not answered)"
-    parts = [_VERDICT_WORDS.get(str(verdict), str(verdict))]
-    if section.get("codec"):
-        parts.append(str(section["codec"]))
-    if section.get("mos") is not None:
-        parts.append(f"MOS {section['mos']:.2f} (R {section['r_factor']:.0f})")
-    received, sent = section.get("received"), section.get("sent")
-    if isinstance(received, Mapping) and isinstance(sent, Mapping):
+    parts = [_VERDICT_WORDS.get(report.verdict, report.verdict)]
+    if report.codec:
+        parts.append(report.codec)
+    if report.mos is not None:
+        parts.append(f"MOS {report.mos:.2f} (R {report.r_factor or 0:.0f})")
+    received, sent = report.received, report.sent
+    if received is not None and sent is not None:
         parts.append(
-            f"in {received['packets']} pkts, {received['loss_percent']:.1f} % lost; "
-            f"out {sent['packets']} pkts, {sent['loss_percent']:.1f} % lost"
+            f"in {received.packets} pkts, {received.loss_percent:.1f} % lost; "
+            f"out {sent.packets} pkts, {sent.loss_percent:.1f} % lost"
         )
-        if received.get("jitter_ms") is not None:
-            parts.append(f"jitter {received['jitter_ms']:.1f} ms")
-    if section.get("rtt_ms") is not None:
-        parts.append(f"RTT {section['rtt_ms']:.0f} ms")
+        if received.jitter_ms is not None:
+            parts.append(f"jitter {received.jitter_ms:.1f} ms")
+    if report.rtt_ms is not None:
+        parts.append(f"RTT {report.rtt_ms:.0f} ms")
     return "; ".join(parts)
 
 
@@ -244,34 +243,24 @@ def media_section(
     verdict: AudioVerdict | None,
     dtmf_sent: str,
     dtmf_received: str,
-) -> dict[str, Any]:
-    section: dict[str, Any] = {
-        "codec": None,
-        "remote_rtp": None,
-        "duration_s": None,
-        "sent": None,
-        "received": None,
-        "rtt_ms": None,
-        "mos": None,
-        "r_factor": None,
-        "verdict": verdict,
-        "audio_in": bool(assessment and assessment.audio_in),
-        "audio_out": bool(assessment and assessment.audio_out),
-        "dtmf_sent": dtmf_sent,
-        "dtmf_received": dtmf_received,
-        "assumptions": [],
-    }
-    if assessment is not None:
-        sample, worst = assessment.sample, assessment.worst
-        section.update(
-            codec=sample.codec or None,
-            remote_rtp=sample.remote_rtp or None,
-            duration_s=round(sample.duration, 2),
-            sent=_direction_json(sample.sent, assessment.estimate_out),
-            received=_direction_json(sample.received, assessment.estimate_in),
-            rtt_ms=rounded(sample.rtt_ms, 1),
-            mos=rounded(worst.mos if worst else None, 2),
-            r_factor=rounded(worst.r_factor if worst else None, 1),
-            assumptions=_assumptions(assessment),
-        )
-    return section
+) -> MediaReport:
+    """The media report of a call, before expectations and the summary are added."""
+    if assessment is None:
+        return MediaReport(verdict=verdict, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
+    sample, worst = assessment.sample, assessment.worst
+    return MediaReport(
+        verdict=verdict,
+        codec=sample.codec or None,
+        remote_rtp=sample.remote_rtp or None,
+        duration_s=round(sample.duration, 2),
+        sent=_direction(sample.sent, assessment.estimate_out),
+        received=_direction(sample.received, assessment.estimate_in),
+        rtt_ms=rounded(sample.rtt_ms, 1),
+        mos=rounded(worst.mos if worst else None, 2),
+        r_factor=rounded(worst.r_factor if worst else None, 1),
+        audio_in=assessment.audio_in,
+        audio_out=assessment.audio_out,
+        dtmf_sent=dtmf_sent,
+        dtmf_received=dtmf_received,
+        assumptions=tuple(_assumptions(assessment)),
+    )

@@ -8,10 +8,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from siptest.analysis.audio import rounded
-from siptest.analysis.model import Check
+from siptest.analysis.model import Check, ExpectationResult
 from siptest.knowledge import Knowledge
 
 if TYPE_CHECKING:
@@ -79,42 +79,25 @@ def media_results(
     *,
     dtmf_sent: str,
     dtmf_received: str,
-) -> list[dict[str, Any]]:
+) -> tuple[ExpectationResult, ...]:
     """Each media expectation, what the measurement shows and whether it is met
     (the media section's `expectations`; `assessment` None: nothing was measured)."""
     if expectations is None:
-        return []
-    results: list[dict[str, Any]] = []
+        return ()
+    results: list[ExpectationResult] = []
     if expectations.audio is not None:
         verdict = assessment.verdict if assessment else None
-        results.append(
-            {
-                "expect": "audio",
-                "wanted": expectations.audio,
-                "got": verdict,
-                "met": bool(assessment and assessment.both),
-            }
-        )
+        met = bool(assessment and assessment.both)
+        results.append(ExpectationResult("audio", expectations.audio, verdict, met))
     if expectations.min_mos is not None:
         worst = assessment.worst if assessment else None
-        results.append(
-            {
-                "expect": "min_mos",
-                "wanted": expectations.min_mos,
-                "got": rounded(worst.mos if worst else None, 2),
-                "met": worst is not None and worst.mos >= expectations.min_mos,
-            }
-        )
+        got = rounded(worst.mos if worst else None, 2)
+        met = worst is not None and worst.mos >= expectations.min_mos
+        results.append(ExpectationResult("min_mos", expectations.min_mos, got, met))
     if expectations.dtmf is not None:
-        results.append(
-            {
-                "expect": "dtmf",
-                "wanted": expectations.dtmf,
-                "got": dtmf_received,
-                "met": assessment is not None and same_digits(dtmf_received, expectations.dtmf),
-            }
-        )
-    return results
+        met = assessment is not None and same_digits(dtmf_received, expectations.dtmf)
+        results.append(ExpectationResult("dtmf", expectations.dtmf, dtmf_received, met))
+    return tuple(results)
 
 
 def parse_expectation(text: str) -> int | str:

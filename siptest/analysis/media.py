@@ -18,7 +18,7 @@ evidence of the same run and returns findings (checks that pass, category
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from siptest.analysis.addresses import (
     UNREACHABLE_KINDS,
@@ -267,7 +267,7 @@ def analyse_media(
 
     `local_address` is the address siptest used for RTP (NAT evidence); `nat` holds
     the findings of `nat_findings` for the same run, so a failure they explain can
-    name them. `details["media"]` is the JSON media section (docs/media.md).
+    name them. `Check.media` is the media report (the JSON section, docs/media.md).
     """
     min_mos = expectations.min_mos if expectations else None
     too_short = (
@@ -282,11 +282,8 @@ def analyse_media(
         results = media_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
-        ok = all(result["met"] for result in results)
-        section = media_section(
-            None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
-        )
-        section["expectations"] = results
+        ok = all(result.met for result in results)
+        report = media_section(None, verdict=None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received)
         cases: tuple[str, ...] = ("too_short",) if answered else ()
         if not ok:
             cases += ("expected",)
@@ -294,21 +291,20 @@ def analyse_media(
             kind="media",
             ok=ok,
             diagnosis=knowledge.named("media.not_measured", cases=cases),
-            details={"media": section},
+            media=replace(report, expectations=results),
         )
     if sample is None:
         results = media_results(
             expectations, None, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
-        section = media_section(
+        report = media_section(
             None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
-        section["expectations"] = results
         return Check(
             kind="media",
             ok=False,
             diagnosis=knowledge.named("media.no_stream"),
-            details={"media": section},
+            media=replace(report, expectations=results),
         )
 
     assessment = assess(sample, thresholds, min_mos)
@@ -316,15 +312,14 @@ def analyse_media(
     results = media_results(
         expectations, assessment, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
     )
-    section = media_section(
+    report = media_section(
         assessment, verdict=verdict_name, dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
     )
-    section["expectations"] = results
 
     explaining = [f for f in nat if _finding_id(f) in _EXPLAINS.get(verdict_name, frozenset())]
     nat_seen = any(_finding_id(f) == "nat.detected" for f in explaining)
     failures = assessment.failures()
-    unmet = {result["expect"] for result in results if not result["met"]}
+    unmet = {result.expect for result in results if not result.met}
 
     stopped = _stopped(sample) if verdict_name != "none" else None
     pick: _Pick
@@ -347,22 +342,26 @@ def analyse_media(
 
     titles = [_in_sentence(f.diagnosis.title) for f in explaining if f.diagnosis is not None]
     diagnosis = pick.render(knowledge, titles)
+    explained_by: tuple[str, ...] = ()
     if explaining and diagnosis.category == "media":
-        section["explained_by"] = [_finding_id(f) for f in explaining]
-    section["summary"] = summary_line(section)
+        explained_by = tuple(i for i in (_finding_id(f) for f in explaining) if i is not None)
     ok = assessment.both and not failures and not unmet and stopped is None
-    if stopped is not None:
-        section["stopped"] = {
-            "received_after_s": sample.received_stopped_at,
-            "sent_after_s": sample.sent_stopped_at,
-        }
+    report = replace(
+        report,
+        expectations=results,
+        explained_by=explained_by,
+        summary=summary_line(report),
+        stopped=(
+            (sample.received_stopped_at, sample.sent_stopped_at) if stopped is not None else None
+        ),
+    )
     return Check(
         kind="media",
         ok=ok,
         diagnosis=diagnosis,
         target=sample.remote_rtp or None,
         duration_ms=round(sample.duration * 1000.0, 1),
-        details={"media": section},
+        media=report,
     )
 
 

@@ -43,6 +43,95 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class Direction:
+    """One RTP direction of an answered call, as measured and estimated."""
+
+    packets: int
+    lost: int
+    loss_percent: float
+    jitter_ms: float | None = None
+    mos: float | None = None
+    r_factor: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "packets": self.packets,
+            "lost": self.lost,
+            "loss_percent": self.loss_percent,
+            "jitter_ms": self.jitter_ms,
+            "mos": self.mos,
+            "r_factor": self.r_factor,
+        }
+
+
+@dataclass(frozen=True)
+class ExpectationResult:
+    """One media expectation (audio, min_mos, dtmf): what was wanted, what was seen."""
+
+    expect: str
+    wanted: object
+    got: object
+    met: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"expect": self.expect, "wanted": self.wanted, "got": self.got, "met": self.met}
+
+
+@dataclass(frozen=True)
+class MediaReport:
+    """A call's media as the report shows it (the JSON `media` section, docs/media.md)."""
+
+    verdict: str | None
+    """both, one_way_out, one_way_in, none, poor; None when nothing was measured."""
+    codec: str | None = None
+    remote_rtp: str | None = None
+    duration_s: float | None = None
+    sent: Direction | None = None
+    received: Direction | None = None
+    rtt_ms: float | None = None
+    mos: float | None = None
+    r_factor: float | None = None
+    audio_in: bool = False
+    audio_out: bool = False
+    dtmf_sent: str = ""
+    dtmf_received: str = ""
+    assumptions: tuple[str, ...] = ()
+    expectations: tuple[ExpectationResult, ...] = ()
+    explained_by: tuple[str, ...] = ()
+    """NAT findings of the same run that explain a media failure."""
+    summary: str | None = None
+    """One line for the text report (None when nothing was measured)."""
+    stopped: tuple[float | None, float | None] | None = None
+    """(received_after_s, sent_after_s) when audio stopped for good mid-call."""
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "codec": self.codec,
+            "remote_rtp": self.remote_rtp,
+            "duration_s": self.duration_s,
+            "sent": self.sent.as_json() if self.sent else None,
+            "received": self.received.as_json() if self.received else None,
+            "rtt_ms": self.rtt_ms,
+            "mos": self.mos,
+            "r_factor": self.r_factor,
+            "verdict": self.verdict,
+            "audio_in": self.audio_in,
+            "audio_out": self.audio_out,
+            "dtmf_sent": self.dtmf_sent,
+            "dtmf_received": self.dtmf_received,
+            "assumptions": list(self.assumptions),
+            "expectations": [result.as_json() for result in self.expectations],
+        }
+        if self.explained_by:
+            data["explained_by"] = list(self.explained_by)
+        if self.summary is not None:
+            data["summary"] = self.summary
+        if self.stopped is not None:
+            data["stopped"] = {"received_after_s": self.stopped[0], "sent_after_s": self.stopped[1]}
+        return data
+
+
+@dataclass(frozen=True)
 class Check:
     """One thing siptest checked, its outcome, and what it means."""
 
@@ -57,6 +146,8 @@ class Check:
     """Kind-specific facts for the report (requests sent, provisional codes...)."""
     binding: Binding | None = None
     """A `register` check's NAT evidence (typed: the media check and doctor read it)."""
+    media: MediaReport | None = None
+    """A `media` check's audio, and once measured the `call` check's too."""
 
 
 @dataclass(frozen=True)

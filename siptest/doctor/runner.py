@@ -353,14 +353,17 @@ def _call_step(findings: Findings) -> Step:
     ok = bool(findings.call_ok)
     if check is None:
         return Step("call", ok, "no call was made", {})
-    evidence = {"kind": check.kind, "target": check.target, **_jsonable(check.details)}
+    evidence = {"kind": check.kind, "target": check.target, **_jsonable(check)}
     title = check.diagnosis.title if check.diagnosis else ("answered" if ok else "failed")
     return Step("call", ok, title, evidence, check.diagnosis)
 
 
-def _jsonable(details: dict[str, object]) -> dict[str, object]:
-    keep = ("answered", "answer_ms", "provisional", "media")
-    return {k: details[k] for k in keep if k in details}
+def _jsonable(check: Check) -> dict[str, object]:
+    keep = ("answered", "answer_ms", "provisional")
+    data: dict[str, object] = {k: check.details[k] for k in keep if k in check.details}
+    if check.media is not None:
+        data["media"] = check.media.as_json()
+    return data
 
 
 def build_steps(

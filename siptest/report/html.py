@@ -259,9 +259,9 @@ def _check(check: Check) -> Markup:
         rows.append(("Answer", response_line(check.response)))
         if check.response.warning:
             rows.append(("Warning", check.response.warning))
-    media = details.get("media")
-    if check.kind == "media" and isinstance(media, dict) and media.get("summary"):
-        rows.append(("Audio", str(media["summary"])))
+    media = check.media
+    if check.kind == "media" and media is not None and media.summary:
+        rows.append(("Audio", media.summary))
     if check.kind == "call" and details.get("provisional"):
         rows.append(("Progress", " ".join(str(c) for c in details["provisional"])))
     if details.get("unmet"):

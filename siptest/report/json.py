@@ -40,6 +40,8 @@ def check_json(check: Check) -> dict[str, Any]:
     data.update(check.details)
     if check.binding is not None:
         data.update(check.binding.as_json())
+    if check.media is not None:
+        data["media"] = check.media.as_json()
     return data
 
 

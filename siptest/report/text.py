@@ -83,9 +83,9 @@ def render_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
         if check.response.warning:
             lines.extend(wrap("Warning:", check.response.warning))
     details = check.details
-    media = details.get("media")
-    if check.kind == "media" and isinstance(media, dict):
-        summary = media.get("summary") or (check.diagnosis.title if check.diagnosis else "")
+    media = check.media
+    if check.kind == "media" and media is not None:
+        summary = media.summary or (check.diagnosis.title if check.diagnosis else "")
         if summary:
             lines.extend(wrap("Audio:", str(summary)))
     if check.kind == "call" and details.get("provisional"):

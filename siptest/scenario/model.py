@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from siptest.analysis.expectations import MediaExpectation, unmet_outcome
-from siptest.analysis.model import Check
+from siptest.analysis.model import Check, ExpectationResult
 from siptest.errors import UsageError
 from siptest.ua.base import AccountSpec, Transport
 
@@ -231,16 +231,12 @@ class Expectation:
         if self.media is None:
             return []
         wanted = " and ".join(self.describe_media())
-        section = media.details.get("media") if media is not None else None
-        if media is None or not isinstance(section, dict):
+        report = media.media if media is not None else None
+        if media is None or report is None:
             response = call.response
             got = f"{response.code} {response.reason}".strip() if response else "no response"
             return [f"expected {wanted}, but the call was not answered ({got})"]
-        problems = [
-            _unmet_media_text(result)
-            for result in section.get("expectations", [])
-            if not result.get("met")
-        ]
+        problems = [_unmet_media_text(result) for result in report.expectations if not result.met]
         if not problems and not media.ok:
             # Each key held, but the media check failed on its own terms (no audio
             # back, loss beyond the failure threshold): the step fails with it.
@@ -258,9 +254,9 @@ _AUDIO_WORDS = {
 }
 
 
-def _unmet_media_text(result: dict[str, Any]) -> str:
+def _unmet_media_text(result: ExpectationResult) -> str:
     """One unmet media expectation in words, from the media section's `expectations`."""
-    kind, wanted, got = result.get("expect"), result.get("wanted"), result.get("got")
+    kind, wanted, got = result.expect, result.wanted, result.got
     if kind == "audio":
         return f"expected audio both ways, got {_AUDIO_WORDS.get(str(got), 'no audio')}"
     if kind == "min_mos":

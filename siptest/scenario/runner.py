@@ -464,7 +464,7 @@ class _ScenarioRunner:
             self.checks.extend(media)
             return
         own = step.expect.unmet(check)
-        media_check = next((c for c in media if "media" in c.details), None)
+        media_check = next((c for c in media if c.media is not None), None)
         media_problems = (
             step.expect.unmet_media(check, media_check) if isinstance(step, Call) else []
         )

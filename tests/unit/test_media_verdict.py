@@ -134,7 +134,7 @@ def test_sample_gives_verdict_category_and_names_the_direction(
 ):
     check = analyse_media(media, answered=True, local_address=LOOPBACK)
     assert check.kind == "media"
-    assert check.details["media"]["verdict"] == verdict
+    assert check.media.as_json()["verdict"] == verdict
     assert check.ok is ok
     assert check.diagnosis.category == category
     assert phrase in text_of(check)
@@ -150,7 +150,7 @@ def test_sample_gives_verdict_category_and_names_the_direction(
     ],
 )
 def test_direction_flags_say_plainly_which_way_audio_flowed(media, audio_in, audio_out):
-    section = analyse_media(media, answered=True).details["media"]
+    section = analyse_media(media, answered=True).media.as_json()
     assert (section["audio_in"], section["audio_out"]) == (audio_in, audio_out)
 
 
@@ -187,7 +187,7 @@ def test_private_address_in_the_far_ends_sdp_explains_why_it_hears_nothing():
         answered=True,
         local_address="203.0.113.10",
     )
-    assert check.details["media"]["verdict"] == "one_way_in"
+    assert check.media.as_json()["verdict"] == "one_way_in"
     assert check.diagnosis.id == "media.no_audio_to_far_end"
     assert "192.168.50.20" in check.diagnosis.explanation
     assert "symmetric RTP" in check.diagnosis.fix and "media relay" in check.diagnosis.fix
@@ -212,7 +212,7 @@ def test_far_end_answering_with_0_0_0_0_is_on_hold():
 
 def test_siptest_sending_nothing_points_at_the_sdp_answer_and_codecs():
     check = analyse_media(sample(sent=(0, 0, None)), answered=True)
-    assert check.details["media"]["verdict"] == "one_way_in"
+    assert check.media.as_json()["verdict"] == "one_way_in"
     assert check.diagnosis.id == "media.not_sent"
     assert "G.711" in check.diagnosis.fix
 
@@ -236,7 +236,7 @@ def test_both_sides_behind_nat_is_named_as_such():
 def test_answered_call_without_a_stream_has_no_media_at_all():
     check = analyse_media(None, answered=True)
     assert not check.ok
-    assert check.details["media"]["verdict"] == "none"
+    assert check.media.as_json()["verdict"] == "none"
     assert check.diagnosis.id == "media.no_stream"
     assert check.diagnosis.category == "media"
 
@@ -244,7 +244,7 @@ def test_answered_call_without_a_stream_has_no_media_at_all():
 def test_unanswered_call_is_not_measured_and_not_a_media_failure():
     check = analyse_media(None, answered=False)
     assert check.ok
-    assert check.details["media"]["verdict"] is None
+    assert check.media.as_json()["verdict"] is None
     assert check.diagnosis.category == "none"
 
 
@@ -267,7 +267,7 @@ def test_media_section_holds_both_directions_and_the_estimate():
     check = analyse_media(
         sample(sent=(200, 2, 3.0), received=(199, 1, 1.5), rtt_ms=40.0), answered=True
     )
-    section = check.details["media"]
+    section = check.media.as_json()
     assert section["codec"] == "PCMA"
     assert section["remote_rtp"] == "127.0.0.1:6000"
     assert section["sent"]["packets"] == 200
@@ -284,14 +284,14 @@ def test_media_section_holds_both_directions_and_the_estimate():
 
 
 def test_one_way_audio_has_no_overall_mos():
-    section = analyse_media(sample(received=(0, 0, None)), answered=True).details["media"]
+    section = analyse_media(sample(received=(0, 0, None)), answered=True).media.as_json()
     assert section["mos"] is None
     assert section["received"]["mos"] is None
     assert section["sent"]["mos"] is not None
 
 
 def test_missing_rtcp_is_stated_as_an_assumption():
-    section = analyse_media(sample(), answered=True).details["media"]
+    section = analyse_media(sample(), answered=True).media.as_json()
     assert any("no RTCP" in text for text in section["assumptions"])
 
 
@@ -315,9 +315,10 @@ def test_media_check_renders_in_json_and_text_reports():
     ],
 )
 def test_summary_line_reads_as_one_sentence(media, words):
-    section = analyse_media(media, answered=True).details["media"]
-    assert section["summary"].startswith(words)
-    assert summary_line(section) == section["summary"]
+    report = analyse_media(media, answered=True).media
+    assert report is not None and report.summary is not None
+    assert report.summary.startswith(words)
+    assert summary_line(report) == report.summary
 
 
 # --- expectations -------------------------------------------------------------------
@@ -326,7 +327,7 @@ def test_summary_line_reads_as_one_sentence(media, words):
 def test_min_mos_met_by_a_clean_call():
     check = analyse_media(sample(), answered=True, expectations=MediaExpectation(min_mos=3.5))
     assert check.ok
-    assert check.details["media"]["expectations"] == [
+    assert check.media.as_json()["expectations"] == [
         {"expect": "min_mos", "wanted": 3.5, "got": pytest.approx(4.39, abs=0.02), "met": True}
     ]
 
@@ -356,7 +357,7 @@ def test_audio_both_expectation_unmet_by_one_way_audio():
         expectations=MediaExpectation(audio="both"),
     )
     assert not check.ok
-    assert check.details["media"]["expectations"] == [
+    assert check.media.as_json()["expectations"] == [
         {"expect": "audio", "wanted": "both", "got": "one_way_out", "met": False}
     ]
 
@@ -390,7 +391,7 @@ def test_dtmf_expectation(sent, received, ok, diagnosis_id, phrase):
     assert check.ok is ok
     assert check.diagnosis.id == diagnosis_id
     assert phrase in check.diagnosis.explanation
-    assert check.details["media"]["dtmf_received"] == received
+    assert check.media.as_json()["dtmf_received"] == received
 
 
 def test_analyse_call_media_reads_the_call_record():
@@ -410,7 +411,7 @@ def test_analyse_call_media_reads_the_call_record():
     )
     check = analyse_call_media(call, expectations=MediaExpectation(audio="both", dtmf="123#"))
     assert check.ok
-    assert [r["met"] for r in check.details["media"]["expectations"]] == [True, True]
+    assert [r["met"] for r in check.media.as_json()["expectations"]] == [True, True]
 
 
 # --- NAT findings --------------------------------------------------------------------
@@ -536,7 +537,7 @@ def test_nat_findings_that_explain_one_way_audio_are_named_by_the_failure():
         local_address="203.0.113.50",
         nat=findings,
     )
-    assert check.details["media"]["explained_by"] == ["nat.detected"]
+    assert check.media.as_json()["explained_by"] == ["nat.detected"]
     assert "This run also found that siptest is behind a NAT" in check.diagnosis.explanation
     assert "behind a NAT router" in check.diagnosis.explanation
     assert all(finding.ok for finding in findings)
@@ -546,7 +547,7 @@ def test_nat_findings_do_not_touch_a_passing_media_check():
     findings = nat_findings(local_address="192.168.1.10", via_received="203.0.113.7")
     check = analyse_media(sample(), answered=True, nat=findings)
     assert check.ok
-    assert "explained_by" not in check.details["media"]
+    assert "explained_by" not in check.media.as_json()
 
 
 # --- addresses ------------------------------------------------------------------------
@@ -610,7 +611,7 @@ def test_audio_that_stopped_mid_call_fails_however_good_the_totals():
     assert check.ok is False
     assert check.diagnosis is not None and check.diagnosis.id == "media.audio_stopped"
     assert "audio from the far end stopped after 2.3 s" in check.diagnosis.title
-    assert check.details["media"]["stopped"]["received_after_s"] == 2.3
+    assert check.media.as_json()["stopped"]["received_after_s"] == 2.3
 
 
 def test_a_bye_nobody_answered_is_a_warning_check():

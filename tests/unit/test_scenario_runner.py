@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from siptest.errors import CannotRunError, ExitStatus
+from siptest.report.json import check_json
 from siptest.report.junit import junit_xml
 from siptest.report.scenario import render_run_text, runs_json
 from siptest.scenario import ScenarioRuns, load_scenario, prepare, run_scenario, run_scenarios
@@ -63,7 +64,8 @@ def run(tmp_path: Path, text: str, agent: ScriptedAgent, clock: FakeClock | None
 
 
 def steps_of(result, kind: str) -> list[dict]:
-    return [c.details for c in result.report.checks if c.kind == kind]
+    """The checks of one kind as the JSON report shows them."""
+    return [check_json(c) for c in result.report.checks if c.kind == kind]
 
 
 def test_passing_scenario_registers_calls_and_unregisters_in_order(tmp_path):
@@ -322,7 +324,7 @@ LOSSY = replace(
 
 
 def media_of(result) -> list:
-    return [c for c in result.report.checks if c.kind == "media" and "media" in c.details]
+    return [c for c in result.report.checks if c.kind == "media" and c.media is not None]
 
 
 def test_an_answered_call_gets_the_media_check_and_the_call_carries_the_media_section(tmp_path):
@@ -331,10 +333,10 @@ def test_an_answered_call_gets_the_media_check_and_the_call_carries_the_media_se
     result = run(tmp_path, text, agent)
     assert result.ok, result.failures
     (media,) = media_of(result)
-    assert media.ok and media.details["media"]["verdict"] == "both"
+    assert media.ok and media.media.as_json()["verdict"] == "both"
     assert media.details["step"].endswith("test.sip.yaml:7")
     call = steps_of(result, "call")[0]
-    assert call["media"] == media.details["media"]
+    assert call["media"] == media.media.as_json()
     assert call["media"]["expectations"] == []
 
 
@@ -345,7 +347,7 @@ def test_without_media_expectations_bad_audio_is_reported_not_judged(tmp_path):
     assert result.ok, result.failures
     (media,) = media_of(result)
     assert media.ok is False
-    assert media.details["media"]["verdict"] == "one_way_out"
+    assert media.media.as_json()["verdict"] == "one_way_out"
 
 
 def test_a_call_that_is_not_answered_gets_no_media_check(tmp_path):
