@@ -43,6 +43,33 @@ class Binding:
 
 
 @dataclass(frozen=True)
+class NatEvidence:
+    """What a NAT finding was read from: where siptest sent from and where the server
+    saw it, the binding it holds, the far end's SDP address, the intervals."""
+
+    local_address: str | None = None
+    local_port: int | None = None
+    via_received: str | None = None
+    via_rport: int | None = None
+    contact: str | None = None
+    remote_sdp_address: str | None = None
+    expires_requested: int | None = None
+    expires_granted: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "local_address": self.local_address,
+            "local_port": self.local_port,
+            "via_received": self.via_received,
+            "via_rport": self.via_rport,
+            "contact": self.contact,
+            "remote_sdp_address": self.remote_sdp_address,
+            "expires_requested": self.expires_requested,
+            "expires_granted": self.expires_granted,
+        }
+
+
+@dataclass(frozen=True)
 class Direction:
     """One RTP direction of an answered call, as measured and estimated."""
 
@@ -148,6 +175,8 @@ class Check:
     """A `register` check's NAT evidence (typed: the media check and doctor read it)."""
     media: MediaReport | None = None
     """A `media` check's audio, and once measured the `call` check's too."""
+    nat: NatEvidence | None = None
+    """A NAT finding's evidence (such a finding is a passing `media` check)."""
 
 
 @dataclass(frozen=True)

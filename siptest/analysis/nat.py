@@ -7,8 +7,6 @@ granted. A finding explains a failure; it is not one by itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 from siptest.analysis.addresses import (
     UNREACHABLE_KINDS,
     address_kind,
@@ -16,7 +14,7 @@ from siptest.analysis.addresses import (
     same_host,
     uri_host,
 )
-from siptest.analysis.model import Check
+from siptest.analysis.model import Check, NatEvidence
 from siptest.knowledge import Knowledge
 
 KEEPALIVE_RISK_S = 120
@@ -27,14 +25,11 @@ def _finding(
     knowledge: Knowledge,
     id_: str,
     facts: dict[str, object],
-    evidence: dict[str, Any],
+    evidence: NatEvidence,
     notes: tuple[str, ...] = (),
 ) -> Check:
     return Check(
-        kind="media",
-        ok=True,
-        diagnosis=knowledge.named(id_, facts, notes=notes),
-        details={"finding": "nat", "nat": evidence},
+        kind="media", ok=True, diagnosis=knowledge.named(id_, facts, notes=notes), nat=evidence
     )
 
 
@@ -66,16 +61,16 @@ def nat_findings(
     far end's SDP.
     """
     rport = _port(via_rport)
-    evidence: dict[str, Any] = {
-        "local_address": local_address,
-        "local_port": local_port,
-        "via_received": via_received,
-        "via_rport": rport,
-        "contact": contact,
-        "remote_sdp_address": remote_sdp_address,
-        "expires_requested": expires_requested,
-        "expires_granted": expires_granted,
-    }
+    evidence = NatEvidence(
+        local_address=local_address,
+        local_port=local_port,
+        via_received=via_received,
+        via_rport=rport,
+        contact=contact,
+        remote_sdp_address=remote_sdp_address,
+        expires_requested=expires_requested,
+        expires_granted=expires_granted,
+    )
     findings: list[Check] = []
 
     address_changed = bool(

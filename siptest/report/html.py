@@ -290,7 +290,6 @@ def _findings(section: ReportSection) -> Markup | None:
     if section.report.insecure:
         items.append(_tag("li", "TLS: the certificate was not verified (--tls-insecure)."))
     for check in section.report.checks:
-        details = check.details
         binding = check.binding
         if check.kind == "register" and binding is not None and binding.via_received:
             port = f":{binding.via_rport}" if binding.via_rport else ""
@@ -302,7 +301,7 @@ def _findings(section: ReportSection) -> Markup | None:
                 )
             )
         diagnosis = check.diagnosis
-        nat = details.get("finding") == "nat"
+        nat = check.nat is not None
         tls = diagnosis is not None and diagnosis.category == "tls"
         if diagnosis is not None and (nat or tls):
             label = "NAT" if nat else "TLS"

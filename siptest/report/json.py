@@ -42,6 +42,8 @@ def check_json(check: Check) -> dict[str, Any]:
         data.update(check.binding.as_json())
     if check.media is not None:
         data["media"] = check.media.as_json()
+    if check.nat is not None:
+        data.update(finding="nat", nat=check.nat.as_json())
     return data
 
 

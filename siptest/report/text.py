@@ -62,7 +62,7 @@ def check_status(check: Check) -> tuple[str, str]:
     if check.kind == "preflight":
         status = "WARN" if check.ok else "STOP"
     title = CHECK_TITLES.get(check.kind, check.kind)
-    if check.details.get("finding") == "nat":
+    if check.nat is not None:
         title, status = "Network (NAT)", "NOTE"
     if check.ok and check.diagnosis is not None and check.diagnosis.severity == "warning":
         status = "WARN"

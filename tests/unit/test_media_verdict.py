@@ -447,7 +447,7 @@ def test_address_rewritten_by_the_router_is_a_nat_finding_not_a_failure():
     assert finding.ok and finding.kind == "media"
     assert finding.diagnosis.category == "network"
     assert "203.0.113.7:40312" in finding.diagnosis.explanation
-    assert finding.details["nat"]["via_rport"] == 40312
+    assert finding.nat is not None and finding.nat.via_rport == 40312
 
 
 def test_shared_address_space_is_named_carrier_grade_nat():

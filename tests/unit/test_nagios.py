@@ -8,7 +8,7 @@ import pytest
 from plugin_grammar import parse_plugin_output
 
 from siptest.analysis.expectations import apply_expectation
-from siptest.analysis.model import Check, Report
+from siptest.analysis.model import Check, NatEvidence, Report
 from siptest.analysis.preflight import check_number
 from siptest.knowledge import Diagnosis as Verdict
 from siptest.knowledge import Situation, load_knowledge
@@ -250,7 +250,7 @@ def test_a_nat_finding_of_severity_warning_is_a_warning_and_info_is_not():
             kind="media",
             ok=True,
             diagnosis=verdict("nat.private_contact", "network", severity, "Behind NAT"),
-            details={"finding": "nat"},
+            nat=NatEvidence(),
         )
 
     assert plugin([registered(), nat("warning")])[0].state == State.WARNING
@@ -562,7 +562,7 @@ def test_a_scenario_with_a_nat_warning_is_still_a_warning():
         kind="media",
         ok=True,
         diagnosis=KNOWLEDGE.named("nat.private_contact"),
-        details={"finding": "nat"},
+        nat=NatEvidence(),
     )
     output = render_runs(runs(scenario("behind nat", "passed", [registered(), nat])), NONE)
     assert output.state == State.WARNING
