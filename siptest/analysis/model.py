@@ -159,6 +159,41 @@ class MediaReport:
 
 
 @dataclass(frozen=True)
+class StepFacts:
+    """Where a check stands in a scenario: its step, account and expectation."""
+
+    step: str | None = None
+    """FILE:LINE of the step."""
+    step_name: str | None = None
+    """The step in words ("call 7000 from a", "clean-up: unregister a")."""
+    account: str | None = None
+    expect: dict[str, Any] | None = None
+    """The step's expectation as written (JSON form)."""
+    round: str | None = None
+    """"2/5" inside a repeat block."""
+    interrupted: bool = False
+    """Cut short by Ctrl-C: recorded, not judged."""
+    cleanup: bool = False
+    """The un-REGISTER at the scenario's end."""
+    unmet: tuple[str, ...] = ()
+    """What did not hold, in words."""
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key in ("step", "step_name", "account", "expect", "round"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.interrupted:
+            data["interrupted"] = True
+        if self.cleanup:
+            data["cleanup"] = True
+        if self.unmet:
+            data["unmet"] = list(self.unmet)
+        return data
+
+
+@dataclass(frozen=True)
 class Check:
     """One thing siptest checked, its outcome, and what it means."""
 
@@ -177,6 +212,8 @@ class Check:
     """A `media` check's audio, and once measured the `call` check's too."""
     nat: NatEvidence | None = None
     """A NAT finding's evidence (such a finding is a passing `media` check)."""
+    step: StepFacts | None = None
+    """In a scenario: the step the check belongs to."""
 
 
 @dataclass(frozen=True)

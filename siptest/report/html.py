@@ -253,8 +253,9 @@ def _check(check: Check) -> Markup:
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
     rows: list[tuple[str, str]] = []
     details = check.details
-    if "step_name" in details:
-        rows.append(("Step", str(details["step_name"])))
+    facts = check.step
+    if facts is not None and facts.step_name:
+        rows.append(("Step", facts.step_name))
     if check.response is not None:
         rows.append(("Answer", response_line(check.response)))
         if check.response.warning:
@@ -264,8 +265,8 @@ def _check(check: Check) -> Markup:
         rows.append(("Audio", media.summary))
     if check.kind == "call" and details.get("provisional"):
         rows.append(("Progress", " ".join(str(c) for c in details["provisional"])))
-    if details.get("unmet"):
-        rows.append(("Expected", "NOT MET: " + "; ".join(str(u) for u in details["unmet"])))
+    if facts is not None and facts.unmet:
+        rows.append(("Expected", "NOT MET: " + "; ".join(facts.unmet)))
     diagnosis = check.diagnosis
     if diagnosis is not None:
         rows.append(("What", diagnosis.title))

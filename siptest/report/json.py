@@ -44,6 +44,8 @@ def check_json(check: Check) -> dict[str, Any]:
         data["media"] = check.media.as_json()
     if check.nat is not None:
         data.update(finding="nat", nat=check.nat.as_json())
+    if check.step is not None:
+        data.update(check.step.as_json())
     return data
 
 

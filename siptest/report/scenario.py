@@ -38,20 +38,20 @@ def _wrap(label: str, text: str, width: int = FIXED_WIDTH) -> list[str]:
 
 
 def _step_lines(check: Check, width: int) -> list[str]:
-    details = check.details
-    lines: list[str] = []
-    if "step_name" in details:
-        where = f" ({details['step']})" if "step" in details else ""
-        round_ = f", round {details['round']}" if "round" in details else ""
-        lines.extend(_wrap("Step:", f"{details['step_name']}{round_}{where}", width))
-    return lines
+    facts = check.step
+    if facts is None or facts.step_name is None:
+        return []
+    where = f" ({facts.step})" if facts.step else ""
+    round_ = f", round {facts.round}" if facts.round else ""
+    return _wrap("Step:", f"{facts.step_name}{round_}{where}", width)
 
 
 def _expect_lines(check: Check, width: int) -> list[str]:
-    details = check.details
-    expected = details.get("expect")
-    unmet = details.get("unmet")
-    if details.get("interrupted"):
+    facts = check.step
+    if facts is None:
+        return []
+    expected, unmet = facts.expect, facts.unmet
+    if facts.interrupted:
         return _wrap("Expected:", "not judged: the step was interrupted", width)
     if unmet:
         wanted = _describe_expect(expected) if expected else "success"

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from siptest.analysis.calls import analyse_call
-from siptest.analysis.model import Check, Report
+from siptest.analysis.model import Check, Report, StepFacts
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
 from siptest.calling import media_checks, with_answer_time, with_media_section
@@ -270,7 +270,7 @@ class _ScenarioRunner:
         profile = self.knowledge.profile
         for name, spec in self.prepared.accounts.items():
             advice = check_account(spec.user, spec.auth_user, spec.password, self.knowledge)
-            self.checks.extend(_with(check, account=name) for check in advice)
+            self.checks.extend(_at_step(check, account=name) for check in advice)
         steps = self.scenario.steps
         done = 0
         error: SiptestError | None = None
@@ -370,8 +370,7 @@ class _ScenarioRunner:
         # Pre-flight findings are advice here: the number is dialled as written
         # (separators removed) and the step's expectation decides.
         self.checks.extend(
-            replace(finding, ok=True, details={**finding.details, "step": str(step.location)})
-            for finding in findings
+            _at_step(replace(finding, ok=True), step=str(step.location)) for finding in findings
         )
         call = CallSpec(
             number=number,
@@ -414,7 +413,7 @@ class _ScenarioRunner:
             self.knowledge,
             expectations=step.expect.media,
         )
-        return [_with(check, step=str(step.location), account=step.account) for check in checks]
+        return [_at_step(check, step=str(step.location), account=step.account) for check in checks]
 
     def local_address(self) -> str | None:
         """Where siptest sends from (NAT evidence); looked up once, at the first answer."""
@@ -450,17 +449,16 @@ class _ScenarioRunner:
     def judge(
         self, step: Register | Unregister | Call, check: Check, media: Sequence[Check] = ()
     ) -> None:
-        details: dict[str, object] = {
-            "step": str(step.location),
-            "step_name": describe(step, self.scenario),
-            "account": step.account,
-            "expect": step.expect.as_json(),
-        }
-        if step.round:
-            details["round"] = step.round
+        facts = StepFacts(
+            step=str(step.location),
+            step_name=describe(step, self.scenario),
+            account=step.account,
+            expect=step.expect.as_json(),
+            round=step.round or None,
+        )
         if self.interruption.happened:
             # Cut short by Ctrl-C: what happened is recorded, not judged.
-            self.checks.append(_with(check, **details, interrupted=True))
+            self.checks.append(replace(check, step=replace(facts, interrupted=True)))
             self.checks.extend(media)
             return
         own = step.expect.unmet(check)
@@ -472,12 +470,8 @@ class _ScenarioRunner:
         judged = replace(
             check,
             ok=not problems,
-            details={
-                **check.details,
-                **details,
-                "expectation_met": not problems,
-                **({"unmet": problems} if problems else {}),
-            },
+            details={**check.details, "expectation_met": not problems},
+            step=replace(facts, unmet=tuple(problems)),
         )
         self.checks.append(judged)
         self.checks.extend(media)
@@ -516,13 +510,12 @@ class _ScenarioRunner:
             step_name = (
                 f"clean-up: {describe(Unregister(name, self.scenario.location), self.scenario)}"
             )
-            check = _with(
+            check = replace(
                 check,
-                step_name=step_name,
-                account=name,
-                cleanup=True,
-                expectation_met=not problems,
-                **({"unmet": problems} if problems else {}),
+                details={**check.details, "expectation_met": not problems},
+                step=StepFacts(
+                    step_name=step_name, account=name, cleanup=True, unmet=tuple(problems)
+                ),
             )
             self.checks.append(check)
             if problems:
@@ -535,3 +528,12 @@ class _ScenarioRunner:
 
 def _with(check: Check, **details: object) -> Check:
     return replace(check, details={**check.details, **details})
+
+
+def _at_step(check: Check, *, step: str | None = None, account: str | None = None) -> Check:
+    """The check, placed at a scenario step and account."""
+    facts = check.step or StepFacts()
+    return replace(
+        check,
+        step=replace(facts, step=step or facts.step, account=account or facts.account),
+    )

@@ -334,7 +334,7 @@ def test_an_answered_call_gets_the_media_check_and_the_call_carries_the_media_se
     assert result.ok, result.failures
     (media,) = media_of(result)
     assert media.ok and media.media.as_json()["verdict"] == "both"
-    assert media.details["step"].endswith("test.sip.yaml:7")
+    assert media.step is not None and media.step.step.endswith("test.sip.yaml:7")
     call = steps_of(result, "call")[0]
     assert call["media"] == media.media.as_json()
     assert call["media"]["expectations"] == []
