@@ -25,14 +25,6 @@ DoctorTransportOpt = Annotated[
         case_sensitive=False,
     ),
 ]
-DnsServerOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--dns-server",
-        metavar="HOST[:PORT]",
-        help="Ask this DNS server instead of the system's.",
-    ),
-]
 TlsPortOpt = Annotated[
     int | None,
     typer.Option(
@@ -57,7 +49,7 @@ def doctor(
     transport: DoctorTransportOpt = None,
     auth_user: common.AuthUserOpt = None,
     timeout: common.TimeoutOpt = 5.0,
-    dns_server: DnsServerOpt = None,
+    dns_server: common.DnsServerOpt = None,
     tls_port: TlsPortOpt = None,
     call: CallOpt = None,
     profile: common.ProfileOpt = None,

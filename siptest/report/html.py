@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from siptest import __version__
 from siptest.analysis.model import Check, Report
 from siptest.report.text import check_status, response_line
-from siptest.report.trace import Traced, body, heading, note_of, traced, write_private
+from siptest.report.trace import Traced, body, heading, note_kind, note_of, traced, write_private
 from siptest.sipmessage import contact_address
 from siptest.ua.events import (
     Event,
@@ -541,20 +541,19 @@ def _arrow(
 
 def _tag_word(message: Traced) -> str:
     """The trace's note for the message, in one or two words for the arrow."""
-    if isinstance(message, MessageDropped):
-        return "REFUSED"
-    if isinstance(message, RequestSent) and message.blocked:
-        return "NOT SENT"
-    if isinstance(message, RequestReceived) and message.refused:
+    kind = note_kind(message)
+    if kind == "answered" and isinstance(message, RequestReceived):
         return f"ANSWERED {message.refused}"
-    if isinstance(message, ResponseReceived):
-        if message.stray:
-            return "STRAY"
-        if message.elsewhere:
-            return "OTHER ADDRESS"
-        if message.cut:
-            return "CUT"
-    return ""
+    return _TAG_WORDS.get(kind or "", "")
+
+
+_TAG_WORDS = {
+    "dropped": "REFUSED",
+    "blocked": "NOT SENT",
+    "stray": "STRAY",
+    "elsewhere": "OTHER ADDRESS",
+    "cut": "CUT",
+}
 
 
 def _label(message: Traced) -> str:

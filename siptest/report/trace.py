@@ -72,25 +72,45 @@ _DROPPED = {
 }
 
 
-def note_of(event: Traced) -> str:
-    """What is special about a message, in words ("" when nothing is)."""
+def note_kind(event: Traced) -> str | None:
+    """What is special about a message (None when nothing is): `dropped` (the stack
+    refused the bytes), `blocked` (siptest did not send it), `answered` (siptest
+    answered it itself), `stray`, `elsewhere` (from another address), `cut`."""
     if isinstance(event, MessageDropped):
-        return _DROPPED[event.cause]
+        return "dropped"
     if isinstance(event, RequestSent) and event.blocked:
-        return "NOT SENT: siptest stopped a repeated login attempt"
+        return "blocked"
     if isinstance(event, RequestReceived) and event.refused:
-        return f"answered {event.refused} by siptest itself: the test did not ask for it"
+        return "answered"
     if isinstance(event, ResponseReceived):
         if event.stray:
-            return "STRAY: it answers nothing siptest sent"
+            return "stray"
         if event.elsewhere:
-            return "from another address than the request went to"
+            return "elsewhere"
         if event.cut:
-            return (
-                f"CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "
-                "reads; the rest was lost"
-            )
-    return ""
+            return "cut"
+    return None
+
+
+def note_of(event: Traced) -> str:
+    """What is special about a message, in words ("" when nothing is)."""
+    kind = note_kind(event)
+    if kind == "dropped" and isinstance(event, MessageDropped):
+        return _DROPPED[event.cause]
+    if kind == "answered" and isinstance(event, RequestReceived):
+        return f"answered {event.refused} by siptest itself: the test did not ask for it"
+    return _NOTES.get(kind or "", "")
+
+
+_NOTES = {
+    "blocked": "NOT SENT: siptest stopped a repeated login attempt",
+    "stray": "STRAY: it answers nothing siptest sent",
+    "elsewhere": "from another address than the request went to",
+    "cut": (
+        f"CUT: the datagram filled the {PACKET_LIMIT:,} bytes siptest's SIP stack "
+        "reads; the rest was lost"
+    ),
+}
 
 
 def check_output_path(path: Path, option: str) -> None:
