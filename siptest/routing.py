@@ -125,15 +125,25 @@ def routed_run(
     resolution: Resolution,
     knowledge: Knowledge,
     attempt: Callable[[ResolvedTarget], CheckRun],
+    *,
+    calls: bool = False,
 ) -> CheckRun:
     """Try the resolution's targets in order; one report: the resolution, then the
-    checks of the attempt that ended the run (every attempt's messages in the events)."""
+    checks of the attempt that ended the run (every attempt's messages in the events).
+
+    With `calls`, IPv6 targets are left out while an IPv4 one remains: siptest's stack
+    carries audio over IPv4 only (`siptest.ua.limits`), and a phone would reach the
+    same servers over IPv4; only a server reachable over IPv6 alone is siptest's limit.
+    """
     from siptest.resolution import fail_over
 
     if not resolution.ok:
         check = resolution_check(resolution, None, knowledge)
         return CheckRun(Report(checks=(check,), profile=knowledge.profile.name), ())
-    run = fail_over(resolution.targets[:MAX_TARGETS], attempt, failover_cause)
+    targets = resolution.targets
+    if calls and any(not is_ipv6(target.address) for target in targets):
+        targets = tuple(target for target in targets if not is_ipv6(target.address))
+    run = fail_over(targets[:MAX_TARGETS], attempt, failover_cause)
     last = run.result
     assert last is not None  # a resolution that is ok has at least one target
     events = tuple(event for each in run.attempts for event in each.result.events)

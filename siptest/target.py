@@ -161,8 +161,10 @@ DTMF_DIGITS = frozenset("0123456789*#ABCD")
 MAX_DTMF = 32
 
 
-def dial_number(number: str, transport: str) -> str:
-    """The number or SIP URI to dial, stripped; refused when it cannot be dialled here."""
+def dial_number(number: str, transport: str | None) -> str:
+    """The number or SIP URI to dial, stripped; refused when it cannot be dialled here.
+
+    `transport` None: not chosen yet (DNS will), so a URI's `;transport=` is not judged."""
     text = number.strip()
     if not text:
         raise UsageError("The number is empty. Give the number to dial, e.g. 0321234567.")
@@ -174,7 +176,7 @@ def dial_number(number: str, transport: str) -> str:
     lowered = text.lower()
     if lowered.startswith("sips:"):
         raise UsageError(f"'{text}': sips: URIs are not dialled here. Use sip: with transport tls.")
-    if lowered.startswith("sip:") and ";transport=" in lowered:
+    if transport is not None and lowered.startswith("sip:") and ";transport=" in lowered:
         wanted = lowered.split(";transport=", 1)[1].split(";", 1)[0]
         if wanted != transport:
             raise UsageError(

@@ -146,7 +146,7 @@ def apply_expectation(check: Check, expected: int | str, knowledge: Knowledge) -
     cases: tuple[str, ...] = ()
     if answered:
         cases = ("answered",)
-    elif response is None or response.code is None:
+    elif response is None or response.origin == "none":
         cases = ("no_response",)
     else:
         facts["got"] = f"{response.code} {response.reason}".strip()

@@ -183,7 +183,8 @@ def analyse_unregistration(
         ok = False
         diagnosis = knowledge.named("cleanup.binding_left", facts)
     elif not ok:
-        cases = ("no_answer",) if response.code is None else ()
+        # nothing came back (siptest's stack makes up a 408 for that): no answer
+        cases = ("no_answer",) if response.origin == "none" else ()
         diagnosis = knowledge.named("cleanup.unregister_failed", facts, cases=cases)
     return Check(
         kind="unregister",

@@ -98,9 +98,15 @@ def call(
     def run() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical)
         expected = parse_expectation(expect) if expect is not None else None
-        from siptest.target import dial_number, dtmf_digits
+        # The transport a URI's ;transport= must agree with: the one given, UDP for a
+        # server siptest does not look up; for a name, DNS chooses it later.
+        from siptest.routing import needs_dns
+        from siptest.target import dial_number, dtmf_digits, parse_target
 
-        dialled = dial_number(number, (transport or common.TransportChoice.udp).value)
+        chosen = transport.value if transport is not None else None
+        if chosen is None and not needs_dns(parse_target(target).host):
+            chosen = common.TransportChoice.udp.value
+        dialled = dial_number(number, chosen)
         digits = dtmf_digits(dtmf) if dtmf else ""
         options = common.SipOptions(
             target=target,
@@ -145,6 +151,7 @@ def call(
                 lambda at, tls_at: check_call(
                     replace(request, account=at, tls=tls_at), knowledge, watcher=progress
                 ),
+                calls=True,
             )
         header = f"call {dialled} from {account.aor}"
         if limits is not None:

@@ -233,9 +233,12 @@ class SipOptions:
         tls: TlsSettings,
         knowledge: Knowledge,
         run_one: Callable[[AccountSpec, TlsSettings], CheckRun],
+        *,
+        calls: bool = False,
     ) -> CheckRun:
         """Run the check at the server as a phone finds it (siptest.routing): the DNS
-        targets in order, moving on as a phone does; directly for an address."""
+        targets in order, moving on as a phone does; directly for an address. `calls`:
+        the check places a call (IPv4 targets first: see `routing.routed_run`)."""
         from siptest.routing import at_target, look_up, routed_run
 
         dns_server = None
@@ -255,6 +258,7 @@ class SipOptions:
             resolution,
             knowledge,
             lambda target: run_one(*at_target(account, tls, resolution, target)),
+            calls=calls,
         )
 
 

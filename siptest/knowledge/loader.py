@@ -454,6 +454,13 @@ def _entry(
                 fix=wording.fix or earlier.fix,
             )
     named = "match" not in fields if base is None else base.named
+    if base is not None and base.named and "match" in fields:
+        document.fail(
+            fields["match"][1],
+            "match",
+            f"'{entry_id}' is a diagnosis the analyser names itself: reword it, but it "
+            "cannot be given a match",
+        )
     if base is None and named and layer > 0:
         document.fail(
             node,

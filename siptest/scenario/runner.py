@@ -276,9 +276,10 @@ class _ScenarioRunner:
         error: SiptestError | None = None
         agent: UserAgent | None = None
         try:
-            if any(isinstance(step, Call) for step in steps):
-                first = next(iter(self.prepared.accounts.values()))
-                check_can_call(first.registrar, first.outbound_proxy)
+            for step in steps:
+                if isinstance(step, Call):
+                    caller = self.prepared.accounts[step.account]
+                    check_can_call(caller.registrar, caller.outbound_proxy)
             agent = self.agent_factory(agent_config(self.prepared, capture_media))
             agent.watch(self.watcher)
             self.current.agent = agent

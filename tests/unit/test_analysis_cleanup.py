@@ -69,3 +69,16 @@ def test_a_calls_absurd_retry_after_is_capped_in_the_text_and_the_report():
     assert "4000000000" not in check.diagnosis.fix
     assert check.details["retry_after_capped"] is True
     assert check.details["retry_after_sent"] == 4000000000
+
+
+def test_an_unregister_nobody_answered_says_no_answer_not_a_408_from_the_server():
+    from siptest.ua.base import RegistrationCompleted
+
+    silent = Response("REGISTER", 408, "No response", "none", 0.0, local_cause="timeout")
+    removal = RegistrationCompleted(
+        response=silent, requests_sent=1, credentials_sent=False,
+        credentials_rejected=False, expires_requested=300, expires_granted=None,
+    )  # fmt: skip
+    check = analyse_unregistration(removal, ACCOUNT, 1.0, load_knowledge())
+    assert check.diagnosis.id == "cleanup.unregister_failed"
+    assert "got no answer (No response)" in check.diagnosis.explanation

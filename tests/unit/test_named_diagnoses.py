@@ -171,6 +171,8 @@ def test_a_profile_patches_one_key_of_a_case(tmp_path):
         ("  - id: media.no_audio\n    cases:\n      nat:\n        colour: red\n", "colour"),
         ("  - id: media.no_audio\n    notes:\n      Bad-Name: x\n", "lower_case"),
         ("  - id: media.no_audio\n    notes:\n      nat: '{no_such_fact}'\n", "no_such_fact"),
+        # a named diagnosis given a match would answer SIP codes and vanish from named()
+        ("  - id: media.no_audio\n    match: {code: 486}\n", "cannot be given a match"),
     ],
 )
 def test_a_profile_that_misuses_named_diagnoses_is_refused_with_its_line(

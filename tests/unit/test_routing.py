@@ -85,3 +85,29 @@ def test_tls_to_an_address_found_in_dns_checks_the_domain_name():
     assert tls_for(account("192.0.2.7", "udp"), tls, "sip.example.test") == tls
     assert tls_for(account("192.0.2.7", "tls"), tls, "192.0.2.7") == tls
     assert tls_for(account("localhost", "tls"), tls, "localhost") == tls
+
+
+def test_a_call_leaves_ipv6_targets_out_while_an_ipv4_one_remains():
+    # siptest's stack carries audio over IPv4 only: a dual-stack server's IPv6 address
+    # must not end the failover with siptest's limit while another server is left
+    from siptest.knowledge import load_knowledge
+    from siptest.resolution import Resolution, ResolvedTarget
+    from siptest.routing import routed_run
+
+    targets = (
+        ResolvedTarget("a.example.test", "192.0.2.10", 5060, "udp", "srv"),
+        ResolvedTarget("a.example.test", "2001:db8::10", 5060, "udp", "srv"),
+        ResolvedTarget("b.example.test", "192.0.2.20", 5060, "udp", "srv"),
+    )
+    resolution = Resolution("example.test", "example.test", "test", (), targets)
+    tried: list[str] = []
+
+    def attempt(target):
+        tried.append(target.address)
+        return run(408, "none", "timeout") if target.address == "192.0.2.10" else run(200)
+
+    routed_run(resolution, load_knowledge(), attempt, calls=True)
+    assert tried == ["192.0.2.10", "192.0.2.20"]
+    tried.clear()
+    routed_run(resolution, load_knowledge(), attempt)  # registration reaches IPv6 too
+    assert tried == ["192.0.2.10", "2001:db8::10"]

@@ -78,3 +78,15 @@ def test_listen_addresses_are_read_by_the_one_host_port_parser():
     for bad in ("127.0.0.1", "::1:9467", "127.0.0.1:65536", "host name:80"):
         with pytest.raises(UsageError):
             parse_listen(bad)
+
+
+def test_a_number_s_transport_is_judged_only_once_the_transport_is_known():
+    from siptest.target import dial_number
+
+    uri = "sip:7000@pbx.example.test;transport=tcp"
+    assert dial_number(uri, None) == uri  # DNS will choose: not judged yet
+    assert dial_number(uri, "tcp") == uri
+    with pytest.raises(UsageError):
+        dial_number(uri, "udp")
+    with pytest.raises(UsageError):
+        dial_number("sips:7000@pbx.example.test", None)  # never, whatever the transport
