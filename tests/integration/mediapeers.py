@@ -57,7 +57,8 @@ class SippUas:
         rtp_port: int | None = None,
     ) -> None:
         """`echo`: SIPp echoes RTP on its media port (-rtp_echo); `rtp_port`: the audio
-        port its SDP advertises (default: its own media port)."""
+        port its SDP advertises (default: its own media port). Every SIP message SIPp
+        sends or receives is logged to `messages_file` as it happens."""
         program = shutil.which("sipp")
         if program is None:
             raise RuntimeError("SIPp is not installed. Run: apt-get install sip-tester")
@@ -70,6 +71,7 @@ class SippUas:
         control_port = free_port(LOCALHOST, tcp=False, exclude=taken)
         self.rtp_port = rtp_port or self.media_port
         self.log_file = workdir / f"sipp-{self.sip_port}.log"
+        self.messages_file = workdir / f"sipp-{self.sip_port}-messages.log"
         self.command = [
             program,
             "-sf", str(scenario),
@@ -79,6 +81,7 @@ class SippUas:
             "-key", "rtp_port", str(self.rtp_port),
             "-m", "1", "-aa", "-nostdin",
             "-cp", str(control_port),
+            "-trace_msg", "-message_file", str(self.messages_file),
         ]  # fmt: skip
         self._popen: subprocess.Popen[bytes] | None = None
 
@@ -113,6 +116,14 @@ class SippUas:
             return self._popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+
+    def received(self, method: str) -> bool:
+        """Whether SIPp has received a `method` request yet (from its message log)."""
+        try:
+            text = self.messages_file.read_text(errors="replace")
+        except OSError:
+            return False
+        return f"\n{method} sip:" in text or text.startswith(f"{method} sip:")
 
     def log(self) -> str:
         try:
