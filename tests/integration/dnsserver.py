@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import dns.exception
 import dns.message
 import dns.query
 import dns.rdatatype
+from waiting import eventually
 
 from siptest.errors import CannotRunError
 from siptest.lab import process
@@ -36,7 +36,6 @@ KNOT_MISSING = "Knot DNS is not installed. Run: apt-get install knot (./dev test
 ZONE = "test"
 
 _SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
-_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,6 @@ class KnotServer:
         (self._workdir / f"{ZONE}.zone").write_text(self._zone, encoding="utf-8")
         config = self._workdir / "knot.conf"
         config.write_text(self._config(), encoding="utf-8")
-        deadline = time.monotonic() + timeout
         with self.log_file.open("wb") as log:
             self._popen = subprocess.Popen(
                 [knotd, "-c", str(config)],
@@ -166,13 +164,19 @@ class KnotServer:
                 cwd=self._workdir,
                 start_new_session=True,  # its own process group, stopped as a whole
             )
-        self._identity = process.identify("knotd", self._popen.pid)
-        while not self._answers():
-            if self._popen.poll() is not None or time.monotonic() > deadline:
-                log_text = self.log_file.read_text(encoding="utf-8", errors="replace")
-                self.stop()
-                raise CannotRunError(f"knotd did not start on port {self._port}:\n{log_text}")
-            time.sleep(_POLL_SECONDS)
+        popen = self._popen
+        self._identity = process.identify("knotd", popen.pid)
+        try:
+            eventually(
+                self._answers,
+                "knotd answering",
+                timeout,
+                alive=lambda: popen.poll() is not None and "knotd exited",
+            )
+        except AssertionError:
+            log_text = self.log_file.read_text(encoding="utf-8", errors="replace")
+            self.stop()
+            raise CannotRunError(f"knotd did not start on port {self._port}:\n{log_text}") from None
 
     def stop(self) -> None:
         if self._popen is None:

@@ -7,12 +7,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from waiting import eventually
 
 
 @dataclass
@@ -72,16 +73,17 @@ def start_exporter(
         text=True,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)/", log_path.read_text())
-        if found:
-            return ExporterProcess(process, found.group(1), log_path, log)
-        if process.poll() is not None:
-            log.close()
-            raise AssertionError(f"the exporter exited: {log_path.read_text()}")
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=5)
-    log.close()
-    raise AssertionError(f"the exporter did not start in 20 s: {log_path.read_text()}")
+    try:
+        found = eventually(
+            lambda: re.search(r"listening on (http://127\.0\.0\.1:\d+)/", log_path.read_text()),
+            "the exporter listening",
+            20,
+            alive=lambda: process.poll() is not None and f"it exited: {log_path.read_text()}",
+        )
+    except AssertionError:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        log.close()
+        raise
+    return ExporterProcess(process, found.group(1), log_path, log)

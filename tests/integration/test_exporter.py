@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
 from urllib.parse import urlencode
 
 import pytest
 from exporter_process import start_exporter
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import eventually
 
 pytestmark = pytest.mark.lab
 
@@ -135,10 +135,7 @@ def test_the_scrape_timeout_header_bounds_the_probe(exporter, lab):
     assert "stopped at the scrape deadline" in exporter.log()
     # SIGTERM lets the child hang up and un-register, also after the scrape got its
     # answer (a loaded machine may need longer than the scrape's grace)
-    deadline = time.monotonic() + 15
-    while lab.bindings("1001") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert lab.bindings("1001") == []
+    eventually(lambda: lab.bindings("1001") == [], "the probe's binding to go", 15)
 
 
 def test_a_probe_over_the_concurrency_limit_gets_503(exporter, lab):
@@ -146,13 +143,11 @@ def test_a_probe_over_the_concurrency_limit_gets_503(exporter, lab):
     first: list = []
     worker = threading.Thread(target=lambda: first.append(probe(exporter, "short_call", target)))
     worker.start()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if samples(exporter.get("/metrics")[1]).get(("siptest_exporter_probes_in_flight", ())):
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the first probe never started")
+    eventually(
+        lambda: samples(exporter.get("/metrics")[1]).get(("siptest_exporter_probes_in_flight", ())),
+        "the first probe in flight",
+        15,
+    )
     status, body = probe(
         exporter, "register", target, **{"X-Prometheus-Scrape-Timeout-Seconds": "2"}
     )
@@ -230,9 +225,7 @@ def test_a_probe_cleaning_up_after_its_answer_still_holds_its_concurrency_slot(
         # --concurrency 1: no second stack while the first one still runs
         assert exporter.probe(query, "1").status == 503
         assert child.poll() is None, "the child exited too early for this test"
-        deadline = time.monotonic() + 30
-        while exporter.children._running and time.monotonic() < deadline:
-            time.sleep(0.05)
+        eventually(lambda: not exporter.children._running, "the child to be reaped", 30)
         assert child.poll() is not None
         assert exporter.slots.acquire(timeout=5)  # given back once the child is gone
         exporter.slots.release()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import Result, run_siptest
 from mediapeers import RtpRelay, SippUas
+from waiting import eventually
 
 PASSWORD = "lab-1001-pass"
 TALK = "2"
@@ -157,6 +158,9 @@ def test_dtmf_arrives_at_a_second_test_account(lab, method):
     assert done.returncode == 0, done.stderr
 
 
+AUDIO_BEFORE_DEATH_S = 1.5
+
+
 def test_a_far_end_that_dies_mid_call_is_not_a_pass(tmp_path):
     """SIPp echoes audio, then dies 1.5 s into a 4 s call: its RTP stops and nobody
     answers the BYE. The media check fails with "stopped", the hang-up is reported."""
@@ -165,10 +169,9 @@ def test_a_far_end_that_dies_mid_call_is_not_a_pass(tmp_path):
         def kill_after_audio_flowed() -> None:
             # From the ACK (the call is up), 1.5 s of audio, then SIPp dies: timed from
             # the answer, so a slow start cannot make the far end die before it answers.
-            deadline = time.monotonic() + 30
-            while not uas.received("ACK") and time.monotonic() < deadline:
-                time.sleep(0.05)
-            time.sleep(1.5)
+            eventually(lambda: uas.received("ACK"), "the ACK at SIPp", 30)
+            # Not a wait on anything: how long the far end's audio lives before it dies.
+            time.sleep(AUDIO_BEFORE_DEATH_S)
             uas.stop()
 
         killer = threading.Thread(target=kill_after_audio_flowed, daemon=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import eventually
 
 from siptest.errors import UsageError
 from siptest.exporter.metrics import probe_metrics
@@ -117,7 +118,6 @@ def test_an_answered_call_exports_phases_mos_and_loss_ratio():
 
 def test_a_probe_still_cleaning_up_at_the_deadline_is_reaped_in_the_background():
     import sys
-    import time
 
     from siptest.exporter.probe import Children, run_command
 
@@ -132,10 +132,7 @@ def test_a_probe_still_cleaning_up_at_the_deadline_is_reaped_in_the_background()
     assert result.timed_out and result.report is None
     (child,) = list(children._running)  # still there, cleaning up
     assert child.poll() is None
-    deadline = time.monotonic() + 10
-    while children._running and time.monotonic() < deadline:  # the reaper lets go of it
-        time.sleep(0.05)
-    assert not children._running
+    eventually(lambda: not children._running, "the reaper to let go of the child", 10)
     assert child.wait(timeout=5) == -9  # killed after its linger, not left behind
 
 
