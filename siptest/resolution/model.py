@@ -107,7 +107,7 @@ class NoSuchName:
     kind = "dns.no_such_name"
     domain: str
     server: str
-    """The DNS server that said so (``system`` for the system's resolvers)."""
+    """The DNS server that said so (``10.0.0.53 (the system's)`` for the system's)."""
 
     def sentence(self) -> str:
         return f"The name {self.domain} does not exist (the DNS server {self.server} said so)."
@@ -221,7 +221,7 @@ class Resolution:
     """The name a TLS certificate must carry: the domain (RFC 5922 4.2), not an SRV
     target. None for an IP literal (the address is checked)."""
     server: str
-    """The DNS server asked (``HOST:PORT``), or ``system``."""
+    """The DNS server asked (``HOST:PORT``), or the system's: ``10.0.0.53 (the system's)``."""
     lookups: tuple[DnsLookup, ...]
     """Every query made, in order."""
     targets: tuple[ResolvedTarget, ...]

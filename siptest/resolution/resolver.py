@@ -159,7 +159,8 @@ class _Run:
         if self.dns_server is not None:
             return str(self.dns_server)
         servers = ", ".join(str(item) for item in self.resolver.nameservers)
-        return f"system ({servers})"
+        # reads in a sentence: "The DNS server 10.0.0.53 (the system's) did not answer"
+        return f"{servers} (the system's)"
 
     # -- the RFC 3263 steps ------------------------------------------------------------
 
