@@ -395,7 +395,8 @@ class _ScenarioRunner:
         )
         check = with_answer_time(check, agent.events[mark:])
         if callee is not None and before is not None and "dtmf" in check.details:
-            check = _with(check, dtmf={**check.details["dtmf"], "received_by": callee})
+            dtmf = {**check.details["dtmf"], "received_by": callee}
+            check = replace(check, details={**check.details, "dtmf": dtmf})
         media = self.media(step, outcome)
         self.judge(step, with_media_section(check, media), media)
 
@@ -525,10 +526,6 @@ class _ScenarioRunner:
 
     def since(self, started: float) -> float:
         return (self.clock() - started) * 1000
-
-
-def _with(check: Check, **details: object) -> Check:
-    return replace(check, details={**check.details, **details})
 
 
 def _at_step(check: Check, *, step: str | None = None, account: str | None = None) -> Check:
