@@ -28,7 +28,8 @@ from siptest.registration import (
     unregister_step,
 )
 from siptest.ua.agents import AgentFactory, pjsua_agent
-from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, TlsSettings
+from siptest.ua.base import AccountSpec, TlsSettings
+from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.events import Event, Watcher
 from siptest.ua.limits import check_can_call
 from siptest.ua.timing import invite_to_answer

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from siptest.analysis.model import Direction, MediaReport
+from siptest.analysis.details import Direction, MediaReport
 from siptest.analysis.quality import QualityEstimate, estimate_mos
-from siptest.ua.base import MediaSample, StreamStats
+from siptest.ua.mediaevents import MediaSample, StreamStats
 
 AudioVerdict = Literal["both", "one_way_in", "one_way_out", "none", "poor"]
 """`one_way_out`: only our outgoing audio flows; `one_way_in`: only incoming audio flows."""

@@ -14,7 +14,8 @@ from siptest.analysis.registration import (
     with_destination,
 )
 from siptest.knowledge import Knowledge
-from siptest.ua.base import AccountSpec, CallCompleted, CallSpec
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallCompleted, CallSpec
 
 
 def analyse_call(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from siptest.analysis.audio import rounded
-from siptest.analysis.model import Check, ExpectationResult
+from siptest.analysis.details import ExpectationResult
+from siptest.analysis.model import Check
 from siptest.knowledge import Knowledge
 
 if TYPE_CHECKING:

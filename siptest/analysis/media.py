@@ -40,7 +40,8 @@ from siptest.analysis.expectations import MediaExpectation, digits, media_result
 from siptest.analysis.model import Check
 from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge
-from siptest.ua.base import CallCompleted, MediaSample
+from siptest.ua.calls import CallCompleted
+from siptest.ua.mediaevents import MediaSample
 
 # --- diagnoses ----------------------------------------------------------------
 # Which diagnosis applies is decided here; its words are in the knowledge base

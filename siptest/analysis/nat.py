@@ -14,7 +14,8 @@ from siptest.analysis.addresses import (
     same_host,
     uri_host,
 )
-from siptest.analysis.model import Check, NatEvidence
+from siptest.analysis.details import NatEvidence
+from siptest.analysis.model import Check
 from siptest.knowledge import Knowledge
 
 KEEPALIVE_RISK_S = 120

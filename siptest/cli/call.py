@@ -93,7 +93,7 @@ def call(
     from siptest.analysis.expectations import parse_expectation
     from siptest.calling import CallRequest, check_call
     from siptest.report.terminal import live_progress
-    from siptest.ua.base import CallSpec
+    from siptest.ua.calls import CallSpec
 
     def run() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical)

@@ -150,7 +150,7 @@ def _call(
 ) -> CheckRun:
     from siptest.calling import CallRequest, check_call
     from siptest.routing import tls_for
-    from siptest.ua.base import CallSpec
+    from siptest.ua.calls import CallSpec
 
     call = CallRequest(
         account=account,

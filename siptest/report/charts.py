@@ -8,11 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from siptest.report.markup import Markup, tag
-from siptest.ua.events import (
-    MediaSampled,
-    MediaTick,
-    StreamStats,
-)
+from siptest.ua.mediaevents import MediaSampled, MediaTick, StreamStats
 
 if TYPE_CHECKING:
     pass

@@ -36,11 +36,8 @@ from siptest.report.ladder import arrow_label, ladder, short
 from siptest.report.markup import Markup, join, tag
 from siptest.report.text import check_status, response_line
 from siptest.report.trace import Traced, body, heading, traced, write_private
-from siptest.ua.events import (
-    Event,
-    MediaSampled,
-    TransportFailed,
-)
+from siptest.ua.events import Event, TransportFailed
+from siptest.ua.mediaevents import MediaSampled
 
 if TYPE_CHECKING:
     from siptest.doctor.model import DoctorReport

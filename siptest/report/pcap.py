@@ -26,14 +26,8 @@ from pathlib import Path
 
 from siptest.hostport import split_hostport
 from siptest.report.trace import write_private_bytes
-from siptest.ua.events import (
-    Event,
-    MediaCaptured,
-    MediaPacket,
-    MessageDropped,
-    WireMessage,
-    redact_bytes,
-)
+from siptest.ua.events import Event, MessageDropped, WireMessage, redact_bytes
+from siptest.ua.mediaevents import MediaCaptured, MediaPacket
 
 _LINKTYPE_RAW = 101
 """Raw IP packets (LINKTYPE_RAW): no link layer to invent."""

@@ -18,16 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 
-from siptest.ua.base import (
-    AccountSpec,
-    CallCompleted,
-    CallSpec,
-    MediaSample,
-    RegistrationCompleted,
-    Response,
-    StreamStats,
-)
+from siptest.ua.base import AccountSpec, RegistrationCompleted, Response
+from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.events import Event, Watcher
+from siptest.ua.mediaevents import MediaSample, StreamStats
 
 CLEAN_AUDIO = MediaSample(
     codec="PCMA",

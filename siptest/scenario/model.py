@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from siptest.analysis.details import ExpectationResult
 from siptest.analysis.expectations import MediaExpectation, unmet_outcome
-from siptest.analysis.model import Check, ExpectationResult
+from siptest.analysis.model import Check
 from siptest.errors import UsageError
 from siptest.ua.base import AccountSpec, Transport
 

@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol, runtime_checkable
 
 from siptest.analysis.calls import analyse_call
-from siptest.analysis.model import Check, Report, StepFacts
+from siptest.analysis.details import StepFacts
+from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account, check_number
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
 from siptest.calling import media_checks, with_answer_time, with_media_section
@@ -50,14 +51,8 @@ from siptest.scenario.model import (
     Wait,
 )
 from siptest.ua.agents import AgentFactory, pjsua_agent
-from siptest.ua.base import (
-    AccountSpec,
-    AgentConfig,
-    CallCompleted,
-    CallSpec,
-    TlsSettings,
-    UserAgent,
-)
+from siptest.ua.base import AccountSpec, AgentConfig, TlsSettings, UserAgent
+from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.events import Event
 from siptest.ua.limits import check_can_call
 

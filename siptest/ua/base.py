@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from siptest.sipmessage import delta_seconds, header_params
-from siptest.ua.events import Event, MediaSample, StreamStats, Watcher
+
+if TYPE_CHECKING:  # a call's types: a register check never imports them (start-up time)
+    from siptest.ua.calls import CallCompleted, CallSpec
+    from siptest.ua.events import Event, Watcher
 
 Transport = Literal["udp", "tcp", "tls"]
 Origin = Literal["remote", "local", "none"]
@@ -185,60 +188,6 @@ def via_address(response: Response) -> tuple[str | None, str | None]:
     return params.get("received") or None, params.get("rport") or None
 
 
-@dataclass(frozen=True)
-class CallSpec:
-    """A test call: what to dial and how long to let it ring and talk."""
-
-    number: str
-    """What the user dials: digits, or a full `sip:` URI."""
-    ring_timeout: float = 30.0
-    """Seconds to let it ring before sending CANCEL."""
-    talk: float = 2.0
-    """Seconds to hold an answered call before BYE."""
-    dtmf: str = ""
-    """Digits to send once answered, by `dtmf_method`."""
-    dtmf_method: Literal["rfc4733", "info"] = "rfc4733"
-    registered: bool = True
-    """False for --no-register: the INVITE goes straight to the server."""
-
-
-@dataclass(frozen=True)
-class CallCompleted:
-    """The end of one test call, from INVITE to BYE or final failure."""
-
-    number: str
-    uri: str
-    """The Request-URI we dialled."""
-    provisional: tuple[int, ...]
-    """1xx codes received, in order (100, 180, 183...)."""
-    answered: bool
-    response: Response
-    """The final response to the INVITE (2xx when answered)."""
-    requests_sent: int
-    """INVITEs that went on the wire (challenges answered count)."""
-    credentials_sent: bool
-    credentials_rejected: bool
-    cancelled_by_us: bool
-    """We sent CANCEL (ring timeout or interruption)."""
-    interrupted: bool = False
-    """The CANCEL was because siptest was interrupted (Ctrl-C, a signal), not the ring timeout."""
-    hangup: Literal["us", "remote"] | None = None
-    """Who ended an answered call."""
-    bye_answered: bool | None = None
-    """Our BYE got a final answer (False: none came within the timeout; None: no BYE)."""
-    talk_seconds: float = 0.0
-    media: MediaSample | None = None
-    dtmf_sent: str = ""
-    dtmf_received: str = ""
-    """Digits the far end sent us (echo services, second test account)."""
-    dtmf_refused: str = ""
-    """The far end's refusal of a SIP INFO digit, e.g. "501 Not Implemented"; "" if none."""
-    remote_sdp_address: str | None = None
-    """The c= address in the far end's SDP (NAT evidence)."""
-    sent_to: str | None = None
-    """`host:port` the last INVITE went to (resolved, through any outbound proxy)."""
-
-
 class UserAgent(Protocol):
     """What siptest asks of a SIP user agent."""
 
@@ -279,14 +228,10 @@ class UserAgent(Protocol):
 
 __all__ = [
     "AccountSpec",
-    "CallCompleted",
-    "CallSpec",
     "LocalCause",
-    "MediaSample",
     "Origin",
     "RegistrationCompleted",
     "Response",
-    "StreamStats",
     "TlsSettings",
     "Transport",
     "UserAgent",

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from siptest.sipmessage import (
     granted_expiry,
     registered_binding,
 )
-from siptest.ua.base import (
-    AccountSpec,
-    CallCompleted,
-    CallSpec,
-    MediaSample,
-    Origin,
-    RegistrationCompleted,
-    Response,
-)
+from siptest.ua.base import AccountSpec, Origin, RegistrationCompleted, Response
 from siptest.ua.chains import (
     exchanged,
     register_chain,
@@ -53,6 +45,10 @@ from siptest.ua.evidence import (
     sdp_address,
 )
 from siptest.ua.unreadable import REQUEST_TOO_LARGE, unanswered_challenge, unreadable_answer
+
+if TYPE_CHECKING:
+    from siptest.ua.calls import CallCompleted, CallSpec
+    from siptest.ua.mediaevents import MediaSample
 
 NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
 """Local causes that mean the server said nothing at all (origin "none")."""
@@ -282,6 +278,8 @@ def call_outcome(
     bye_answered: bool | None = None,
 ) -> CallCompleted:
     """What one call came to, from its events and how pjsua saw it end."""
+    from siptest.ua.calls import CallCompleted  # with the first call: start-up time
+
     guard = replay_guard(events)
     messages = exchanged(events)
     responses = invite_responses(messages, call_id)

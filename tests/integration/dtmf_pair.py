@@ -16,7 +16,8 @@ import dataclasses
 import json
 import sys
 
-from siptest.ua.base import AccountSpec, CallSpec
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallSpec
 from siptest.ua.pjsua import AgentConfig, PjsuaAgent
 
 

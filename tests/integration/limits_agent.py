@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 
 from siptest.errors import CannotRunError
-from siptest.ua.base import AccountSpec, CallSpec
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallSpec
 from siptest.ua.pjsua import AgentConfig, PjsuaAgent
 
 

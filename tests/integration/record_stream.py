@@ -4,7 +4,7 @@
 
 The password comes from SIPTEST_PASSWORD. With NUMBER it registers, then prints
 the events of the call to NUMBER (dial to end); without, the events of the
-REGISTER chain. Events are JSON lines (`siptest.ua.events.events_to_json`: exact
+REGISTER chain. Events are JSON lines (`siptest.ua.recording.events_to_json`: exact
 bytes, credentials redacted). It un-registers and closes after printing.
 tests/integration/test_recorded_streams.py stores these as fixtures.
 """
@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import sys
 
-from siptest.ua.base import AccountSpec, CallSpec
-from siptest.ua.events import events_to_json
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallSpec
 from siptest.ua.pjsua import AgentConfig, PjsuaAgent
+from siptest.ua.recording import events_to_json
 
 
 def main(port: int, transport: str, user: str, timeout: float, call: list[str]) -> None:

@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 from sippeer import Request, always, challenge, message, ok, raw, response_head, silence
 
-from siptest.ua.base import AccountSpec, CallSpec
-from siptest.ua.events import CallStateChanged, WireMessage, events_from_json
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallSpec
+from siptest.ua.events import CallStateChanged, WireMessage
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
+from siptest.ua.recording import events_from_json
 
 HERE = Path(__file__).parent
 EVENTS = HERE.parent / "data" / "events"

@@ -7,9 +7,15 @@ modules of features it does not use. Nothing here measures time.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+
+from siptest import __version__
 
 pytestmark = pytest.mark.lab
 
@@ -27,6 +33,14 @@ NOT_FOR_AN_ADDRESS = (
     "siptest.report.nagios",
     "dpkt",
     "prometheus_client",
+    # a call's types, media and outcome: a register check creates none of their classes
+    "siptest.ua.calls",
+    "siptest.ua.mediaevents",
+    "siptest.ua.pjsua.media",
+    "siptest.ua.pjsua.mediatap",  # only for --pcap
+    "siptest.ua.rtp",
+    "siptest.analysis.details",
+    "siptest.ua.recording",  # recorded event streams: tests only
 )
 
 
@@ -52,6 +66,8 @@ def test_a_register_check_of_an_address_loads_no_dns_yaml_tls_or_other_commands(
     assert result.check("register")["ok"] is True
     modules = imported(result.stderr)
     assert {"siptest.registration", "siptest.ua.pjsua.agent", "typer"} <= modules
+    # each name is one that exists: a misspelt module would never be "loaded"
+    assert [name for name in NOT_FOR_AN_ADDRESS if importlib.util.find_spec(name) is None] == []
     assert [loaded(modules, name) for name in NOT_FOR_AN_ADDRESS] == [
         [] for _ in NOT_FOR_AN_ADDRESS
     ]
@@ -72,3 +88,12 @@ def test_a_register_check_of_a_name_loads_dnspython(siptest, lab, dns_lab):
     modules = imported(result.stderr)
     assert "dns.resolver" in modules
     assert "siptest.resolution.resolver" in modules
+
+
+def test_the_installed_command_and_python_m_siptest_are_the_same_entry():
+    script = Path(sys.executable).with_name("siptest")
+    runs = [
+        subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+        for command in ([str(script), "--version"], [sys.executable, "-m", "siptest", "--version"])
+    ]
+    assert [(run.returncode, run.stdout) for run in runs] == [(0, f"siptest {__version__}\n")] * 2

@@ -8,7 +8,8 @@ from streams import Stream
 from siptest.analysis.calls import analyse_call
 from siptest.analysis.registration import analyse_unregistration
 from siptest.knowledge import load_knowledge
-from siptest.ua.base import AccountSpec, CallCompleted, CallSpec, Response
+from siptest.ua.base import AccountSpec, Response
+from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.outcomes import registration_outcome
 
 ACCOUNT = AccountSpec(

@@ -10,13 +10,8 @@ from streams import SERVER, Stream
 
 from siptest.report.trace import format_trace
 from siptest.ua.capture import Tapped
-from siptest.ua.events import (
-    RequestReceived,
-    RequestSent,
-    ResponseReceived,
-    events_from_json,
-    events_to_json,
-)
+from siptest.ua.events import RequestReceived, RequestSent, ResponseReceived
+from siptest.ua.recording import events_from_json, events_to_json
 
 AUTH = (
     'Authorization: Digest username="1001", realm="r", nonce="n", response="deadbeef", '

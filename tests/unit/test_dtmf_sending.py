@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from siptest.ua.base import CallSpec
+from siptest.ua.calls import CallSpec
 from siptest.ua.pjsua.media import send_dtmf
 
 

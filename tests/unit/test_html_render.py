@@ -18,14 +18,8 @@ from siptest.knowledge import Diagnosis as Verdict
 from siptest.report.html import ReportSection, render_html, write_html
 from siptest.report.trace import body, format_trace, traced
 from siptest.ua.base import Response
-from siptest.ua.events import (
-    MediaSample,
-    MediaSampled,
-    MediaTick,
-    StreamStats,
-    events_from_json,
-    events_to_json,
-)
+from siptest.ua.mediaevents import MediaSample, MediaSampled, MediaTick, StreamStats
+from siptest.ua.recording import events_from_json, events_to_json
 
 EVENTS = Path(__file__).parents[1] / "data" / "events"
 

@@ -11,13 +11,9 @@ import pytest
 
 from siptest.report.pcap import pcap_bytes
 from siptest.sipmessage import parse_message
-from siptest.ua.events import (
-    MediaCaptured,
-    MediaPacket,
-    RequestSent,
-    events_from_json,
-    events_to_json,
-)
+from siptest.ua.events import RequestSent
+from siptest.ua.mediaevents import MediaCaptured, MediaPacket
+from siptest.ua.recording import events_from_json, events_to_json
 from siptest.ua.rtp import is_rtcp, kept_bytes, rtp_header_length
 
 

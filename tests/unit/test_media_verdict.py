@@ -14,7 +14,9 @@ from siptest.hostport import split_hostport
 from siptest.knowledge import load_knowledge
 from siptest.report.json import render_json
 from siptest.report.text import render_text
-from siptest.ua.base import CallCompleted, MediaSample, Response, StreamStats
+from siptest.ua.base import Response
+from siptest.ua.calls import CallCompleted
+from siptest.ua.mediaevents import MediaSample, StreamStats
 
 KNOWLEDGE = load_knowledge()
 analyse_media = partial(media.analyse_media, knowledge=KNOWLEDGE)
@@ -600,7 +602,7 @@ def test_reachability_needs_the_same_private_block():
 
 
 def test_audio_that_stopped_mid_call_fails_however_good_the_totals():
-    from siptest.ua.base import MediaSample, StreamStats
+    from siptest.ua.mediaevents import MediaSample, StreamStats
 
     sample = MediaSample(
         codec="PCMA", remote_rtp="192.0.2.1:4000",

@@ -7,8 +7,9 @@ import math
 import pytest
 from plugin_grammar import parse_plugin_output
 
+from siptest.analysis.details import NatEvidence
 from siptest.analysis.expectations import apply_expectation
-from siptest.analysis.model import Check, NatEvidence, Report
+from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_number
 from siptest.knowledge import Diagnosis as Verdict
 from siptest.knowledge import Situation, load_knowledge

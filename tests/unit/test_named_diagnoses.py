@@ -16,7 +16,7 @@ import pytest
 from siptest.analysis import media
 from siptest.cli import explain
 from siptest.knowledge import KnowledgeError, load_knowledge
-from siptest.ua.base import MediaSample, StreamStats
+from siptest.ua.mediaevents import MediaSample, StreamStats
 
 SIPTEST = Path(__file__).resolve().parents[2] / "siptest"
 ANALYSER = [

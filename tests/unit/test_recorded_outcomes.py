@@ -15,15 +15,12 @@ from siptest.analysis.calls import analyse_call
 from siptest.analysis.registration import analyse_registration
 from siptest.knowledge import load_knowledge
 from siptest.report.trace import format_trace
-from siptest.ua.base import AccountSpec, CallSpec
-from siptest.ua.events import (
-    CallStateChanged,
-    MediaSampled,
-    RequestSent,
-    ResponseReceived,
-    events_from_json,
-)
+from siptest.ua.base import AccountSpec
+from siptest.ua.calls import CallSpec
+from siptest.ua.events import CallStateChanged, RequestSent, ResponseReceived
+from siptest.ua.mediaevents import MediaSampled
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
+from siptest.ua.recording import events_from_json
 
 EVENTS = Path(__file__).parents[1] / "data" / "events"
 

@@ -17,7 +17,7 @@ from siptest.report.junit import junit_xml
 from siptest.report.scenario import render_run_text, runs_json
 from siptest.scenario import ScenarioRuns, load_scenario, prepare, run_scenario, run_scenarios
 from siptest.scenario.fake import CLEAN_AUDIO, ScriptedAgent, response
-from siptest.ua.base import MediaSample, StreamStats
+from siptest.ua.mediaevents import MediaSample, StreamStats
 
 PASSWORDS = {"SIPTEST_PASSWORD": "lab-1001-pass", "PW_B": "lab-1002-pass"}
 TARIFF = response("INVITE", 403, "This call is not covered by your tariff plan")

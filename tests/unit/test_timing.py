@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from siptest.ua.events import RequestSent, ResponseReceived, events_from_json
+from siptest.ua.events import RequestSent, ResponseReceived
+from siptest.ua.recording import events_from_json
 from siptest.ua.timing import invite_to_answer
 
 EVENTS = Path(__file__).parents[1] / "data" / "events"

@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from siptest.errors import CannotRunError
-from siptest.ua.base import (
-    AccountSpec,
-    CallCompleted,
-    CallSpec,
-    MediaSample,
-)
+from siptest.ua.base import AccountSpec
 from siptest.ua.chains import exchanged
-from siptest.ua.events import (
-    MediaCaptured,
-    MediaSampled,
-    MediaTick,
-    WireMessage,
-)
+from siptest.ua.events import WireMessage
 from siptest.ua.evidence import (
     awaiting_answer,
     dial_uri,
@@ -38,7 +28,10 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
-from siptest.ua.pjsua.media import media_sample, media_tick, send_dtmf
+
+if TYPE_CHECKING:
+    from siptest.ua.calls import CallCompleted, CallSpec
+    from siptest.ua.mediaevents import MediaSample, MediaTick
 
 
 class DialledCall:
@@ -119,6 +112,11 @@ class Calling(AgentCore):
     @at_stack_boundary("follow")
     def follow(self, dialled: DialledCall) -> CallCompleted:
         """Wait for the answer (or ring timeout → CANCEL), talk, hang up, report."""
+        # Imported when a call is placed, not with the agent: a register check never
+        # creates their classes (start-up time, benchmarks/register_vs_sipsak.py).
+        from siptest.ua.mediaevents import MediaCaptured, MediaSampled
+        from siptest.ua.pjsua.media import media_sample, send_dtmf
+
         pj = self._pj
         spec, uri, call, call_id, first = (
             dialled.spec,
@@ -204,6 +202,8 @@ class Calling(AgentCore):
     def _talk(self, call: Any, seconds: float, started: float) -> list[MediaTick]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where
         its audio stands every 0.2 s: audio that stops mid-call is not a pass."""
+        from siptest.ua.pjsua.media import media_tick
+
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
         ticks: list[MediaTick] = []
         deadline = started + seconds

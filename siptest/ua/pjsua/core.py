@@ -11,7 +11,7 @@ import ctypes
 import gc
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from siptest.errors import CannotRunError
 from siptest.sipmessage import SipMessage
@@ -43,10 +43,12 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
-from siptest.ua.pjsua.media import ToneSource
-from siptest.ua.pjsua.mediatap import MediaTap
 from siptest.ua.pjsua.process import forbid_core_dumps
 from siptest.ua.pjsua.tap import StackTap, check_layout, stay_on_the_chosen_transport
+from siptest.ua.pjsua.tone import ToneSource
+
+if TYPE_CHECKING:
+    from siptest.ua.pjsua.mediatap import MediaTap
 
 _POLL_MS = 10
 INTERRUPTED_WAIT_S = 1.5
@@ -133,6 +135,8 @@ class AgentCore:
         self._tap = StackTap(self._lib, self.capture)
         self._media_tap: MediaTap | None = None
         if config.capture_media:
+            from siptest.ua.pjsua.mediatap import MediaTap  # only for --pcap
+
             self._media_tap = MediaTap(self._lib, self.capture.now, self.capture.failed)
         stay_on_the_chosen_transport(self._lib)
         self._transport_id = self._create_transport(config)

@@ -1,4 +1,4 @@
-"""Media of a pjsua2 call: a tone to send, DTMF, and the RTP/RTCP statistics.
+"""Media of a pjsua2 call: DTMF, and the RTP/RTCP statistics.
 
 Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily).
 """
@@ -8,38 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from siptest.ua.base import CallSpec, MediaSample, StreamStats
-from siptest.ua.events import MediaTick
+from siptest.ua.calls import CallSpec
 from siptest.ua.evidence import media_stalls
-
-
-class ToneSource:
-    """A steady 440 Hz tone sent into every active call: real audio, not silence."""
-
-    def __init__(self, pj: Any) -> None:
-        self._pj = pj
-        self._tone: Any = None
-
-    def start(self, call: Any) -> None:
-        pj = self._pj
-        try:
-            media = call.getAudioMedia(-1)
-            if self._tone is None:
-                tone = pj.ToneGenerator()
-                tone.createToneGenerator()
-                desc = pj.ToneDesc()
-                desc.freq1, desc.freq2, desc.on_msec, desc.off_msec = 440, 0, 1000, 0
-                tones = pj.ToneDescVector()
-                tones.append(desc)
-                tone.play(tones, True)
-                self._tone = tone
-            self._tone.startTransmit(media)
-        except pj.Error:  # tolerated: no tone; the media figures then show silence sent
-            pass
-
-    def close(self) -> None:
-        """Drop the generator: no pjsua2 media object may outlive the library."""
-        self._tone = None
+from siptest.ua.mediaevents import MediaSample, MediaTick, StreamStats
 
 
 def send_dtmf(pj: Any, call: Any, spec: CallSpec, answered: Callable[[], bool]) -> str:

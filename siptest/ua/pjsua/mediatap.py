@@ -38,7 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from siptest.ua.events import Direction, MediaPacket
+from siptest.ua.events import Direction
+from siptest.ua.mediaevents import MediaPacket
 from siptest.ua.pjsua.tap import LayoutError, _sockaddr
 from siptest.ua.rtp import kept_bytes
 
