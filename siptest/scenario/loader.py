@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING
 
 from siptest.errors import UsageError
 from siptest.password import DEFAULT_ENV, quotable_env_name, read_password
-from siptest.scenario.model import SCENARIO_SUFFIXES, Account, Scenario, ScenarioError
+from siptest.scenario.model import (
+    SCENARIO_SUFFIXES,
+    Account,
+    Scenario,
+    ScenarioError,
+    ScenarioErrors,
+)
 from siptest.scenario.schema import SchemaReader
 from siptest.scenario.source import Variables, compose, is_name
 from siptest.ua.base import AccountSpec
@@ -92,19 +98,29 @@ class PreparedScenario:
 
 
 def prepare(scenario: Scenario, environ: Mapping[str, str] | None = None) -> PreparedScenario:
-    """Read every account's password and load the profile; ScenarioError if one fails."""
+    """Read every account's password and load the profile. Every problem at once, in
+    the order of the file (`ScenarioErrors`): a missing password for each of three
+    accounts is one message, not three runs."""
     from siptest.knowledge import load_knowledge
 
     environ = os.environ if environ is None else environ
-    accounts = {
-        name: account.spec(_password(account, environ))
-        for name, account in scenario.accounts.items()
-    }
+    problems: list[tuple[int, ScenarioError]] = []
+    accounts: dict[str, AccountSpec] = {}
+    for name, account in scenario.accounts.items():
+        try:
+            accounts[name] = account.spec(_password(account, environ))
+        except ScenarioError as error:
+            where = account.password.location or account.location
+            problems.append((where.line, error))
+    knowledge: Knowledge | None = None
     try:
         knowledge = load_knowledge(scenario.profile)
     except UsageError as error:
         where = scenario.profile_location or scenario.location
-        raise ScenarioError(f"{where}: key 'profile': {error}") from None
+        problems.append((where.line, ScenarioError(f"{where}: key 'profile': {error}")))
+    if problems or knowledge is None:
+        in_order = [error for _, error in sorted(problems, key=lambda item: item[0])]
+        raise in_order[0] if len(in_order) == 1 else ScenarioErrors(in_order)
     return PreparedScenario(scenario, accounts, knowledge)
 
 

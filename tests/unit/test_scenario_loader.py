@@ -614,6 +614,48 @@ def test_prepare_names_an_unknown_profile(tmp_path):
         prepare(scenario, environ={"SIPTEST_PASSWORD": "x"})
 
 
+TWO_ACCOUNTS_AND_A_PROFILE = """\
+profile: nosuchprovider
+accounts:
+  a:
+    user: "1001"
+    host: 127.0.0.1
+    password_env: A_PW
+  b:
+    user: "1002"
+    host: 127.0.0.1
+    password_file: b.txt
+steps: [{register: {account: a}}]
+"""
+
+
+def test_prepare_names_every_problem_of_a_file_at_once_in_the_order_of_the_file(tmp_path):
+    (tmp_path / "b.txt").write_text(CANARY + "\n")
+    os.chmod(tmp_path / "b.txt", 0o644)
+    scenario = load(tmp_path, TWO_ACCOUNTS_AND_A_PROFILE)
+    with pytest.raises(ScenarioError) as caught:
+        prepare(scenario, environ={})
+    problems = caught.value.problems
+    assert [problem.split(": ", 2)[:2] for problem in problems] == [
+        [f"{tmp_path / 'test.sip.yaml'}:1", "key 'profile'"],
+        [f"{tmp_path / 'test.sip.yaml'}:6", "key 'password_env'"],
+        [f"{tmp_path / 'test.sip.yaml'}:10", "key 'password_file'"],
+    ]
+    assert CANARY not in str(caught.value)
+
+
+def test_prepare_with_one_problem_names_just_that_one(tmp_path):
+    (tmp_path / "b.txt").write_text(CANARY + "\n")
+    os.chmod(tmp_path / "b.txt", 0o600)
+    scenario = load(tmp_path, TWO_ACCOUNTS_AND_A_PROFILE.replace("nosuchprovider", "generic"))
+    with pytest.raises(ScenarioError) as caught:
+        prepare(scenario, environ={})
+    assert [problem.split(": ", 2)[1] for problem in caught.value.problems] == [
+        "key 'password_env'"
+    ]
+    assert prepare(scenario, environ={"A_PW": "x"}).accounts["b"].password == CANARY
+
+
 def test_every_scenario_example_in_the_readme_loads(tmp_path):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Scenario files", 1)[1].split("\n## ", 1)[0]
