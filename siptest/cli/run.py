@@ -53,6 +53,7 @@ def run(
     trace: common.TraceOpt = None,
     pcap: common.PcapOpt = None,
     report: common.ReportOpt = None,
+    dns_server: common.DnsServerOpt = None,
 ) -> None:
     """Run scenario files: registrations, calls and what each must show.
 
@@ -67,7 +68,7 @@ def run(
 
     def body() -> None:
         limits = plugin.thresholds(nagios, json_output, warning, critical)
-        _run(scenarios, json_output, junit, var or [], trace, pcap, report, limits)
+        _run(scenarios, json_output, junit, var or [], trace, pcap, report, limits, dns_server)
 
     if nagios:
         plugin.guarded(body)
@@ -84,6 +85,7 @@ def _run(
     pcap: Path | None = None,
     report: Path | None = None,
     limits: Thresholds | None = None,
+    dns_server: str | None = None,
 ) -> None:
     from siptest.report.junit import write_junit
     from siptest.report.scenario import render_runs_json, render_runs_text
@@ -103,6 +105,11 @@ def _run(
     for option, path in outputs:
         if path is not None:
             check_output_path(path, option)
+    server = None
+    if dns_server is not None:
+        from siptest.resolution import parse_dns_server
+
+        server = parse_dns_server(dns_server)
     overrides = parse_overrides(var)
     broken: list[tuple[Path, tuple[str, ...]]] = []
     readable: list[Path] = []
@@ -124,7 +131,9 @@ def _run(
             typer.echo(render_unreadable_json(broken, readable))
         raise typer.Exit(int(ScenarioError.exit_status))
     with live_progress(json_output or limits is not None) as progress:
-        runs = run_scenarios(prepared, watcher=progress, capture_media=pcap is not None)
+        runs = run_scenarios(
+            prepared, watcher=progress, capture_media=pcap is not None, dns_server=server
+        )
     status = int(runs.exit_status)
     if limits is not None:
         from siptest.report.nagios import render_runs

@@ -110,6 +110,11 @@ def _verdict(run: ScenarioRun) -> str:
     if run.status == "passed":
         return f"PASS {name}: every step as expected."
     if run.status == "failed":
+        lookups = [f.check.target or "" for f in run.failures if f.check.kind == "resolution"]
+        if lookups:
+            return (
+                f"FAIL {name}: looking up {', '.join(lookups)} failed, so nothing was sent{left}."
+            )
         count = len(run.failures)
         return f"FAIL {name}: {count} expectation{'s' if count != 1 else ''} not met{left}."
     if run.status == "error":

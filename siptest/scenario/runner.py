@@ -29,7 +29,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from siptest.analysis.calls import analyse_call
 from siptest.analysis.details import StepFacts
@@ -50,11 +50,21 @@ from siptest.scenario.model import (
     Unregister,
     Wait,
 )
+from siptest.scenario.routes import (
+    Routes,
+    check_tls_names,
+    look_up_servers,
+    resolver,
+)
 from siptest.ua.agents import AgentFactory, pjsua_agent
 from siptest.ua.base import AccountSpec, AgentConfig, TlsSettings, UserAgent
 from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.events import Event
 from siptest.ua.limits import check_can_call
+
+if TYPE_CHECKING:
+    from siptest.registration import CheckRun
+    from siptest.resolution import DnsServer, ResolvedTarget
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -72,24 +82,34 @@ class DigitReader(Protocol):
     def received_digits(self, account: AccountSpec) -> str: ...
 
 
-def local_address(prepared: PreparedScenario) -> str | None:
+def local_address(prepared: PreparedScenario, routes: Routes | None = None) -> str | None:
     """The address the scenario's SIP stack advertises (Via, Contact, SDP): toward the
     first account's server, as the agent is set up (NAT evidence for the media check)."""
     from siptest.ua.addressing import source_address
 
-    first = next(iter(prepared.accounts.values()))
+    name, first = next(iter(prepared.accounts.items()))
+    if routes is not None:
+        first = routes.spec(name, first)
     return source_address(first.outbound_proxy or first.registrar)
 
 
-def agent_config(prepared: PreparedScenario, capture_media: bool = False) -> AgentConfig:
+def agent_config(
+    prepared: PreparedScenario, capture_media: bool = False, routes: Routes | None = None
+) -> AgentConfig:
     """One stack on the scenario's transport; with `capture_media`, it keeps the RTP/RTCP
-    packets of its calls (for `--pcap`)."""
+    packets of its calls (for `--pcap`). With `routes`, the accounts at a name found in
+    DNS are sent to its targets, and over TLS the certificates must name that domain."""
     scenario = prepared.scenario
+    server_name = routes.tls_server_name() if routes is not None else None
     return AgentConfig(
         transport=scenario.transport,
         timeout=scenario.timeout,
-        tls=TlsSettings(verify=not scenario.tls_insecure, ca_file=scenario.tls_ca),
-        public_address=local_address(prepared),
+        tls=TlsSettings(
+            verify=not scenario.tls_insecure,
+            ca_file=scenario.tls_ca,
+            server_name=server_name if scenario.transport == "tls" else None,
+        ),
+        public_address=local_address(prepared, routes),
         secrets=tuple(spec.password for spec in prepared.accounts.values()),
         capture_media=capture_media,
     )
@@ -185,17 +205,26 @@ def run_scenarios(
     clock: Clock = time.monotonic,
     watcher: StepWatcher | None = None,
     capture_media: bool = False,
+    dns_server: DnsServer | None = None,
 ) -> ScenarioRuns:
     """Run scenarios one after another; a signal stops the current one and the rest.
     `watcher` is told each step and what the agent observes, as it happens; with
-    `capture_media` the agents keep their calls' RTP/RTCP packets (for `--pcap`)."""
+    `capture_media` the agents keep their calls' RTP/RTCP packets (for `--pcap`).
+    Servers given by name are looked up at `dns_server` (None: the system's)."""
     current = _CurrentAgent()
     runs: list[ScenarioRun] = []
     with catching_signals(current.interrupt) as interruption:
         for prepared in scenarios:
             runs.append(
                 _ScenarioRunner(
-                    prepared, agent_factory, interruption, current, sleep, clock, watcher
+                    prepared,
+                    agent_factory,
+                    interruption,
+                    current,
+                    sleep,
+                    clock,
+                    watcher,
+                    dns_server,
                 ).run(capture_media)
             )
             if interruption.happened:
@@ -241,8 +270,14 @@ class _ScenarioRunner:
         sleep: Sleep | None,
         clock: Clock,
         watcher: StepWatcher | None = None,
+        dns_server: DnsServer | None = None,
     ) -> None:
         self.prepared = prepared
+        self.dns_server = dns_server
+        self.routes = Routes()
+        self._resolution_checks: dict[str, int] = {}
+        """Where each looked-up server's `resolution` check stands in `checks`, by the
+        first account at that server."""
         self.watcher = watcher
         self.scenario = prepared.scenario
         self.knowledge = prepared.knowledge
@@ -271,21 +306,23 @@ class _ScenarioRunner:
         error: SiptestError | None = None
         agent: UserAgent | None = None
         try:
+            self.look_up_servers()
             for step in steps:
                 if isinstance(step, Call):
-                    caller = self.prepared.accounts[step.account]
+                    caller = self.spec(step.account)
                     check_can_call(caller.registrar, caller.outbound_proxy)
-            agent = self.agent_factory(agent_config(self.prepared, capture_media))
-            agent.watch(self.watcher)
-            self.current.agent = agent
-            for number, step in enumerate(steps, 1):
-                if self.interruption.happened or (
-                    self.failures and not self.scenario.continue_on_failure
-                ):
-                    break
-                self.tell(f"step {number}/{len(steps)}: {describe(step, self.scenario)}")
-                self.perform(agent, step)
-                done += 1
+            if not self.failures:  # a server not found in DNS: nothing is sent
+                agent = self.agent_factory(agent_config(self.prepared, capture_media, self.routes))
+                agent.watch(self.watcher)
+                self.current.agent = agent
+                for number, step in enumerate(steps, 1):
+                    if self.interruption.happened or (
+                        self.failures and not self.scenario.continue_on_failure
+                    ):
+                        break
+                    self.tell(f"step {number}/{len(steps)}: {describe(step, self.scenario)}")
+                    self.perform(agent, step)
+                    done += 1
         except SiptestError as exc:
             error = exc
         finally:
@@ -327,27 +364,52 @@ class _ScenarioRunner:
         if self.watcher is not None:
             self.watcher.step(f"{self.scenario.name} > {what}")
 
+    # -- servers found in DNS ------------------------------------------------------------
+
+    def look_up_servers(self) -> None:
+        """Look up each server given by name (`siptest.scenario.routes`): a `resolution`
+        check each; one that fails is a failure of the scenario, and nothing is sent."""
+        from siptest.routing import resolution_check
+
+        scenario = self.scenario
+        look = resolver(scenario.transport, self.dns_server, scenario.timeout)
+        calls = any(isinstance(step, Call) for step in scenario.steps)
+        self.routes, lookups = look_up_servers(self.prepared.accounts, look, calls=calls)
+        for name, resolution in lookups:
+            check = _at_step(resolution_check(resolution, None, self.knowledge), account=name)
+            self._resolution_checks[name] = len(self.checks)
+            self.checks.append(check)
+            if not check.ok:
+                title = check.diagnosis.title if check.diagnosis is not None else "not found"
+                self.failures.append(
+                    Failure(
+                        scenario.accounts[name].location,
+                        f"look up {resolution.domain}",
+                        (f"{resolution.domain}: {title}",),
+                        check,
+                    )
+                )
+        if scenario.transport == "tls":
+            check_tls_names(self.prepared.accounts, self.routes)
+
+    def spec(self, account: str) -> AccountSpec:
+        """The account as it sends now (to its server's current target when found in DNS)."""
+        return self.routes.spec(account, self.prepared.accounts[account])
+
     # -- steps -------------------------------------------------------------------------
 
     def perform(self, agent: UserAgent, step: Step) -> None:
         if isinstance(step, Wait):
             self.pause(agent, step.seconds)
             return
-        spec = self.prepared.accounts[step.account]
-        timeout = self.scenario.timeout
+        spec = self.spec(step.account)
         started = self.clock()
         if isinstance(step, Register):
-            registration = agent.register(spec)
-            # Registering an account again replaces its registration.
-            if step.account in self.registered:
-                self.registered.remove(step.account)
-            if registration.ok:
-                self.registered.append(step.account)
-            check = analyse_registration(
-                registration, spec, self.knowledge, timeout=timeout, duration_ms=self.since(started)
-            )
-            if registration.ok:
-                self.registrations[step.account] = check
+            route = self.routes.route(step.account)
+            if route is not None and not route.settled:
+                check = self.register_failing_over(agent, step)
+            else:
+                check = self.register(agent, step, spec)
         elif isinstance(step, Unregister):
             if step.account not in self.registered:
                 return  # nothing to remove: the registration failed as expected
@@ -360,6 +422,55 @@ class _ScenarioRunner:
             self.call(agent, step, spec)
             return
         self.judge(step, check)
+
+    def register(self, agent: UserAgent, step: Register, spec: AccountSpec) -> Check:
+        started = self.clock()
+        registration = agent.register(spec)
+        # Registering an account again replaces its registration.
+        if step.account in self.registered:
+            self.registered.remove(step.account)
+        if registration.ok:
+            self.registered.append(step.account)
+        check = analyse_registration(
+            registration,
+            spec,
+            self.knowledge,
+            timeout=self.scenario.timeout,
+            duration_ms=self.since(started),
+        )
+        if registration.ok:
+            self.registrations[step.account] = check
+        return check
+
+    def register_failing_over(self, agent: UserAgent, step: Register) -> Check:
+        """The first register step at a server found in DNS: its targets in order until
+        one answers (`routing.failover_cause`), as a phone does; the server's accounts
+        then stay there. The server's `resolution` check tells which were tried."""
+        from siptest.registration import CheckRun
+        from siptest.resolution import fail_over
+        from siptest.routing import failover_cause, resolution_check
+
+        route = self.routes.route(step.account)
+        assert route is not None
+        spec = self.prepared.accounts[step.account]
+
+        def attempt(target: ResolvedTarget) -> CheckRun:
+            at = replace(
+                spec, registrar=target.address, port=target.port, transport=target.transport
+            )
+            check = self.register(agent, step, at)
+            interrupted = int(ExitStatus.INTERRUPTED) if self.interruption.happened else None
+            return CheckRun(Report(checks=(check,)), (), interrupted)
+
+        run = fail_over(route.untried(), attempt, failover_cause)
+        final = run.attempts[-1]
+        route.settle(final.target)
+        first = route.accounts[0]
+        position = self._resolution_checks.get(first)
+        if position is not None:
+            check = resolution_check(route.resolution, run, self.knowledge)
+            self.checks[position] = _at_step(check, account=first)
+        return final.result.report.checks[0]
 
     def call(self, agent: UserAgent, step: Call, spec: AccountSpec) -> None:
         number, findings = check_number(step.number, self.knowledge)
@@ -415,7 +526,7 @@ class _ScenarioRunner:
     def local_address(self) -> str | None:
         """Where siptest sends from (NAT evidence); looked up once, at the first answer."""
         if not self._local_address_known:
-            self._local_address = local_address(self.prepared)
+            self._local_address = local_address(self.prepared, self.routes)
             self._local_address_known = True
         return self._local_address
 
@@ -439,7 +550,7 @@ class _ScenarioRunner:
         """Every digit calls answered by `account` received so far (None: cannot tell)."""
         if account is None or not isinstance(agent, DigitReader):
             return None
-        return agent.received_digits(self.prepared.accounts[account])
+        return agent.received_digits(self.spec(account))
 
     # -- judging -----------------------------------------------------------------------
 
@@ -494,7 +605,7 @@ class _ScenarioRunner:
         """Remove every registration still in place, latest first; bounded by the agent."""
         while self.registered:
             name = self.registered.pop()
-            spec = self.prepared.accounts[name]
+            spec = self.spec(name)
             started = self.clock()
             try:
                 removal = agent.unregister(spec)
