@@ -76,18 +76,20 @@ class Routes:
         return self.servers[key] if key is not None else None
 
     def spec(self, account: str, spec: AccountSpec) -> AccountSpec:
-        """The account as it sends now: to its server's current target, or as written.
-        The domain (the address of record, the name a TLS certificate must carry) stays."""
+        """The account as it sends now: to its server's current target, or as written."""
         route = self.route(account)
-        if route is None:
-            return spec
-        target = route.target
-        return replace(spec, registrar=target.address, port=target.port, transport=target.transport)
+        return spec if route is None else at_target(spec, route.target)
 
     def tls_server_name(self) -> str | None:
         """The one domain a TLS scenario's certificates must name; None without DNS."""
         domains = {route.resolution.domain for route in self.servers.values()}
         return next(iter(domains)) if domains else None
+
+
+def at_target(spec: AccountSpec, target: ResolvedTarget) -> AccountSpec:
+    """The account sent to one target; its domain (the address of record, the name a TLS
+    certificate must carry) stays as written."""
+    return replace(spec, registrar=target.address, port=target.port, transport=target.transport)
 
 
 def server_key(spec: AccountSpec) -> ServerKey | None:

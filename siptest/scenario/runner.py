@@ -52,6 +52,7 @@ from siptest.scenario.model import (
 )
 from siptest.scenario.routes import (
     Routes,
+    at_target,
     check_tls_names,
     look_up_servers,
     resolver,
@@ -455,10 +456,7 @@ class _ScenarioRunner:
         spec = self.prepared.accounts[step.account]
 
         def attempt(target: ResolvedTarget) -> CheckRun:
-            at = replace(
-                spec, registrar=target.address, port=target.port, transport=target.transport
-            )
-            check = self.register(agent, step, at)
+            check = self.register(agent, step, at_target(spec, target))
             interrupted = int(ExitStatus.INTERRUPTED) if self.interruption.happened else None
             return CheckRun(Report(checks=(check,)), (), interrupted)
 
