@@ -114,6 +114,14 @@ def _run(
         except ScenarioError as error:
             broken.append((path, error.problems))
     if broken:
+        if limits is not None:
+            # A plugin's exit 2 is CRITICAL: a broken file is UNKNOWN, nothing was checked.
+            every = [problem for _, found in broken for problem in found]
+            more = len(every) - 1
+            plugin.unknown(
+                f"a scenario file cannot be used, nothing was run: {every[0]}"
+                + (f" (and {more} more; run without --nagios to see them all)" if more else "")
+            )
         # Every error of every file at once: CI runs are too slow to fix them one by one.
         for _, problems in broken:
             for problem in problems:

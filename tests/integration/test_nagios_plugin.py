@@ -146,3 +146,31 @@ def test_a_busy_line_the_check_expects_is_ok(siptest, lab):
     )
     state, _, _ = parse_plugin_output(result.stdout)
     assert (result.status, state) == (0, "OK"), result.stdout + result.stderr
+
+
+def test_run_nagios_with_a_broken_scenario_file_is_unknown_naming_file_and_line(siptest, tmp_path):
+    broken = tmp_path / "broken.sip.yaml"
+    broken.write_text("account: [\n")
+    result = siptest("run", str(broken), "--nagios", password="lab-1001-pass")
+    state, items, long_lines = parse_plugin_output(result.stdout)
+    # exit 2 would read as CRITICAL: a service failure, when no check ran at all
+    assert (result.status, state, items, long_lines) == (3, "UNKNOWN", {}, []), result.stdout
+    assert f"{broken}:" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_run_nagios_with_a_good_scenario_beside_a_broken_one_runs_nothing_and_is_unknown(
+    siptest, lab, lab_log, tmp_path
+):
+    good = tmp_path / "a-good.sip.yaml"
+    good.write_text(
+        f'account:\n  user: "1001"\n  host: 127.0.0.1:{lab.sip_port}\nsteps:\n  - register\n'
+    )
+    broken = tmp_path / "b-broken.sip.yaml"
+    broken.write_text("steps: 7\n")
+    lab_log.mark()
+    result = siptest("run", str(good), str(broken), "--nagios", password="lab-1001-pass")
+    state, _, _ = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (3, "UNKNOWN"), result.stdout
+    assert str(broken) in result.stdout and str(good) not in result.stdout
+    assert lab_log.requests("REGISTER", "1001") == []
