@@ -267,8 +267,24 @@ def _output(
     return PluginOutput(state, "\n".join(line for line in lines if line) + "\n")
 
 
-def render_report(report: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput:
-    """`siptest register|call --nagios`: from `report.json.report_json(report)`."""
+def _unwritten(
+    state: State, title: str, long_lines: list[str], problem: str | None
+) -> tuple[State, str, list[str]]:
+    """An output file asked for (`--trace`, `--junit`...) could not be written: a
+    CRITICAL stands (the service failed either way) and says so below; any other state
+    becomes UNKNOWN, never an OK line with exit status 3, with the check's own after it."""
+    if problem is None:
+        return state, title, long_lines
+    if state == State.CRITICAL:
+        return state, title, [problem, *long_lines]
+    return State.UNKNOWN, f"{problem} The check itself: {state.name} - {title}", long_lines
+
+
+def render_report(
+    report: Mapping[str, Any], thresholds: Thresholds, unwritten: str | None = None
+) -> PluginOutput:
+    """`siptest register|call --nagios`: from `report.json.report_json(report)`;
+    `unwritten` says why a file asked for could not be written."""
     checks: list[CheckJson] = list(report.get("checks", ()))
     decided = verdict(checks)
     items = metrics(measures(checks))
@@ -294,11 +310,15 @@ def render_report(report: Mapping[str, Any], thresholds: Thresholds) -> PluginOu
     ]
     if report.get("insecure"):
         long_lines.append("INSECURE: the TLS certificate was not verified (--tls-insecure).")
+    state, title, long_lines = _unwritten(state, title, long_lines, unwritten)
     return _output(state, title, items, thresholds, long_lines)
 
 
-def render_runs(runs: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput:
-    """`siptest run --nagios`: from `report.scenario.runs_json(runs)`."""
+def render_runs(
+    runs: Mapping[str, Any], thresholds: Thresholds, unwritten: str | None = None
+) -> PluginOutput:
+    """`siptest run --nagios`: from `report.scenario.runs_json(runs)`; `unwritten` as
+    for `render_report`."""
     scenarios: list[Mapping[str, Any]] = list(runs.get("scenarios", ()))
     checks: list[CheckJson] = [c for s in scenarios for c in s.get("checks", ())]
     items = metrics(measures(checks))
@@ -353,6 +373,7 @@ def render_runs(runs: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput
         Metric(name, float(summary.get(name, 0)), "", 0, digits=0)
         for name in ("passed", "failed", "errors")
     ]
+    state, title, long_lines = _unwritten(state, title, long_lines, unwritten)
     return _output(state, title, [*items, *counts], thresholds, long_lines)
 
 
