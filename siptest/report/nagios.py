@@ -184,8 +184,9 @@ def perfdata(items: Sequence[Metric], thresholds: Thresholds) -> str:
 
 
 def clean(text: Any) -> str:
-    """Text for plugin output: no `|` (it starts perfdata), no line breaks or controls."""
-    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    """Text for plugin output: no `|` (it starts perfdata), no line breaks or controls
+    (C0, DEL, C1 with NEL, and the Unicode LINE and PARAGRAPH SEPARATORs)."""
+    flat = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text))
     return re.sub(r" {2,}", " ", flat.replace("|", "¦")).strip()
 
 

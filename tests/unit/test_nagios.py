@@ -319,6 +319,39 @@ def test_a_pipe_or_line_break_from_the_server_cannot_forge_perfdata_or_a_status(
     assert not any(line.startswith("SIPTEST") for line in long_lines)
 
 
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029", "\x0b", "\x1c"])
+def test_a_unicode_line_break_from_the_server_cannot_start_a_line_either(brk):
+    # NEL, LINE/PARAGRAPH SEPARATOR: line breaks to str.splitlines() and to readers that
+    # follow Unicode, so a consumer splitting on them would see a forged status line.
+    hostile = Check(
+        kind="register",
+        ok=True,
+        diagnosis=verdict("ok.registered", "none", "ok", "Registered"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 200, f"OK{brk}SIPTEST CRITICAL - forged", "remote", 0.0),
+        duration_ms=5.0,
+    )
+    output, _, long_lines = plugin([hostile])
+    assert output.state == State.OK
+    assert output.text.splitlines() == output.text.split("\n")[:-1]
+    assert long_lines[0].endswith(": 200 OK SIPTEST CRITICAL - forged (sent by the server)")
+
+
+def test_printable_text_beyond_ascii_from_the_server_is_kept():
+    kept = Check(
+        kind="register",
+        ok=False,
+        diagnosis=verdict("account.forbidden", "account", "error", "Refused"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 403, "Accès refusé — 禁止", "remote", 0.0),
+        duration_ms=5.0,
+    )
+    _, _, long_lines = plugin([kept])
+    assert ": 403 Accès refusé — 禁止 (sent by the server)" in long_lines[0]
+
+
 def test_cannot_run_is_one_unknown_line():
     output = render_unknown("No SIP password given.\nSet SIPTEST_PASSWORD | or else")
     assert output.state == State.UNKNOWN == 3
