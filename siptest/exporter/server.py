@@ -125,7 +125,15 @@ class Exporter:
         # kept back for the child's report after SIGTERM; its clean-up may go on after
         # the answer (probe.CLEAN_UP_S), and the slot stays taken until the child exits
         grace = min(1.0, left / 3)
-        result = run_probe(module, target, left - grace, grace, self.children, child_gone)
+        try:
+            result = run_probe(module, target, left - grace, grace, self.children, child_gone)
+        except OSError as error:  # run_probe gave the slot back (child_gone)
+            log(f"probe of module {name}: could not start siptest ({error.strerror})")
+            return _text(
+                500,
+                f"The exporter could not start the probe's siptest process ({error.strerror}). "
+                "Check the exporter's limits (open files, processes, memory) and its log.",
+            )
         self.count(name, result)
         from siptest.exporter.metrics import probe_metrics
 
