@@ -25,6 +25,10 @@ TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 MARGIN_S = 0.5
 """Kept from the scrape timeout so the answer reaches Prometheus in time."""
 MAX_TIMEOUT_S = 300.0
+IDLE_S = 30.0
+"""Seconds a client may take to send its request, or to take the answer, before its
+connection is dropped: each connection has a thread, and idle ones must not pile up.
+The probe itself is not bounded by it (the socket is not touched while it runs)."""
 
 # The exporter's own health, in prometheus_client's default registry (/metrics).
 PROBES = Counter("siptest_exporter_probes", "Probes run, by module.", ["module"])
@@ -187,6 +191,10 @@ def log(message: str) -> None:
 class Handler(BaseHTTPRequestHandler):
     server: ProbeServer
     server_version = "siptest-exporter"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(IDLE_S)  # a timeout ends the request, logged, no trace
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
