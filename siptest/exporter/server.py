@@ -77,7 +77,8 @@ class Exporter:
         params = parse_qs(query, keep_blank_values=True)
         for key in params:
             if any(word in key.lower() for word in _PASSWORDISH):
-                log(f"refused a probe with a '{key}' parameter: passwords never go in a URL")
+                # never the name in the log: it is anyone's text, a pasted secret even
+                log("refused a probe with a password-like parameter: passwords never go in a URL")
                 return _text(
                     400,
                     f"Refused: the parameter '{key}' looks like a password. A password in a URL "

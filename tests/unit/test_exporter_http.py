@@ -54,3 +54,26 @@ def test_a_client_that_sends_its_request_gets_the_answer(server):
             answer += chunk
     assert answer.startswith(b"HTTP/1.0 200 ")
     assert b"/probe?module=NAME&target=USER@HOST[:PORT]" in answer
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "pass%0Asiptest%20exporter:%20forged%20line=1",  # a line break in the name
+        "auth_Canary-Pw-3a1f=1",  # a secret pasted as the name itself
+        "Canary-Pw-3a1f_secret",
+    ],
+)
+def test_a_password_like_parameter_name_is_never_copied_into_the_log(query, capsys):
+    reply = Exporter({}).probe(query, None)
+    assert reply.status == 400
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert "forged" not in err and "Canary" not in err
+    assert "passwords never go in a URL" in err
+
+
+def test_a_password_like_parameter_is_named_to_the_client_that_sent_it():
+    reply = Exporter({}).probe("module=m&target=1001@127.0.0.1&sip_pwd=x", None)
+    assert reply.status == 400
+    assert "'sip_pwd'" in reply.body.decode()
