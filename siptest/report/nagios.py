@@ -61,7 +61,8 @@ class Range:
     end: float
     inside: bool = False
     text: str = ""
-    """As given (validated): perfdata's warn/crit fields carry it."""
+    """As given (validated), without `+` signs: perfdata's warn/crit fields carry it,
+    and its numbers are [-0-9.] only."""
 
     def alerts(self, value: float) -> bool:
         within = self.start <= value <= self.end
@@ -84,7 +85,8 @@ def parse_range(text: str) -> Range:
     end = float(end_text) if end_text is not None else math.inf
     if start > end:
         raise RangeError(f"'{text}': the start of a range must not be greater than its end.")
-    return Range(start, end, inside=match["at"] is not None, text=text)
+    unsigned = re.sub(r"(^|[@:])\+", r"\1", text)
+    return Range(start, end, inside=match["at"] is not None, text=unsigned)
 
 
 @dataclass(frozen=True)

@@ -285,6 +285,23 @@ def test_a_slow_registration_breaches_its_threshold_and_a_fast_one_does_not():
     assert plugin([registered(400.0)], limits)[0].state == State.OK
 
 
+@pytest.mark.parametrize(
+    ("given", "in_perfdata"),
+    [("+0.5", "0.5"), ("@+0.1:+0.5", "@0.1:0.5"), ("+0:", "0:"), ("~:+1", "~:1")],
+)
+def test_a_plus_sign_is_taken_but_perfdata_carries_the_range_in_its_grammar(given, in_perfdata):
+    # strtod (the monitoring-plugins C library) takes a '+'; perfdata's numbers are
+    # [-0-9.] only, and graphers parse them so
+    limits = parse_thresholds([f"register={given}"], [])
+    _, items, _ = plugin([registered(300.0)], limits)
+    assert items["register"] == f"register=0.3s;{in_perfdata};;0"
+
+
+def test_a_range_without_a_sign_reaches_perfdata_as_given():
+    _, items, _ = plugin([registered(300.0)], parse_thresholds(["register=0.50"], ["register=.9"]))
+    assert items["register"] == "register=0.3s;0.50;.9;0"
+
+
 def test_a_threshold_on_something_not_measured_is_unknown_not_ok():
     output, _, long_lines = plugin([registered()], parse_thresholds(["mos=3.6:"], []))
     assert output.state == State.UNKNOWN
