@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from siptest.errors import ExitStatus, SiptestError, UsageError
+from siptest.errors import CannotRunError, ExitStatus, SiptestError, UsageError
 
 if TYPE_CHECKING:
     from siptest.knowledge import Knowledge
@@ -280,17 +280,26 @@ def styled(text: str) -> str:
     return colourize(text) if wants_colour(sys.stdout.isatty()) else text
 
 
+FileWriter = Callable[[str, Path, Callable[[], None]], None]
+
+
+def write_file(what: str, path: Path, write: Callable[[], None]) -> None:
+    """Write an output file; CannotRunError says why it could not be written."""
+    try:
+        write()
+    except OSError as exc:
+        raise CannotRunError(
+            f"Could not write {what} to {path}: {exc.strerror}. Check the path and free disk space."
+        ) from None
+
+
 def write_or_exit(what: str, path: Path, write: Callable[[], None]) -> None:
     """Write an output file; when that fails the report is out already: say why the
     file is missing and exit 3."""
     try:
-        write()
-    except OSError as exc:
-        typer.echo(
-            f"siptest: Could not write {what} to {path}: {exc.strerror}. "
-            "Check the path and free disk space.",
-            err=True,
-        )
+        write_file(what, path, write)
+    except SiptestError as error:
+        typer.echo(f"siptest: {error}", err=True)
         raise typer.Exit(int(ExitStatus.CANNOT_RUN)) from None
 
 
@@ -317,20 +326,26 @@ def emit(
 
 
 def write_files(
-    run: CheckRun, header: str, trace: Path | None, pcap: Path | None, html: Path | None
+    run: CheckRun,
+    header: str,
+    trace: Path | None,
+    pcap: Path | None,
+    html: Path | None,
+    writer: FileWriter = write_or_exit,
 ) -> None:
-    """The files asked for beside the report: capture, HTML report, trace."""
+    """The files asked for beside the report: capture, HTML report, trace (each
+    through `writer`)."""
     if pcap is not None:
         from siptest.report.pcap import write_pcap
 
-        write_or_exit("the capture", pcap, lambda: write_pcap(pcap, run.events))
+        writer("the capture", pcap, lambda: write_pcap(pcap, run.events))
     if html is not None:
         from siptest.report.html import ReportSection, section_verdict, write_html
 
         verdict = section_verdict(run.report)
         section = ReportSection(header, run.report, run.events, verdict)
-        write_or_exit("the HTML report", html, lambda: write_html(html, header, verdict, [section]))
+        writer("the HTML report", html, lambda: write_html(html, header, verdict, [section]))
     if trace is not None:
         from siptest.report.trace import write_trace
 
-        write_or_exit("the trace", trace, lambda: write_trace(trace, run.events, header))
+        writer("the trace", trace, lambda: write_trace(trace, run.events, header))

@@ -98,15 +98,18 @@ def emit(
     pcap: Path | None,
     html: Path | None = None,
 ) -> NoReturn:
-    """The plugin output of a register or call check; the files asked for as usual."""
-    from siptest.cli.common import write_files
+    """The plugin output of a register or call check; the files asked for as usual,
+    written first: one that cannot be is in the output, whose state it may change."""
+    from siptest.cli.common import write_file, write_files
     from siptest.report.json import report_json
     from siptest.report.nagios import render_report
 
-    output = render_report(report_json(run.report), limits)
-    typer.echo(output.text, nl=False)
-    write_files(run, header, trace, pcap, html)
-    raise typer.Exit(int(output.state))
+    unwritten = None
+    try:
+        write_files(run, header, trace, pcap, html, writer=write_file)
+    except SiptestError as error:
+        unwritten = str(error)
+    show(render_report(report_json(run.report), limits, unwritten))
 
 
 def run_as_plugin(app: typer.Typer, args: list[str]) -> NoReturn:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from siptest.cli import common, plugin
+from siptest.errors import SiptestError
 
 if TYPE_CHECKING:
     from siptest.report.nagios import Thresholds
@@ -121,6 +122,14 @@ def _run(
         except ScenarioError as error:
             broken.append((path, error.problems))
     if broken:
+        if limits is not None:
+            # A plugin's exit 2 is CRITICAL: a broken file is UNKNOWN, nothing was checked.
+            every = [problem for _, found in broken for problem in found]
+            more = len(every) - 1
+            plugin.unknown(
+                f"a scenario file cannot be used, nothing was run: {every[0]}"
+                + (f" (and {more} more; run without --nagios to see them all)" if more else "")
+            )
         # Every error of every file at once: CI runs are too slow to fix them one by one.
         for _, problems in broken:
             for problem in problems:
@@ -134,30 +143,37 @@ def _run(
         runs = run_scenarios(
             prepared, watcher=progress, capture_media=pcap is not None, dns_server=server
         )
-    status = int(runs.exit_status)
+    files = [
+        (what, path, partial(write, path, runs))
+        for what, path, write in (
+            ("the JUnit XML", junit, write_junit),
+            ("the trace", trace, _write_traces),
+            ("the capture", pcap, _write_capture),
+            ("the HTML report", report, _write_report),
+        )
+        if path is not None
+    ]
     if limits is not None:
         from siptest.report.nagios import render_runs
         from siptest.report.scenario import runs_json
 
-        output = render_runs(runs_json(runs), limits)
-        typer.echo(output.text, nl=False)
-        status = int(output.state)
-    else:
-        text = (
-            render_runs_json(runs) + "\n"
-            if json_output
-            else common.styled(render_runs_text(runs, common.terminal_width()))
-        )
-        typer.echo(text, nl=False, color=True)
-    for what, path, write in (
-        ("the JUnit XML", junit, write_junit),
-        ("the trace", trace, _write_traces),
-        ("the capture", pcap, _write_capture),
-        ("the HTML report", report, _write_report),
-    ):
-        if path is not None:
-            common.write_or_exit(what, path, partial(write, path, runs))
-    raise typer.Exit(status)
+        # The files first: one that cannot be written is in the one status line.
+        unwritten = None
+        try:
+            for what, path, write in files:
+                common.write_file(what, path, write)
+        except SiptestError as error:
+            unwritten = str(error)
+        plugin.show(render_runs(runs_json(runs), limits, unwritten))
+    text = (
+        render_runs_json(runs) + "\n"
+        if json_output
+        else common.styled(render_runs_text(runs, common.terminal_width()))
+    )
+    typer.echo(text, nl=False, color=True)
+    for what, path, write in files:
+        common.write_or_exit(what, path, write)
+    raise typer.Exit(int(runs.exit_status))
 
 
 def _write_report(path: Path, runs: ScenarioRuns) -> None:

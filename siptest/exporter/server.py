@@ -25,6 +25,10 @@ TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 MARGIN_S = 0.5
 """Kept from the scrape timeout so the answer reaches Prometheus in time."""
 MAX_TIMEOUT_S = 300.0
+IDLE_S = 30.0
+"""Seconds a client may take to send its request, or to take the answer, before its
+connection is dropped: each connection has a thread, and idle ones must not pile up.
+The probe itself is not bounded by it (the socket is not touched while it runs)."""
 
 # The exporter's own health, in prometheus_client's default registry (/metrics).
 PROBES = Counter("siptest_exporter_probes", "Probes run, by module.", ["module"])
@@ -73,7 +77,8 @@ class Exporter:
         params = parse_qs(query, keep_blank_values=True)
         for key in params:
             if any(word in key.lower() for word in _PASSWORDISH):
-                log(f"refused a probe with a '{key}' parameter: passwords never go in a URL")
+                # never the name in the log: it is anyone's text, a pasted secret even
+                log("refused a probe with a password-like parameter: passwords never go in a URL")
                 return _text(
                     400,
                     f"Refused: the parameter '{key}' looks like a password. A password in a URL "
@@ -125,7 +130,15 @@ class Exporter:
         # kept back for the child's report after SIGTERM; its clean-up may go on after
         # the answer (probe.CLEAN_UP_S), and the slot stays taken until the child exits
         grace = min(1.0, left / 3)
-        result = run_probe(module, target, left - grace, grace, self.children, child_gone)
+        try:
+            result = run_probe(module, target, left - grace, grace, self.children, child_gone)
+        except OSError as error:  # run_probe gave the slot back (child_gone)
+            log(f"probe of module {name}: could not start siptest ({error.strerror})")
+            return _text(
+                500,
+                f"The exporter could not start the probe's siptest process ({error.strerror}). "
+                "Check the exporter's limits (open files, processes, memory) and its log.",
+            )
         self.count(name, result)
         from siptest.exporter.metrics import probe_metrics
 
@@ -179,6 +192,10 @@ def log(message: str) -> None:
 class Handler(BaseHTTPRequestHandler):
     server: ProbeServer
     server_version = "siptest-exporter"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(IDLE_S)  # a timeout ends the request, logged, no trace
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)

@@ -61,7 +61,8 @@ class Range:
     end: float
     inside: bool = False
     text: str = ""
-    """As given (validated): perfdata's warn/crit fields carry it."""
+    """As given (validated), without `+` signs: perfdata's warn/crit fields carry it,
+    and its numbers are [-0-9.] only."""
 
     def alerts(self, value: float) -> bool:
         within = self.start <= value <= self.end
@@ -84,7 +85,8 @@ def parse_range(text: str) -> Range:
     end = float(end_text) if end_text is not None else math.inf
     if start > end:
         raise RangeError(f"'{text}': the start of a range must not be greater than its end.")
-    return Range(start, end, inside=match["at"] is not None, text=text)
+    unsigned = re.sub(r"(^|[@:])\+", r"\1", text)
+    return Range(start, end, inside=match["at"] is not None, text=unsigned)
 
 
 @dataclass(frozen=True)
@@ -184,8 +186,9 @@ def perfdata(items: Sequence[Metric], thresholds: Thresholds) -> str:
 
 
 def clean(text: Any) -> str:
-    """Text for plugin output: no `|` (it starts perfdata), no line breaks or controls."""
-    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", str(text))
+    """Text for plugin output: no `|` (it starts perfdata), no line breaks or controls
+    (C0, DEL, C1 with NEL, and the Unicode LINE and PARAGRAPH SEPARATORs)."""
+    flat = re.sub(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+", " ", str(text))
     return re.sub(r" {2,}", " ", flat.replace("|", "¦")).strip()
 
 
@@ -267,8 +270,24 @@ def _output(
     return PluginOutput(state, "\n".join(line for line in lines if line) + "\n")
 
 
-def render_report(report: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput:
-    """`siptest register|call --nagios`: from `report.json.report_json(report)`."""
+def _unwritten(
+    state: State, title: str, long_lines: list[str], problem: str | None
+) -> tuple[State, str, list[str]]:
+    """An output file asked for (`--trace`, `--junit`...) could not be written: a
+    CRITICAL stands (the service failed either way) and says so below; any other state
+    becomes UNKNOWN, never an OK line with exit status 3, with the check's own after it."""
+    if problem is None:
+        return state, title, long_lines
+    if state == State.CRITICAL:
+        return state, title, [problem, *long_lines]
+    return State.UNKNOWN, f"{problem} The check itself: {state.name} - {title}", long_lines
+
+
+def render_report(
+    report: Mapping[str, Any], thresholds: Thresholds, unwritten: str | None = None
+) -> PluginOutput:
+    """`siptest register|call --nagios`: from `report.json.report_json(report)`;
+    `unwritten` says why a file asked for could not be written."""
     checks: list[CheckJson] = list(report.get("checks", ()))
     decided = verdict(checks)
     items = metrics(measures(checks))
@@ -294,11 +313,15 @@ def render_report(report: Mapping[str, Any], thresholds: Thresholds) -> PluginOu
     ]
     if report.get("insecure"):
         long_lines.append("INSECURE: the TLS certificate was not verified (--tls-insecure).")
+    state, title, long_lines = _unwritten(state, title, long_lines, unwritten)
     return _output(state, title, items, thresholds, long_lines)
 
 
-def render_runs(runs: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput:
-    """`siptest run --nagios`: from `report.scenario.runs_json(runs)`."""
+def render_runs(
+    runs: Mapping[str, Any], thresholds: Thresholds, unwritten: str | None = None
+) -> PluginOutput:
+    """`siptest run --nagios`: from `report.scenario.runs_json(runs)`; `unwritten` as
+    for `render_report`."""
     scenarios: list[Mapping[str, Any]] = list(runs.get("scenarios", ()))
     checks: list[CheckJson] = [c for s in scenarios for c in s.get("checks", ())]
     items = metrics(measures(checks))
@@ -353,6 +376,7 @@ def render_runs(runs: Mapping[str, Any], thresholds: Thresholds) -> PluginOutput
         Metric(name, float(summary.get(name, 0)), "", 0, digits=0)
         for name in ("passed", "failed", "errors")
     ]
+    state, title, long_lines = _unwritten(state, title, long_lines, unwritten)
     return _output(state, title, [*items, *counts], thresholds, long_lines)
 
 

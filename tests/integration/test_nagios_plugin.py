@@ -146,3 +146,89 @@ def test_a_busy_line_the_check_expects_is_ok(siptest, lab):
     )
     state, _, _ = parse_plugin_output(result.stdout)
     assert (result.status, state) == (0, "OK"), result.stdout + result.stderr
+
+
+def test_run_nagios_with_a_broken_scenario_file_is_unknown_naming_file_and_line(siptest, tmp_path):
+    broken = tmp_path / "broken.sip.yaml"
+    broken.write_text("account: [\n")
+    result = siptest("run", str(broken), "--nagios", password="lab-1001-pass")
+    state, items, long_lines = parse_plugin_output(result.stdout)
+    # exit 2 would read as CRITICAL: a service failure, when no check ran at all
+    assert (result.status, state, items, long_lines) == (3, "UNKNOWN", {}, []), result.stdout
+    assert f"{broken}:" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_run_nagios_with_a_good_scenario_beside_a_broken_one_runs_nothing_and_is_unknown(
+    siptest, lab, lab_log, tmp_path
+):
+    good = tmp_path / "a-good.sip.yaml"
+    good.write_text(
+        f'account:\n  user: "1001"\n  host: 127.0.0.1:{lab.sip_port}\nsteps:\n  - register\n'
+    )
+    broken = tmp_path / "b-broken.sip.yaml"
+    broken.write_text("steps: 7\n")
+    lab_log.mark()
+    result = siptest("run", str(good), str(broken), "--nagios", password="lab-1001-pass")
+    state, _, _ = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (3, "UNKNOWN"), result.stdout
+    assert str(broken) in result.stdout and str(good) not in result.stdout
+    assert lab_log.requests("REGISTER", "1001") == []
+
+
+# /proc/self is a folder, so the path passes the checks made before the test, but no
+# file can be created there (not even by root): the write itself fails.
+UNWRITABLE = "/proc/self/siptest-unwritable.txt"
+
+
+def test_a_pass_whose_trace_cannot_be_written_is_unknown_and_says_so_in_the_status_line(
+    siptest, lab
+):
+    result = siptest(
+        "register", lab_target(lab), "--nagios", "--trace", UNWRITABLE, password="lab-1001-pass"
+    )
+    state, items, _ = parse_plugin_output(result.stdout)
+    # never a status line saying OK with an exit status saying UNKNOWN
+    assert (result.status, state) == (3, "UNKNOWN"), result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    assert f"Could not write the trace to {UNWRITABLE}" in first
+    assert "The check itself: OK - Registered" in first
+    assert set(items) == {"register"}
+
+
+def test_a_failure_whose_trace_cannot_be_written_stays_critical_and_says_so(siptest, lab):
+    result = siptest(
+        "register", lab_target(lab, "1003"), "--nagios", "--trace", UNWRITABLE, password=CANARY
+    )
+    state, _, long_lines = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (2, "CRITICAL"), result.stdout + result.stderr
+    assert "The SIP password is wrong" in result.stdout.splitlines()[0]
+    assert any(f"Could not write the trace to {UNWRITABLE}" in line for line in long_lines)
+    assert CANARY not in result.stdout + result.stderr
+
+
+def test_a_pass_whose_trace_can_be_written_stays_ok_and_writes_it(siptest, lab, tmp_path):
+    trace = tmp_path / "trace.txt"
+    result = siptest(
+        "register", lab_target(lab), "--nagios", "--trace", str(trace), password="lab-1001-pass"
+    )
+    state, _, long_lines = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (0, "OK"), result.stdout + result.stderr
+    assert "REGISTER" in trace.read_text()
+    assert not any("Could not write" in line for line in long_lines)
+
+
+def test_run_nagios_whose_junit_cannot_be_written_is_unknown_not_ok(siptest, lab, tmp_path):
+    scenario = tmp_path / "one.sip.yaml"
+    scenario.write_text(
+        f'account:\n  user: "1001"\n  host: 127.0.0.1:{lab.sip_port}\nsteps:\n  - register\n'
+    )
+    result = siptest(
+        "run", str(scenario), "--nagios", "--junit", UNWRITABLE, password="lab-1001-pass"
+    )
+    state, items, _ = parse_plugin_output(result.stdout)
+    assert (result.status, state) == (3, "UNKNOWN"), result.stdout + result.stderr
+    first = result.stdout.splitlines()[0]
+    assert f"Could not write the JUnit XML to {UNWRITABLE}" in first
+    assert "The check itself: OK - 1 of 1 scenarios passed" in first
+    assert items["passed"] == "passed=1;;;0"

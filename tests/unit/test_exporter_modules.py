@@ -259,3 +259,33 @@ def test_a_probe_whose_child_cannot_start_gives_its_slot_back():
             on_exit=lambda: calls.append(1),
         )
     assert calls == [1]
+
+
+def test_a_probe_whose_child_cannot_start_is_a_500_saying_why_not_a_dropped_connection(
+    tmp_path, monkeypatch, capsys
+):
+    import sys
+
+    from siptest.exporter.server import Exporter
+
+    exporter = Exporter({"m": module_with(tmp_path, "127.0.0.1:9")}, concurrency=1)
+    # the real failure of starting a process (as when the exporter runs out of file
+    # descriptors or memory): the interpreter it starts is not there
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    reply = exporter.probe("module=m&target=1001@127.0.0.1:9", "5")
+    assert reply.status == 500
+    body = reply.body.decode()
+    assert "could not start" in body and "No such file or directory" in body
+    assert "1001" not in body and "1001" not in capsys.readouterr().err
+    assert exporter.slots.acquire(blocking=False)  # its slot came back
+
+
+def test_a_probe_whose_child_starts_is_a_200_with_its_metrics(tmp_path, monkeypatch):
+    from siptest.exporter.server import Exporter
+
+    exporter = Exporter({"m": module_with(tmp_path, "127.0.0.1:9")}, concurrency=1)
+    monkeypatch.delenv("PW", raising=False)  # the child stops at once: no password
+    reply = exporter.probe("module=m&target=1001@127.0.0.1:9", "20")
+    assert reply.status == 200
+    assert b"siptest_probe_success 0.0" in reply.body
+    assert b"siptest_probe_exit_status 2.0" in reply.body

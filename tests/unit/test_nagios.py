@@ -285,6 +285,23 @@ def test_a_slow_registration_breaches_its_threshold_and_a_fast_one_does_not():
     assert plugin([registered(400.0)], limits)[0].state == State.OK
 
 
+@pytest.mark.parametrize(
+    ("given", "in_perfdata"),
+    [("+0.5", "0.5"), ("@+0.1:+0.5", "@0.1:0.5"), ("+0:", "0:"), ("~:+1", "~:1")],
+)
+def test_a_plus_sign_is_taken_but_perfdata_carries_the_range_in_its_grammar(given, in_perfdata):
+    # strtod (the monitoring-plugins C library) takes a '+'; perfdata's numbers are
+    # [-0-9.] only, and graphers parse them so
+    limits = parse_thresholds([f"register={given}"], [])
+    _, items, _ = plugin([registered(300.0)], limits)
+    assert items["register"] == f"register=0.3s;{in_perfdata};;0"
+
+
+def test_a_range_without_a_sign_reaches_perfdata_as_given():
+    _, items, _ = plugin([registered(300.0)], parse_thresholds(["register=0.50"], ["register=.9"]))
+    assert items["register"] == "register=0.3s;0.50;.9;0"
+
+
 def test_a_threshold_on_something_not_measured_is_unknown_not_ok():
     output, _, long_lines = plugin([registered()], parse_thresholds(["mos=3.6:"], []))
     assert output.state == State.UNKNOWN
@@ -317,6 +334,39 @@ def test_a_pipe_or_line_break_from_the_server_cannot_forge_perfdata_or_a_status(
         "SIPTEST CRITICAL - Bad ¦ mos=4.5 SIPTEST OK - fine | register=0.005s;;;0"
     )
     assert not any(line.startswith("SIPTEST") for line in long_lines)
+
+
+@pytest.mark.parametrize("brk", ["\x85", "\u2028", "\u2029", "\x0b", "\x1c"])
+def test_a_unicode_line_break_from_the_server_cannot_start_a_line_either(brk):
+    # NEL, LINE/PARAGRAPH SEPARATOR: line breaks to str.splitlines() and to readers that
+    # follow Unicode, so a consumer splitting on them would see a forged status line.
+    hostile = Check(
+        kind="register",
+        ok=True,
+        diagnosis=verdict("ok.registered", "none", "ok", "Registered"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 200, f"OK{brk}SIPTEST CRITICAL - forged", "remote", 0.0),
+        duration_ms=5.0,
+    )
+    output, _, long_lines = plugin([hostile])
+    assert output.state == State.OK
+    assert output.text.splitlines() == output.text.split("\n")[:-1]
+    assert long_lines[0].endswith(": 200 OK SIPTEST CRITICAL - forged (sent by the server)")
+
+
+def test_printable_text_beyond_ascii_from_the_server_is_kept():
+    kept = Check(
+        kind="register",
+        ok=False,
+        diagnosis=verdict("account.forbidden", "account", "error", "Refused"),
+        target="sip:1001@127.0.0.1:5070",
+        transport="udp",
+        response=Response("REGISTER", 403, "Accès refusé — 禁止", "remote", 0.0),
+        duration_ms=5.0,
+    )
+    _, _, long_lines = plugin([kept])
+    assert ": 403 Accès refusé — 禁止 (sent by the server)" in long_lines[0]
 
 
 def test_cannot_run_is_one_unknown_line():
