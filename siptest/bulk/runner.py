@@ -14,6 +14,7 @@ as such, and never sent again in the same run.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -148,8 +149,10 @@ def _result(
     exit_status = probe.exit_status
     status: Status
     error = probe.error
+    # A child still starting up when told to stop has no handler yet: SIGTERM ends it
+    # (status -15) before it sent anything. An interruption, not an error.
     if exit_status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED) or (
-        stopped and probe.timed_out
+        stopped and (probe.timed_out or exit_status == -signal.SIGTERM)
     ):
         status, error = "interrupted", "stopped by Ctrl-C or SIGTERM"
     elif probe.timed_out:
