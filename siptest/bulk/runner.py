@@ -139,16 +139,20 @@ def _check(account: BulkAccount, pacer: Pacer, children: Children, timeout: floa
         return AccountResult(account, "not_run")
     started_at = time.time()
     argv = [sys.executable, "-m", "siptest", *account.arguments(timeout), "--", account.target]
-    probe = run_command(argv, budget_for(timeout), GRACE_S, children)
-    return _result(account, probe, started_at, stopped=pacer.stop.is_set())
+    budget = budget_for(timeout)
+    probe = run_command(argv, budget, GRACE_S, children)
+    return _result(account, probe, started_at, stopped=pacer.stop.is_set(), budget=budget)
 
 
 def _result(
-    account: BulkAccount, probe: ProbeResult, started_at: float, stopped: bool
+    account: BulkAccount, probe: ProbeResult, started_at: float, stopped: bool, budget: float
 ) -> AccountResult:
     exit_status = probe.exit_status
     status: Status
-    error = probe.error
+    # the probe's own words for a timeout are the exporter's ("scrape deadline")
+    error = (
+        f"no verdict within {budget:g} s: the check was stopped" if probe.timed_out else probe.error
+    )
     # A child still starting up when told to stop has no handler yet: SIGTERM ends it
     # (status -15) before it sent anything. An interruption, not an error.
     if exit_status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED) or (

@@ -16,7 +16,7 @@ FAILED = {"ok": False, "checks": [{"kind": "register", "ok": False}]}
 
 
 def verdict(probe: ProbeResult, stopped: bool = False):
-    return _result(ACCOUNT, probe, started_at=0.0, stopped=stopped)
+    return _result(ACCOUNT, probe, started_at=0.0, stopped=stopped, budget=25.0)
 
 
 def test_a_child_killed_by_the_stop_signal_before_it_could_catch_it_is_interrupted():
@@ -36,6 +36,12 @@ def test_a_child_killed_by_a_signal_nobody_sent_is_an_error_not_an_interruption(
 def test_a_child_that_finished_before_the_stop_keeps_its_verdict():
     assert verdict(ProbeResult(0.1, 0, PASSED), stopped=True).status == "passed"
     assert verdict(ProbeResult(0.1, 1, FAILED), stopped=True).status == "failed"
+
+
+def test_a_child_past_its_budget_is_an_error_that_says_so_not_a_scrape_deadline():
+    result = verdict(ProbeResult(30.0, None, None, timed_out=True))
+    assert result.status == "error"
+    assert result.error == "no verdict within 25 s: the check was stopped"
 
 
 def test_a_child_past_its_budget_after_the_stop_is_interrupted():
