@@ -57,10 +57,11 @@ class BulkAccount:
 
     @property
     def registrar(self) -> str:
-        """The host the requests go to: what pacing counts per (all its ports alike)."""
+        """The host the requests go to, in one spelling (`registrar_host`): what pacing
+        counts per (all its ports alike)."""
         from siptest.target import parse_target
 
-        return parse_target(self.target).host.lower()
+        return registrar_host(parse_target(self.target).host)
 
     def arguments(self, timeout: float) -> list[str]:
         """`siptest register` options for this account (no password, no target)."""
@@ -156,6 +157,23 @@ def _checked(
     return tuple(accounts)
 
 
+def registrar_host(host: str) -> str:
+    """A registrar's host in one spelling, so that pacing and the repeated-account check
+    see one registrar however it is written: a name lower-case without its final dot
+    (`PBX.example.` is `pbx.example`), an IP address compressed (`0:0::1` is `::1`), an
+    IPv4-mapped IPv6 address as the IPv4 address it is. No DNS look-up: a name and its
+    address stay two hosts."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower().rstrip(".")
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return address.compressed
+
+
 SIP_PORTS = (5060, 5061)
 """The standard SIP ports (RFC 3261 19.1.2: 5060, and 5061 for TLS): a server given
 with one of them, or with none, is one registrar whatever the transport."""
@@ -163,19 +181,13 @@ with one of them, or with none, is one registrar whatever the transport."""
 
 def credentials_key(account: BulkAccount) -> tuple[str, str, str, int | None]:
     """Who logs in where: the user, the auth user (the user when not given) and the
-    registrar: its host lower-cased (an IP address in one spelling) and its port unless
-    it is a standard SIP port. The transport is not part of it: the same credentials
-    over UDP and TCP are the same login at the same server."""
-    import ipaddress
-
+    registrar: its host in one spelling (`registrar_host`) and its port unless it is a
+    standard SIP port. The transport is not part of it: the same credentials over UDP
+    and TCP are the same login at the same server."""
     from siptest.target import parse_target
 
     target = parse_target(account.target)
-    host = target.host.lower()
-    try:
-        host = ipaddress.ip_address(host).compressed
-    except ValueError:
-        pass  # a name
+    host = registrar_host(target.host)
     port = None if target.port in SIP_PORTS else target.port
     return (account.user, account.auth_user or account.user, host, port)
 

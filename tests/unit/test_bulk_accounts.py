@@ -140,6 +140,8 @@ HEADER = "user,server,transport,auth_user,password_env\n"
         ("1001,pbx.example,udp,auth7,A", "1001,pbx.example:5060,tcp,auth7,A"),
         ("1001,[::1],udp,,A", "1001,[0:0::1]:5060,tcp,,A"),
         ("1001,127.0.0.1:5060,udp,,A", "1001,127.0.0.1,tls,,A"),
+        ("1001,pbx.example,udp,,A", "1001,PBX.example.,udp,,A"),
+        ("1001,127.0.0.1,udp,,A", "1001,[::ffff:127.0.0.1],udp,,A"),
     ],
 )
 def test_the_same_credentials_at_the_same_registrar_are_refused_whatever_the_transport(
@@ -165,3 +167,34 @@ def test_the_same_credentials_at_the_same_registrar_are_refused_whatever_the_tra
 def test_another_user_auth_user_host_or_port_is_another_account(tmp_path, first, other):
     path = write(tmp_path, f"{HEADER}{first}\n{other}\n")
     assert [account.line for account in load_accounts(path)] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("server", "same"),
+    [
+        ("pbx.example", "PBX.Example:5080"),
+        ("pbx.example", "pbx.example."),
+        ("[::1]", "[0:0::1]:5070"),
+        ("[::1]", "[0000:0000:0000:0000:0000:0000:0000:0001]"),
+        ("127.0.0.1", "[::ffff:127.0.0.1]:5060"),
+    ],
+)
+def test_pacing_counts_one_registrar_however_its_host_is_spelled(server, same):
+    first = BulkAccount(2, "1001", server, password_env="A")
+    second = BulkAccount(3, "1002", same, password_env="A")
+    assert first.registrar == second.registrar
+
+
+@pytest.mark.parametrize(
+    ("server", "other"),
+    [
+        ("pbx.example", "pbx2.example"),
+        ("[::1]", "[::2]"),
+        ("127.0.0.1", "127.0.0.2"),
+        ("127.0.0.1", "[::1]"),
+    ],
+)
+def test_pacing_counts_another_host_as_another_registrar(server, other):
+    first = BulkAccount(2, "1001", server, password_env="A")
+    second = BulkAccount(3, "1002", other, password_env="A")
+    assert first.registrar != second.registrar
