@@ -112,7 +112,15 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
     secret = [name for name in header if "pass" in name.lower() and name not in COLUMNS]
     if secret:
         raise UsageError(f"{path}:1: column {secret[0]!r} {_SECRET_REFUSAL}")
-    unknown = [name for name in header if name not in COLUMNS]
+    twice = [name for index, name in enumerate(header) if name in header[:index]]
+    if twice:
+        # csv.DictReader would keep the last column's value and drop the first's
+        raise UsageError(f"{path}:1: column {twice[0]!r} is named twice; keep one.")
+    unknown = [
+        name or f"{name!r} (column {index})"
+        for index, name in enumerate(header, 1)
+        if name not in COLUMNS
+    ]
     missing = [name for name in REQUIRED if name not in header]
     if unknown or missing:
         what = [f"unknown column(s) {', '.join(unknown)}"] if unknown else []

@@ -86,6 +86,33 @@ def test_unknown_and_missing_columns_are_named(tmp_path):
         load_accounts(path)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "user,server,user,password_env",
+        "user,server,password_env,password_env",
+        "user,server,password_env, user",
+    ],
+)
+def test_a_column_named_twice_is_refused_not_read_from_its_last_value(tmp_path, header):
+    # the values of the first 'user' would be silently replaced by the second
+    path = write(tmp_path, f"{header}\n1001,h.example,PW,PX\n")
+    with pytest.raises(UsageError, match=r":1: column '(user|password_env)' is named twice"):
+        load_accounts(path)
+
+
+def test_a_column_without_a_name_is_named_by_its_position(tmp_path):
+    path = write(tmp_path, "user,server,password_env,\n1001,h.example,PW,\n")
+    with pytest.raises(UsageError, match=r":1: unknown column\(s\) '' \(column 4\)"):
+        load_accounts(path)
+
+
+def test_columns_in_any_order_are_read_by_name(tmp_path):
+    path = write(tmp_path, "password_env,server,user\nPW,h.example,1001\n")
+    (account,) = load_accounts(path)
+    assert (account.user, account.server, account.password_env) == ("1001", "h.example", "PW")
+
+
 def test_a_file_with_only_a_header_has_no_accounts(tmp_path):
     with pytest.raises(UsageError, match="no accounts"):
         load_accounts(write(tmp_path, "user,server,password_env\n"))
