@@ -264,7 +264,10 @@ def check_passwords(
     accounts: tuple[BulkAccount, ...], path: Path, environ: Mapping[str, str]
 ) -> None:
     """Every account's password source is usable, before anything is sent: a file only
-    its owner can read (as --password-file), a variable that is set. Nothing is kept."""
+    its owner can read (as --password-file), a variable that is set. Nothing is kept.
+    Neither a variable's value nor a missing file's name is ever quoted."""
+    import os
+
     from siptest.password import quotable_env_name, read_password
 
     problems: list[str] = []
@@ -287,7 +290,13 @@ def check_passwords(
             )
         except UsageError as error:
             message = str(error)
-            if account.password_file is None:
+            if account.password_file is not None and not os.path.lexists(account.password_file):
+                # a path that is not there may be the password, typed into the wrong column
+                message = (
+                    "the file named in password_file does not exist (its name is not repeated "
+                    "here: password_file holds the path of a file, never the password)"
+                )
+            elif account.password_file is None:
                 name = quotable_env_name(account.password_env or "", "named in password_env")
                 message = f"the variable {name} is not set, or its value is not a usable password"
             problems.append(f"{path}:{account.line}: {message}")

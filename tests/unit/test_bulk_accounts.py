@@ -146,6 +146,24 @@ def test_an_unset_password_variable_is_named_with_its_line(tmp_path):
     assert ":2:" not in str(refused.value) and "secret-value" not in str(refused.value)
 
 
+def test_a_password_typed_into_password_file_is_never_quoted(tmp_path):
+    # a path that does not exist may be the password itself, in the wrong column
+    path = write(tmp_path, "user,server,password_file\n1001,h.example,Tr0ub4dor&3\n")
+    with pytest.raises(UsageError) as refused:
+        check_passwords(load_accounts(path), path, {})
+    assert f"{path}:2: the file named in password_file does not exist" in str(refused.value)
+    assert "Tr0ub4dor" not in str(refused.value)
+
+
+def test_a_password_file_that_exists_but_cannot_be_used_is_named(tmp_path):
+    secret = tmp_path / "empty.pw"
+    secret.write_text("")
+    secret.chmod(0o600)
+    path = write(tmp_path, f"user,server,password_file\n1001,h.example,{secret}\n")
+    with pytest.raises(UsageError, match=rf":2: The password from the file {secret} is empty"):
+        check_passwords(load_accounts(path), path, {})
+
+
 def test_an_account_listed_twice_is_refused_so_it_never_logs_in_twice(tmp_path):
     path = write(tmp_path, "user,server,password_env\n1001,h.example,A\n1001,H.example,B\n")
     with pytest.raises(UsageError, match=r":3: repeats the account of line 2"):
