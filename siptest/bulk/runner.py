@@ -161,7 +161,7 @@ def _result(
         status, error = "interrupted", "stopped by Ctrl-C or SIGTERM"
     elif probe.timed_out:
         status = "error"
-    elif exit_status == ExitStatus.OK and probe.success:
+    elif exit_status == ExitStatus.OK and probe.success and _registered(probe.report):
         status = "passed"
     elif exit_status == ExitStatus.CHECK_FAILED and probe.report is not None:
         status = "failed"
@@ -176,6 +176,15 @@ def _result(
         started_at=started_at,
         duration_s=probe.duration_s,
         error=error if status in ("error", "interrupted") else None,
+    )
+
+
+def _registered(report: dict[str, Any] | None) -> bool:
+    """The report holds a register check that passed: `ok: true` alone is no verdict."""
+    checks = (report or {}).get("checks")
+    return isinstance(checks, list) and any(
+        isinstance(check, dict) and check.get("kind") == "register" and check.get("ok") is True
+        for check in checks
     )
 
 

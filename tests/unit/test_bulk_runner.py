@@ -69,3 +69,52 @@ def test_a_child_without_a_consistent_passing_answer_is_an_error(exit_status, re
 def test_a_child_that_crashed_while_the_run_was_stopping_is_still_an_error():
     result = verdict(ProbeResult(0.05, -signal.SIGSEGV, None), stopped=True)
     assert result.status == "error"
+
+
+# --- whole runs whose checks are done by stand-in children (no SIP, no network) ---
+
+CHILD = {
+    "garbage": "print('{not json')",
+    "hollow": "import json; print(json.dumps({'ok': True}))",
+    "crash": "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)",
+    "hang": "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)",
+}
+
+
+def run_with_child(tmp_path, monkeypatch, behaviour: str, count: int = 2):
+    """run_bulk with `sys.executable` replaced by a script that does `behaviour`."""
+    import sys
+
+    from siptest.bulk import runner
+
+    script = tmp_path / "child.py"
+    script.write_text(CHILD[behaviour] + "\n")
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    fake.chmod(0o700)
+    monkeypatch.setattr(runner.sys, "executable", str(fake))
+    monkeypatch.setattr(runner, "GRACE_S", 0.5)
+    accounts = tuple(
+        BulkAccount(2 + i, f"10{i:02d}", "127.0.0.1:9", password_env="PW") for i in range(count)
+    )
+    return runner.run_bulk(accounts, rate=1000, workers=2, timeout=0.1)
+
+
+@pytest.mark.parametrize("behaviour", ["garbage", "hollow", "crash"])
+def test_a_child_that_prints_garbage_or_crashes_is_an_error_never_passed(
+    tmp_path, monkeypatch, behaviour
+):
+    run = run_with_child(tmp_path, monkeypatch, behaviour)
+    assert [r.status for r in run.results] == ["error", "error"]
+    assert run.exit_status == 3
+
+
+@pytest.mark.timeout(30)
+def test_a_child_that_hangs_and_ignores_sigterm_is_killed_and_an_error(tmp_path, monkeypatch):
+    run = run_with_child(tmp_path, monkeypatch, "hang", count=1)
+    (result,) = run.results
+    assert (result.status, result.error) == (
+        "error",
+        "no verdict within 5.4 s: the check was stopped",
+    )
+    assert run.exit_status == 3
