@@ -140,7 +140,11 @@ def _check(account: BulkAccount, pacer: Pacer, children: Children, timeout: floa
     started_at = time.time()
     argv = [sys.executable, "-m", "siptest", *account.arguments(timeout), "--", account.target]
     budget = budget_for(timeout)
-    probe = run_command(argv, budget, GRACE_S, children)
+    try:
+        probe = run_command(argv, budget, GRACE_S, children)
+    except OSError as error:  # no process to start (fork limit, memory, a missing file)
+        reason = f"could not start siptest ({error.strerror or error})"
+        return AccountResult(account, "error", started_at=started_at, error=reason)
     return _result(account, probe, started_at, stopped=pacer.stop.is_set(), budget=budget)
 
 

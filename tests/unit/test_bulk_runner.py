@@ -118,3 +118,14 @@ def test_a_child_that_hangs_and_ignores_sigterm_is_killed_and_an_error(tmp_path,
         "no verdict within 5.4 s: the check was stopped",
     )
     assert run.exit_status == 3
+
+
+def test_a_child_that_cannot_be_started_is_an_error_not_a_traceback(tmp_path, monkeypatch):
+    from siptest.bulk import runner
+
+    monkeypatch.setattr(runner.sys, "executable", str(tmp_path / "no-such-python"))
+    accounts = (BulkAccount(2, "1001", "127.0.0.1:9", password_env="PW"),)
+    run = runner.run_bulk(accounts, rate=1000, workers=1, timeout=0.1)
+    (result,) = run.results
+    assert result.status == "error"
+    assert result.error == "could not start siptest (No such file or directory)"
