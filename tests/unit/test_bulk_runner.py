@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
@@ -78,10 +79,13 @@ CHILD = {
     "hollow": "import json; print(json.dumps({'ok': True}))",
     "crash": "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)",
     "hang": "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)",
+    # still starting up: no handler for SIGTERM yet; says it runs, then waits
+    "starting": "import os, sys, time\nopen(os.environ['STARTED'] + str(os.getpid()), 'w')\n"
+    "time.sleep(60)",
 }
 
 
-def run_with_child(tmp_path, monkeypatch, behaviour: str, count: int = 2):
+def run_with_child(tmp_path, monkeypatch, behaviour: str, count: int = 2, rate: float = 1000):
     """run_bulk with `sys.executable` replaced by a script that does `behaviour`."""
     import sys
 
@@ -97,7 +101,7 @@ def run_with_child(tmp_path, monkeypatch, behaviour: str, count: int = 2):
     accounts = tuple(
         BulkAccount(2 + i, f"10{i:02d}", "127.0.0.1:9", password_env="PW") for i in range(count)
     )
-    return runner.run_bulk(accounts, rate=1000, workers=2, timeout=0.1)
+    return runner.run_bulk(accounts, rate=rate, workers=2, timeout=0.1)
 
 
 @pytest.mark.parametrize("behaviour", ["garbage", "hollow", "crash"])
@@ -129,3 +133,27 @@ def test_a_child_that_cannot_be_started_is_an_error_not_a_traceback(tmp_path, mo
     (result,) = run.results
     assert result.status == "error"
     assert result.error == "could not start siptest (No such file or directory)"
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_reports_the_running_checks_interrupted_and_the_rest_not_run(tmp_path, monkeypatch):
+    import os
+    import threading
+
+    started = tmp_path / "started-"
+    monkeypatch.setenv("STARTED", str(started))
+
+    def interrupt_once_both_run() -> None:
+        deadline = time.monotonic() + 10
+        while len(list(tmp_path.glob("started-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_both_run, daemon=True).start()
+    # at 0.5/s toward one registrar the second check starts 2 s after the first and the
+    # third would start 2 s later: Ctrl-C comes while two children start up and one waits
+    accounts = 3
+    run = run_with_child(tmp_path, monkeypatch, "starting", count=accounts, rate=0.5)
+    assert len(list(tmp_path.glob("started-*"))) == 2
+    assert [r.status for r in run.results] == ["interrupted", "interrupted", "not_run"]
+    assert run.exit_status == 130
