@@ -34,6 +34,7 @@ MAX_ACCOUNTS = 100_000
 MAX_PROBLEMS = 10
 """Problems listed at once; the rest are counted."""
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -228,6 +229,10 @@ def _account(line: int, row: Mapping[str, str | None], word: str = "column") -> 
         if not values.get(key):
             raise ValueError(f"{word} '{key}' is empty" if key in values else f"no '{key}' {word}")
     for key, value in values.items():
+        if _CONTROL.search(value):
+            # a NUL cannot even be passed to the check's process; never quoted (a
+            # terminal would run an escape sequence)
+            raise ValueError(f"{word} '{key}' holds a control character")
         if value.startswith("-"):
             raise ValueError(f"{word} '{key}' must not start with '-'")
     transport = values.get("transport") or "udp"

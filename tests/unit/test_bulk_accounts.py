@@ -113,6 +113,24 @@ def test_columns_in_any_order_are_read_by_name(tmp_path):
     assert (account.user, account.server, account.password_env) == ("1001", "h.example", "PW")
 
 
+@pytest.mark.parametrize(
+    ("row", "column", "line"),
+    [
+        ("1001,h.example,a\x00b,,PW", "auth_user", 2),
+        ('1001,h.example,,"pbx\nexample",PW', "domain", 3),  # csv names a row's last line
+        ("1001,h.example,,pbx\x1b[2J,PW", "domain", 2),
+        ("1001,h.example,,pbx\u009b2J,PW", "domain", 2),
+        ("1001,h.example,,,P\x7fW", "password_env", 2),
+    ],
+)
+def test_a_control_character_in_a_value_is_refused_by_line_and_column(tmp_path, row, column, line):
+    # a NUL cannot even be passed to the check's process; none is part of a SIP name
+    path = write(tmp_path, f"user,server,auth_user,domain,password_env\n{row}\n")
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert str(refused.value) == f"{path}:{line}: column '{column}' holds a control character"
+
+
 def test_a_file_with_only_a_header_has_no_accounts(tmp_path):
     with pytest.raises(UsageError, match="no accounts"):
         load_accounts(write(tmp_path, "user,server,password_env\n"))
