@@ -31,6 +31,8 @@ COLUMNS = ("user", "server", "transport", "auth_user", "domain", "password_env",
 REQUIRED = ("user", "server")
 MAX_ACCOUNTS = 100_000
 """More rows than any fleet check needs: a bigger file is the wrong file."""
+MAX_BYTES = 16 * 2**20
+"""The largest accounts file read: 100,000 accounts of 160 characters."""
 MAX_PROBLEMS = 10
 """Problems listed at once; the rest are counted."""
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
@@ -91,10 +93,19 @@ def load_accounts(path: Path) -> tuple[BulkAccount, ...]:
 
     A `.yaml`/`.yml` file is read as YAML, any other as CSV."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            text = handle.read()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except OSError as error:
         raise UsageError(f"{path}: cannot read the accounts file ({error.strerror}).") from None
+    if len(data) > MAX_BYTES:
+        # read whole and parsed in memory (a YAML file at some 3 MB a second): a bigger
+        # file would take minutes and gigabytes before being refused for its rows
+        raise UsageError(
+            f"{path}: more than {MAX_BYTES // 2**20} MB, more than any accounts file holds; "
+            "is it the right file? Split a real fleet into several files."
+        )
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the accounts file is not UTF-8 text.") from None
     if path.suffix.lower() in YAML_SUFFIXES:

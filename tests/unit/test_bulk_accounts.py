@@ -261,3 +261,33 @@ def test_pacing_counts_another_host_as_another_registrar(server, other):
     first = BulkAccount(2, "1001", server, password_env="A")
     second = BulkAccount(3, "1002", other, password_env="A")
     assert first.registrar != second.registrar
+
+
+@pytest.mark.parametrize("name", ["accounts.csv", "accounts.yaml"])
+def test_a_file_bigger_than_any_accounts_file_is_refused_before_it_is_parsed(tmp_path, name):
+    from siptest.bulk.accounts import MAX_BYTES
+
+    path = tmp_path / name
+    row = "1001,h.example,PW\n" if name.endswith(".csv") else "- {user: a, server: b}\n"
+    with path.open("w") as handle:
+        handle.write("user,server,password_env\n" if name.endswith(".csv") else "")
+        handle.write(row * (MAX_BYTES // len(row) + 1))
+    with pytest.raises(UsageError, match=r"more than 16 MB, more than any accounts file holds"):
+        load_accounts(path)
+
+
+def test_a_file_just_under_the_size_limit_is_read(tmp_path):
+    from siptest.bulk.accounts import MAX_BYTES
+
+    path = tmp_path / "accounts.csv"
+    head = "user,server,password_env\n1001,h.example,PW\n"
+    path.write_text(head + "\n" * (MAX_BYTES - len(head)))
+    (account,) = load_accounts(path)
+    assert account.user == "1001"
+
+
+def test_a_bom_and_crlf_line_ends_are_read(tmp_path):
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(b"\xef\xbb\xbfuser,server,password_env\r\n1001,h.example,PW\r\n")
+    (account,) = load_accounts(path)
+    assert (account.line, account.user, account.password_env) == (2, "1001", "PW")
