@@ -199,32 +199,45 @@ SIP_PORTS = (5060, 5061)
 with one of them, or with none, is one registrar whatever the transport."""
 
 
-def credentials_key(account: BulkAccount) -> tuple[str, str, str, int | None]:
-    """Who logs in where: the user, the auth user (the user when not given) and the
-    registrar: its host in one spelling (`registrar_host`) and its port unless it is a
-    standard SIP port. The transport is not part of it: the same credentials over UDP
-    and TCP are the same login at the same server."""
+Place = tuple[str, int | None]
+"""A host in one spelling and its port, None for a standard SIP port."""
+CredentialsKey = tuple[str, str, Place, Place]
+
+
+def _place(hostport: str) -> Place:
     from siptest.target import parse_target
 
-    target = parse_target(account.target)
-    host = registrar_host(target.host)
-    port = None if target.port in SIP_PORTS else target.port
-    return (account.user, account.auth_user or account.user, host, port)
+    try:
+        target = parse_target(f"x@{hostport}")
+    except UsageError:  # a domain the check itself will refuse
+        return (hostport.lower(), None)
+    return (registrar_host(target.host), None if target.port in SIP_PORTS else target.port)
+
+
+def credentials_key(account: BulkAccount) -> CredentialsKey:
+    """Who logs in where: the user, the auth user (the user when not given), the
+    registrar and the domain (the registrar's when not given), each host in one spelling
+    (`registrar_host`) with its port unless it is a standard SIP port. The transport is
+    not part of it: the same credentials over UDP and TCP are the same login at the same
+    server; the same user in another domain (a tenant of a shared PBX) is another."""
+    registrar = _place(account.server)
+    domain = _place(account.domain) if account.domain else registrar
+    return (account.user, account.auth_user or account.user, registrar, domain)
 
 
 def _repeated(path: Path, accounts: list[BulkAccount]) -> list[str]:
     """An account listed twice would log in twice: after a rejection, that is the
     repeated failed login that gets an address banned. Refused: the same credentials
     at the same registrar (`credentials_key`), on any transport."""
-    first: dict[tuple[str, str, str, int | None], int] = {}
+    first: dict[CredentialsKey, int] = {}
     problems = []
     for account in accounts:
         key = credentials_key(account)
         if key in first:
             problems.append(
                 f"{path}:{account.line}: repeats the account of line {first[key]} (the same "
-                "user and auth user at the same registrar, whatever the transport, would log "
-                "in twice); keep one row"
+                "user and auth user in the same domain at the same registrar, whatever the "
+                "transport, would log in twice); keep one row"
             )
         else:
             first[key] = account.line

@@ -291,3 +291,40 @@ def test_a_bom_and_crlf_line_ends_are_read(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfuser,server,password_env\r\n1001,h.example,PW\r\n")
     (account,) = load_accounts(path)
     assert (account.line, account.user, account.password_env) == (2, "1001", "PW")
+
+
+DOMAIN_HEADER = "user,server,domain,password_env\n"
+
+
+@pytest.mark.parametrize(
+    ("first", "other"),
+    [
+        ("1001,pbx.example,tenant-a.example,A", "1001,pbx.example,tenant-b.example,A"),
+        ("1001,pbx.example,,A", "1001,pbx.example,tenant-b.example,A"),
+    ],
+)
+def test_the_same_user_in_another_domain_of_one_registrar_is_another_account(
+    tmp_path, first, other
+):
+    # a multi-tenant PBX: extension 1001 of two tenants, at one server
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"{DOMAIN_HEADER}{first}\n{other}\n")
+    assert [account.line for account in load_accounts(path)] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("first", "again"),
+    [
+        ("1001,pbx.example,tenant-a.example,A", "1001,pbx.example,Tenant-A.example,B"),
+        ("1001,pbx.example,,A", "1001,pbx.example,pbx.example,B"),
+        ("1001,pbx.example:5080,,A", "1001,pbx.example:5080,PBX.example:5080,B"),
+        ("1001,[::1],,A", "1001,[::1],[0:0::1],B"),
+    ],
+)
+def test_the_same_user_in_the_same_domain_is_refused_however_the_domain_is_written(
+    tmp_path, first, again
+):
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"{DOMAIN_HEADER}{first}\n{again}\n")
+    with pytest.raises(UsageError, match=r":3: repeats the account of line 2"):
+        load_accounts(path)
