@@ -19,6 +19,7 @@ A file named `*.yaml` or `*.yml` is a list of mappings with the same keys
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -117,7 +118,9 @@ def load_accounts(path: Path) -> tuple[BulkAccount, ...]:
 
 
 def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
-    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
+    # csv reads lines ending in CR/LF only (a file opened with newline=""); str.splitlines()
+    # would also end a line at U+2028, U+0085 or a form feed, inside a value
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     header = [name.strip() for name in reader.fieldnames or ()]
     if not header:
         raise UsageError(f"{path}: empty. The first line names the columns: {','.join(COLUMNS)}.")

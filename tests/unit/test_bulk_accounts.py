@@ -328,3 +328,14 @@ def test_the_same_user_in_the_same_domain_is_refused_however_the_domain_is_writt
     path.write_text(f"{DOMAIN_HEADER}{first}\n{again}\n")
     with pytest.raises(UsageError, match=r":3: repeats the account of line 2"):
         load_accounts(path)
+
+
+def test_a_unicode_line_separator_inside_a_row_does_not_split_it_into_two_accounts(tmp_path):
+    # str.splitlines() breaks at U+2028 too: "1002,h.example,PW" would become an account
+    # of its own, on a line the file does not have
+    path = tmp_path / "accounts.csv"
+    path.write_text("user,server,password_env\n1001,h.example,PW\u20281002,h.example,PW\n")
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert str(refused.value).startswith(f"{path}:2: ")
+    assert ":3:" not in str(refused.value)
