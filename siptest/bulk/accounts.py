@@ -152,7 +152,9 @@ def _accounts(path: Path, text: str) -> tuple[BulkAccount, ...]:
                 raise UsageError(f"{path}: more than {MAX_ACCOUNTS} accounts; split the file.")
     except csv.Error as error:
         # never quote the row: a password typed by mistake could be in it
-        raise UsageError(f"{path}:{reader.line_num}: not valid CSV ({error}).") from None
+        # DictReader.line_num is the last good row's; its reader's is where it went wrong
+        line = reader.reader.line_num
+        raise UsageError(f"{path}:{line}: not valid CSV ({error}).") from None
     return _checked(path, rows, "column", "Add one row per account below the header.")
 
 

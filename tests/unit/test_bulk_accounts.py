@@ -339,3 +339,18 @@ def test_a_unicode_line_separator_inside_a_row_does_not_split_it_into_two_accoun
         load_accounts(path)
     assert str(refused.value).startswith(f"{path}:2: ")
     assert ":3:" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('user,server,password_env\n1001,h.example,PW\n1002,"h.ex"ample,PW\n', 3),
+        ('user,server,password_env\n1001,h.example,PW\n"1002,h.example,PW\n', 3),
+    ],
+)
+def test_invalid_csv_is_named_by_the_line_where_it_goes_wrong(tmp_path, text, line):
+    path = tmp_path / "accounts.csv"
+    path.write_text(text)
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert str(refused.value).startswith(f"{path}:{line}: not valid CSV")
