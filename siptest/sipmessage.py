@@ -76,7 +76,8 @@ def _canonical(name: str) -> str:
 
 def show_bytes(data: bytes) -> str:
     """Bytes from the wire as safe text: UTF-8 where valid (RFC 3261 25.1), every
-    other byte and every control character but CR, LF and TAB as `\\xNN`.
+    other byte and every control character but CR, LF and TAB (C0, DEL and C1: U+009B
+    is a CSI to a terminal, as ESC [ is) as `\\xNN`.
 
     Never raises, and what it returns always encodes as UTF-8 and prints on a
     terminal without moving the cursor (a reason phrase is the server's text).
@@ -85,7 +86,7 @@ def show_bytes(data: bytes) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def parse_message(raw: bytes | str) -> SipMessage | None:

@@ -14,6 +14,7 @@ as such, and never sent again in the same run.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -138,23 +139,33 @@ def _check(account: BulkAccount, pacer: Pacer, children: Children, timeout: floa
         return AccountResult(account, "not_run")
     started_at = time.time()
     argv = [sys.executable, "-m", "siptest", *account.arguments(timeout), "--", account.target]
-    probe = run_command(argv, budget_for(timeout), GRACE_S, children)
-    return _result(account, probe, started_at, stopped=pacer.stop.is_set())
+    budget = budget_for(timeout)
+    try:
+        probe = run_command(argv, budget, GRACE_S, children)
+    except OSError as error:  # no process to start (fork limit, memory, a missing file)
+        reason = f"could not start siptest ({error.strerror or error})"
+        return AccountResult(account, "error", started_at=started_at, error=reason)
+    return _result(account, probe, started_at, stopped=pacer.stop.is_set(), budget=budget)
 
 
 def _result(
-    account: BulkAccount, probe: ProbeResult, started_at: float, stopped: bool
+    account: BulkAccount, probe: ProbeResult, started_at: float, stopped: bool, budget: float
 ) -> AccountResult:
     exit_status = probe.exit_status
     status: Status
-    error = probe.error
+    # the probe's own words for a timeout are the exporter's ("scrape deadline")
+    error = (
+        f"no verdict within {budget:g} s: the check was stopped" if probe.timed_out else probe.error
+    )
+    # A child still starting up when told to stop has no handler yet: SIGTERM ends it
+    # (status -15) before it sent anything. An interruption, not an error.
     if exit_status in (ExitStatus.INTERRUPTED, ExitStatus.TERMINATED) or (
-        stopped and probe.timed_out
+        stopped and (probe.timed_out or exit_status == -signal.SIGTERM)
     ):
         status, error = "interrupted", "stopped by Ctrl-C or SIGTERM"
     elif probe.timed_out:
         status = "error"
-    elif exit_status == ExitStatus.OK and probe.success:
+    elif exit_status == ExitStatus.OK and probe.success and _registered(probe.report):
         status = "passed"
     elif exit_status == ExitStatus.CHECK_FAILED and probe.report is not None:
         status = "failed"
@@ -169,6 +180,15 @@ def _result(
         started_at=started_at,
         duration_s=probe.duration_s,
         error=error if status in ("error", "interrupted") else None,
+    )
+
+
+def _registered(report: dict[str, Any] | None) -> bool:
+    """The report holds a register check that passed: `ok: true` alone is no verdict."""
+    checks = (report or {}).get("checks")
+    return isinstance(checks, list) and any(
+        isinstance(check, dict) and check.get("kind") == "register" and check.get("ok") is True
+        for check in checks
     )
 
 

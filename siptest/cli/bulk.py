@@ -87,6 +87,7 @@ def _bulk(
     for option, path in (("--junit", junit), ("--csv", csv_path)):
         if path is not None:
             check_output_path(path, option)
+    _check_outputs_apart(accounts_file, junit, csv_path)
     accounts = load_accounts(accounts_file)
     check_passwords(accounts, accounts_file, os.environ)
     progress = _Progress(len(accounts)) if sys.stderr.isatty() else None
@@ -108,6 +109,30 @@ def _bulk(
     if csv_path is not None:
         common.write_or_exit("the CSV results", csv_path, lambda: report.write_csv(csv_path, run))
     raise typer.Exit(run.exit_status)
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(one) == os.path.realpath(other)
+
+
+def _check_outputs_apart(accounts_file: Path, junit: Path | None, csv_path: Path | None) -> None:
+    """An output file that is the accounts file would replace the fleet's inventory with
+    results (and make it private); one file for both outputs would keep only the last."""
+    from siptest.errors import UsageError
+
+    for option, path in (("--junit", junit), ("--csv", csv_path)):
+        if path is not None and _same_file(path, accounts_file):
+            raise UsageError(
+                f"{option} {path} is the accounts file; writing the results there would "
+                "replace it. Give another file name."
+            )
+    if junit is not None and csv_path is not None and _same_file(csv_path, junit):
+        raise UsageError(f"--csv {csv_path} is also the --junit file; give each its own file name.")
 
 
 class _Progress:

@@ -194,6 +194,37 @@ def test_a_password_file_others_can_read_stops_the_run(siptest, tmp_path):
     assert "lab-1001-pass" not in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("option", ["--csv", "--junit"])
+@pytest.mark.parametrize("spelling", ["same", "dotted", "link"])
+def test_an_output_file_that_is_the_accounts_file_stops_the_run_and_keeps_it(
+    siptest, tmp_path, option, spelling
+):
+    path = tmp_path / "fleet.csv"
+    text = "user,server,password_env\n1001,127.0.0.1:9,PW\n"
+    path.write_text(text)
+    (tmp_path / "hard").mkdir()
+    os.link(path, tmp_path / "hard" / "fleet.csv")  # another name for the same file
+    output = {
+        "same": path,
+        "dotted": tmp_path / "hard" / ".." / "fleet.csv",
+        "link": tmp_path / "hard" / "fleet.csv",
+    }[spelling]
+    result = siptest("bulk", str(path), option, str(output), env={"PW": "x"})
+    assert result.status == 2, result.stdout + result.stderr
+    assert f"{option} {output} is the accounts file" in result.stderr
+    assert path.read_text() == text
+
+
+def test_the_same_file_for_csv_and_junit_stops_the_run(siptest, tmp_path):
+    path = tmp_path / "fleet.csv"
+    path.write_text("user,server,password_env\n1001,127.0.0.1:9,PW\n")
+    out = tmp_path / "out"
+    result = siptest("bulk", str(path), "--csv", str(out), "--junit", str(out), env={"PW": "x"})
+    assert result.status == 2, result.stdout + result.stderr
+    assert f"--csv {out} is also the --junit file" in result.stderr
+    assert not out.exists()
+
+
 def test_a_password_file_only_its_owner_reads_is_used(siptest, bulk_lab, tmp_path):
     user = bulk_lab.generated_users[0]
     secret = tmp_path / "pw"

@@ -239,3 +239,12 @@ def test_the_yaml_example_in_the_readme_loads(tmp_path):
     (example,) = [block.split("```", 1)[0] for block in section.split("```yaml\n")[1:]]
     accounts = load_accounts(write(tmp_path, example))
     assert [(a.user, a.transport) for a in accounts] == [("41411234567", "udp"), ("1002", "tcp")]
+
+
+def test_a_control_character_in_a_value_is_refused_as_in_csv(tmp_path):
+    path = write(
+        tmp_path, '- {user: "1001", server: h.example, auth_user: "a\\0b", password_env: PW}\n'
+    )
+    with pytest.raises(UsageError) as refused:
+        load_accounts(path)
+    assert str(refused.value) == f"{path}:1: key 'auth_user' holds a control character"

@@ -71,3 +71,41 @@ def test_the_busiest_window_counts_starts_closer_than_the_window():
 def test_the_busiest_window_finds_a_burst_among_paced_starts():
     starts = [0.0, 1.0, 2.0, 2.01, 2.02, 2.03, 3.0]
     assert busiest_window(starts, 1.0) == 4
+
+
+def test_workers_reserving_at_the_same_instant_each_get_their_own_slot():
+    # eight worker threads toward one registrar with the clock standing still: no two
+    # starts share a slot, whatever the threads' interleaving
+    pacer = Pacer(rate=5, clock=lambda: 50.0)
+    barrier = threading.Barrier(8)
+    delays: list[float] = []
+
+    def worker() -> None:
+        barrier.wait(timeout=5)
+        delays.append(pacer.delay("pbx.example"))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert sorted(delays) == pytest.approx([0.2 * n for n in range(8)])
+
+
+def test_one_registrar_spelled_two_ways_shares_one_bucket():
+    from siptest.bulk.accounts import BulkAccount
+
+    pacer = Pacer(rate=5, clock=lambda: 0.0)
+    first = BulkAccount(2, "1001", "[::1]", password_env="PW")
+    second = BulkAccount(3, "1002", "[0:0::1]:5070", password_env="PW")
+    assert pacer.delay(first.registrar) == 0.0
+    assert pacer.delay(second.registrar) == pytest.approx(0.2)
+
+
+def test_the_default_rate_is_five_a_second_per_registrar():
+    from siptest.cli.bulk import DEFAULT_RATE
+
+    pacer = Pacer(rate=DEFAULT_RATE, clock=lambda: 0.0)
+    assert [pacer.delay("pbx.example") for _ in range(6)] == pytest.approx(
+        [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    )

@@ -92,6 +92,13 @@ def test_bytes_that_are_not_utf8_are_shown_escaped_and_never_raise():
     shown.encode("utf-8")
 
 
+def test_c1_control_characters_in_utf8_are_shown_escaped():
+    # U+009B is CSI: a terminal may run what follows as an escape sequence, exactly as
+    # it would ESC [. Valid UTF-8, so decoding alone lets it through.
+    shown = show_bytes("SIP/2.0 403 a\u009b2J b\u0085c \u00a0d \u00fc\r\n".encode())
+    assert shown == "SIP/2.0 403 a\\x9b2J b\\x85c \u00a0d \u00fc\r\n"
+
+
 @pytest.mark.parametrize("size", [0, 1, 17, 4000])
 def test_any_bytes_parse_without_raising(size):
     data = bytes((i * 37 + 11) % 256 for i in range(size))
