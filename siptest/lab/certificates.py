@@ -2,7 +2,8 @@
 
 Made with the ``openssl`` command (the same commands docker-compose.yml runs), so the
 lab needs no Python crypto library. A client verifies the lab's TLS port with the CA
-file (``Lab.ca_file``); the server certificate names 127.0.0.1, ::1 and localhost.
+file (``Lab.ca_file``); the server certificate names 127.0.0.1, ::1, localhost and
+tls.test (a name of the test suite's DNS zone, for TLS found by SRV).
 """
 
 from __future__ import annotations

@@ -190,7 +190,8 @@ def dns_lab(lab, tmp_path_factory):
     Names (see `dnsserver.zone_text`): failover.test (NAPTR -> SRV, dead first UDP
     target, the lab second), preference.test, naptrnosrv.test, srvonly.test,
     aonly.test, aaaaonly.test, dualstack.test, halfbroken.test, allbroken.test,
-    norecords.test; any other name under .test is NXDOMAIN.
+    tls.test (TLS by SRV to a certificate that names it), norecords.test; any other name
+    under .test is NXDOMAIN.
     """
     from dnsserver import KnotServer, ZonePorts, zone_text
 

@@ -116,6 +116,12 @@ _sip._udp.allbroken     SRV   10 0 {sip} noaddr.allbroken.test.
 _sip._udp.allbroken     SRV   20 0 {sip} missing.allbroken.test.
 noaddr.allbroken        TXT   "a name without an address"
 
+; tls.test: the lab's TLS certificate names it (siptest/lab/files/openssl.cnf), so TLS
+; found by SRV passes the RFC 5922 check, where failover.test, which it does not name, fails
+_sips._tcp.tls          SRV   10 0 {tls} lab.tls.test.
+_sip._udp.tls           SRV   10 0 {sip} lab.tls.test.
+lab.tls                 A     127.0.0.1
+
 ; norecords.test: the name exists, with neither SIP records nor an address
 norecords               TXT   "no SIP here"
 

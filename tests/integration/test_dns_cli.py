@@ -135,6 +135,22 @@ def test_tls_by_srv_checks_the_certificate_against_the_domain(siptest, lab, dns_
     assert check["credentials_sent"] is False
 
 
+def test_tls_by_srv_to_a_certificate_that_names_the_domain_registers(
+    siptest, lab, dns_lab, lab_log
+):
+    # The twin of the test above: the lab's certificate names tls.test, whose SRV record
+    # leads to the lab's TLS port: the name check passes, and the account registers.
+    result = register(siptest, dns_lab, "1001@tls.test", "-t", "tls", "--tls-ca", str(lab.ca_file))
+    assert result.status == 0, result.stdout + result.stderr
+    resolution = result.check("resolution")["resolution"]
+    assert resolution["tls_server_name"] == "tls.test"
+    assert [(t["port"], t["transport"]) for t in resolution["targets"]] == [(lab.tls_port, "tls")]
+    check = result.check("register")
+    assert (check["ok"], check["transport"], check["target"]) == (True, "tls", "sip:1001@tls.test")
+    assert len(lab_log.requests("REGISTER", "1001")) == 4  # challenge, 200, un-REGISTER x2
+    assert lab.bindings("1001") == []
+
+
 def test_a_call_through_dns_is_answered(siptest, lab, dns_lab, lab_log):
     result = siptest(
         "call", "1001@failover.test", "7000", "--dns-server", str(dns_lab.server), "--json",

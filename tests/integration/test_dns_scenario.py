@@ -135,6 +135,28 @@ def test_a_tls_scenario_checks_the_certificate_against_the_domain(
     assert lab_log.requests("REGISTER", "1001") == []
 
 
+def test_a_tls_scenario_at_a_domain_its_certificate_names_passes(
+    siptest, lab, dns_lab, lab_users, tmp_path
+):
+    path = scenario(
+        tmp_path,
+        f"tls_ca: {lab.ca_file}\nsteps:\n  - register: {{account: a}}\n"
+        "  - register: {account: b}\n",
+        ("a", "1001", "tls.test", "PW_1001"),
+        ("b", "1002", "TLS.test", "PW_1002"),
+        transport="tls",
+    )
+    result = run(siptest, dns_lab, path, lab_users)
+    assert result.status == 0, result.stdout + result.stderr
+    (resolution,) = checks(result, "resolution")
+    assert resolution["resolution"]["tls_server_name"] == "tls.test"
+    assert [(c["ok"], c["transport"]) for c in checks(result, "register")] == [
+        (True, "tls"),
+        (True, "tls"),
+    ]
+    assert lab.bindings("1001") == [] and lab.bindings("1002") == []
+
+
 def test_a_tls_scenario_at_a_domain_and_an_address_is_siptests_limit(
     siptest, lab, dns_lab, lab_users, tmp_path
 ):

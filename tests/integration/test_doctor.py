@@ -124,8 +124,8 @@ def test_twin_udp_answering_with_tcp_refused_registers_over_udp(siptest, sip_pee
 
 
 def test_tls_certificate_for_another_name(siptest, lab, dns_lab):
-    # failover.test's TLS SRV points at the lab; its certificate names 127.0.0.1, ::1
-    # and localhost, not failover.test (RFC 5922: the domain is the name checked)
+    # failover.test's TLS SRV points at the lab; its certificate names 127.0.0.1, ::1,
+    # localhost and tls.test, not failover.test (RFC 5922: the domain is the name checked)
     result = doctor(
         siptest,
         "1001@failover.test",
@@ -145,6 +145,27 @@ def test_tls_certificate_for_another_name(siptest, lab, dns_lab):
     tls = steps(report)["tls"]["evidence"]["targets"][0]
     assert (tls["port"], tls["tls"]["problem"]) == (dns_lab.ports.tls, "name")
     assert "register" not in steps(report)
+
+
+def test_tls_certificate_for_the_domain_found_by_srv(siptest, lab, dns_lab):
+    # The twin: the lab's certificate names tls.test, whose TLS SRV leads to the lab.
+    result = doctor(
+        siptest,
+        "1001@tls.test",
+        "--transport",
+        "tls",
+        "--dns-server",
+        str(dns_lab.server),
+        "--tls-ca",
+        str(lab.ca_file),
+    )
+    report = result.json
+    assert result.status == 0, result.stdout
+    assert report["verdict"]["id"] == "doctor.works", result.stdout
+    tls = steps(report)["tls"]
+    assert tls["ok"] is True
+    assert tls["evidence"]["targets"][0]["port"] == lab.tls_port
+    assert steps(report)["register"]["ok"] is True
 
 
 def test_srv_target_without_address_fails_over_to_the_good_target(siptest, dns_lab):
