@@ -160,6 +160,17 @@ def respond(
     return step
 
 
+def respond_when(released: threading.Event, code: int, seconds: float = 10.0) -> Step:
+    """Answer `code` only once `released` is set (at most `seconds`): a server slow to
+    ring. The peer answers nothing else meanwhile (one thread serves it)."""
+
+    def step(request: Request) -> Reply:
+        released.wait(seconds)
+        return [message(response_head(request, code, None, (), to_tag=code != 100))]
+
+    return step
+
+
 def trying() -> Step:
     """100 Trying and then nothing more for this transaction."""
     return respond(100)
@@ -392,15 +403,19 @@ class SipPeer:
     # -- answering -------------------------------------------------------------
 
     def _reply_to(self, request: Request) -> Reply:
-        """The step for a new transaction; the same bytes again for a retransmission."""
+        """The step for a new transaction; the same bytes again for a retransmission.
+        The step runs outside the lock: one that waits (`respond_when`) must not stop
+        the test from reading what the peer received."""
         with self._lock:
             self._record.received.append(request)
             self._lock.notify_all()
             key = request.transaction
-            if key not in self._replies:
-                step = next(self._steps, None)
-                self._replies[key] = step(request) if step else []
-            return self._replies[key]
+            if key in self._replies:
+                return self._replies[key]
+            step = next(self._steps, None)
+        reply = step(request) if step else []
+        with self._lock:
+            return self._replies.setdefault(key, reply)
 
     def _note_junk(self, data: bytes) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sippeer import challenge, ok, respond, silence
+from sippeer import challenge, ok, respond, respond_when, silence
 
 pytestmark = pytest.mark.lab
 
@@ -331,6 +332,32 @@ def test_second_sigint_while_unregistering_exits_at_once(sip_peer, start):
     assert "Traceback" not in run.stderr()
     # Out at once means no report: stdout is empty (never a half-written object).
     assert run.stdout() == ""
+
+
+def test_a_ringing_that_comes_after_sigint_is_cancelled_before_the_unregister(sip_peer, start):
+    # Ctrl-C before any provisional response: RFC 3261 9.1 allows no CANCEL yet, and pjsip
+    # holds it until a 180 comes. The 180 comes after the signal was handled: the CANCEL
+    # it lets out must still go before the un-REGISTER, never after (a half-open INVITE
+    # behind a removed binding). The peer never answers the CANCEL; the wait is bounded.
+    released = threading.Event()
+    peer = sip_peer("udp", [ok(), respond_when(released, 180), silence(), ok()])
+    run = start(
+        "call", f"1004@127.0.0.1:{peer.port}", "7001", "--ring-timeout", "30",
+        "--timeout", f"{TIMEOUT:g}", "--json", password="peer-test-pass",
+    )  # fmt: skip
+    try:
+        run.wait_until(lambda: peer.requests_of("INVITE"), "the INVITE at the peer")
+        run.signal(signal.SIGINT)
+        run.wait_until(lambda: "Stopping: cleaning up" in run.stderr(), "the signal's notice")
+        # time for a too-early un-REGISTER to show before the 180 (one would come at once)
+        peer.wait_for_requests(3, timeout=0.5)
+    finally:
+        released.set()
+    status, elapsed = run.finish(BOUND + 5)
+    assert status == 130, run.stderr()
+    assert elapsed <= BOUND, elapsed
+    methods = [(r.method, r.header("expires")) for r in peer.requests]
+    assert methods == [("REGISTER", "300"), ("INVITE", None), ("CANCEL", None), ("REGISTER", "0")]
 
 
 # -- dialling and ringing at a scripted peer: the server is slow to end the call ----

@@ -144,13 +144,16 @@ class Calling(AgentCore):
             self._end_call(call)
             # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),
             # which pjsip ACKs; wait for it so nothing is left half-open. Without a
-            # provisional response no CANCEL was sent (9.1), and nothing will come.
-            if invite_responses(exchanged(self.events[first:]), call_id):
-                self._wait(
-                    lambda: final_invite(exchanged(self.events[first:]), call_id) is not None,
-                    self.config.timeout + 1,
-                    interruptible=False,
-                )
+            # provisional response yet (only after a signal: the ring timeout waited
+            # for Timer B above), pjsua calls the call ended at once, but pjsip holds
+            # the CANCEL until a 1xx comes (9.1) and sends it then: wait for the
+            # INVITE's end all the same, as long as a clean-up wait may last after a
+            # signal (INTERRUPTED_WAIT_S), so nothing else is sent before the CANCEL.
+            self._wait(
+                lambda: final_invite(exchanged(self.events[first:]), call_id) is not None,
+                self.config.timeout + 1,
+                interruptible=False,
+            )
         answered = call.was_confirmed
         media: MediaSample | None = None
         hangup: Literal["us", "remote"] | None = None
