@@ -41,8 +41,11 @@ MAX_TARGETS = 4
 """Servers tried at most: each costs up to --timeout, and a phone gives up too."""
 
 # Nothing was sent, or nothing SIP came back: a phone tries the next server (RFC 3263
-# 4.3; a TLS handshake that fails, the certificate included, is a transport failure).
-_TRANSPORT_ERRORS = frozenset({"refused", "unreachable", "transport", "tls", "not_tls"})
+# 4.3; a TLS handshake that fails, the certificate included, is a transport failure, and
+# so is a TCP or TLS connection nothing answered: `no_connection`).
+_TRANSPORT_ERRORS = frozenset(
+    {"refused", "unreachable", "transport", "tls", "not_tls", "no_connection"}
+)
 
 
 def needs_dns(host: str) -> bool:

@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from siptest import __version__
@@ -18,6 +19,7 @@ from siptest.ua.events import (
     ResponseReceived,
     WireMessage,
 )
+from siptest.ua.evidence import connected_peers, never_sent
 
 
 def format_trace(events: Iterable[Event], header: str = "") -> str:
@@ -41,8 +43,16 @@ Traced = WireMessage | MessageDropped
 
 
 def traced(events: Iterable[Event]) -> list[Traced]:
-    """The events a trace shows, in order: one entry per message on the wire."""
-    return [e for e in events if isinstance(e, (WireMessage, MessageDropped))]
+    """The events a trace shows, in order: one entry per message on the wire, and each
+    request the stack queued for a TCP or TLS connection that never came up, marked
+    `queued` (it never left: `siptest.ua.evidence.never_sent`)."""
+    stream = list(events)
+    peers = connected_peers(stream)
+    return [
+        replace(e, queued=True) if isinstance(e, RequestSent) and never_sent(e, peers) else e
+        for e in stream
+        if isinstance(e, (WireMessage, MessageDropped))
+    ]
 
 
 def heading(event: Traced) -> str:
@@ -74,12 +84,15 @@ _DROPPED = {
 
 def note_kind(event: Traced) -> str | None:
     """What is special about a message (None when nothing is): `dropped` (the stack
-    refused the bytes), `blocked` (siptest did not send it), `answered` (siptest
+    refused the bytes), `blocked` (siptest did not send it), `queued` (it waited for a
+    TCP or TLS connection that never came up), `answered` (siptest
     answered it itself), `stray`, `elsewhere` (from another address), `cut`."""
     if isinstance(event, MessageDropped):
         return "dropped"
     if isinstance(event, RequestSent) and event.blocked:
         return "blocked"
+    if isinstance(event, RequestSent) and event.queued:
+        return "queued"
     if isinstance(event, RequestReceived) and event.refused:
         return "answered"
     if isinstance(event, ResponseReceived):
@@ -104,6 +117,7 @@ def note_of(event: Traced) -> str:
 
 _NOTES = {
     "blocked": "NOT SENT: siptest stopped a repeated login attempt",
+    "queued": "NOT SENT: its connection was never set up, nothing answered it",
     "stray": "STRAY: it answers nothing siptest sent",
     "elsewhere": "from another address than the request went to",
     "cut": (

@@ -40,6 +40,7 @@ LocalCause = Literal[
     "not_tls",
     "tls_version",
     "own_number",
+    "no_connection",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

@@ -17,6 +17,7 @@ chain or a call, the trace. So a stream recorded from a real run
     ├── RegistrationStateChanged pjsua's view of a REGISTER chain's end
     ├── CallStateChanged         pjsua's view of a call's state
     ├── TransportFailed          a failure with no SIP message (ICMP, TLS verification)
+    ├── ConnectionOpened         a TCP or TLS connection is up: what it carries goes out
     ├── MediaSampled             a call's RTP/RTCP statistics (`siptest.ua.mediaevents`)
     ├── MediaCaptured            a call's RTP/RTCP packets, when asked for (`--pcap`)
     ├── StackSaid                the stack's own words on a local failure
@@ -88,6 +89,10 @@ class RequestSent(WireMessage):
 
     blocked: bool = False
     """siptest stopped the stack from sending it (a credential retry after a rejection)."""
+    queued: bool = False
+    """Handed to the stack over TCP or TLS for a peer no connection ever reached, so it
+    never went on the wire. Unknown when it is handed over: set where a stream is read
+    for a report (`siptest.report.trace.traced`, `siptest.ua.evidence.never_sent`)."""
     direction: ClassVar[Direction] = "sent"
 
 
@@ -182,6 +187,23 @@ class TransportFailed:
 
 
 @dataclass(frozen=True)
+class ConnectionOpened:
+    """A TCP or TLS connection is up (pjsip's transport state CONNECTED; for TLS, once
+    the handshake is done), opened by siptest or by the server.
+
+    A request over TCP or TLS is handed to the stack before its connection is up and
+    goes on the wire only then: to a peer no connection ever reached (and nothing
+    came from), it never left siptest (`siptest.ua.evidence.never_sent`).
+    """
+
+    at: float
+    transport: str
+    """TCP or TLS, as the stack named the transport."""
+    remote: str
+    """The peer: `host:port`."""
+
+
+@dataclass(frozen=True)
 class StackSaid:
     """One line of the SIP stack's own log about a failure.
 
@@ -209,8 +231,8 @@ class CallbackFailed:
 
 Event: TypeAlias = (
     "RequestSent | ResponseSent | RequestReceived | ResponseReceived | MessageDropped"
-    " | RegistrationStateChanged | CallStateChanged | TransportFailed | MediaSampled"
-    " | MediaCaptured | StackSaid | CallbackFailed"
+    " | RegistrationStateChanged | CallStateChanged | TransportFailed | ConnectionOpened"
+    " | MediaSampled | MediaCaptured | StackSaid | CallbackFailed"
 )
 """Everything the agent observes. Named in a string: the media events live in
 `siptest.ua.mediaevents`, which a register check never imports (start-up time)."""

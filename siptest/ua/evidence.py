@@ -13,7 +13,14 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from siptest.ua.base import AccountSpec, LocalCause, Response
-from siptest.ua.events import STALL_SECONDS, RequestSent, WireMessage
+from siptest.ua.events import (
+    STALL_SECONDS,
+    ConnectionOpened,
+    Event,
+    MessageDropped,
+    RequestSent,
+    WireMessage,
+)
 
 
 def dial_uri(number: str, account: AccountSpec) -> str:
@@ -75,6 +82,32 @@ def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
     return ""
 
 
+def connected_peers(events: Sequence[Event]) -> frozenset[str]:
+    """The peers (`host:port`) a TCP or TLS connection reached (`ConnectionOpened`),
+    or that anything came from: what the stack queued for them went on the wire."""
+    return frozenset(
+        e.remote
+        for e in events
+        if isinstance(e, (ConnectionOpened, MessageDropped))
+        or (isinstance(e, WireMessage) and e.direction == "received")
+    )
+
+
+def over_a_connection(transport: str) -> bool:
+    """TCP or TLS (pjsip's names: TCP, TLS, TCP6, TLS6), not UDP."""
+    return not transport.upper().startswith("UDP")
+
+
+def never_sent(message: WireMessage, peers: Collection[str]) -> bool:
+    """A message handed to the stack over TCP or TLS for a peer no connection ever
+    reached (`connected_peers`): it waited for the connection, and never left."""
+    return (
+        message.direction == "sent"
+        and over_a_connection(message.transport)
+        and message.remote not in peers
+    )
+
+
 def requests_on_the_wire(
     requests: Sequence[RequestSent], response: Response, answered: Collection[int | None]
 ) -> list[RequestSent]:
@@ -84,8 +117,11 @@ def requests_on_the_wire(
     connection is up. When the connection was refused or its TLS handshake
     failed, the last request was logged but never left this machine - unless
     something came back for it (`answered`: CSeqs of the responses received).
+    When no connection was ever up (`no_connection`), none of them left.
     """
     kept = [m for m in requests if not m.blocked]
+    if response.local_cause == "no_connection" and response.origin != "remote":
+        return []
     if response.origin == "remote" or response.local_cause not in ("refused", "tls") or not kept:
         return kept
     last = kept[-1].message.cseq

@@ -8,7 +8,7 @@ outcome carries. A stream recorded from a real run replays to the same outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -33,6 +33,7 @@ from siptest.ua.events import (
     TransportFailed,
 )
 from siptest.ua.evidence import (
+    connected_peers,
     distinct_requests,
     failure_detail,
     final_invite,
@@ -40,6 +41,7 @@ from siptest.ua.evidence import (
     info_refusal,
     invite_responses,
     local_cause,
+    never_sent,
     requests_on_the_wire,
     response_from,
     sdp_address,
@@ -148,10 +150,34 @@ LOCAL_REASONS = {
 """What a response siptest's own stack made up says, by cause, in words."""
 
 
+def _unconnected(
+    response: Response, requests: Sequence[RequestSent], peers: Collection[str]
+) -> Response:
+    """No answer over TCP or TLS from a peer no connection ever reached: the request
+    waited for a connection that never came up (a SYN dropped, a handshake that never
+    ended) and never left this machine - not "no answer from the server"."""
+    if response.origin != "none" or response.local_cause != "timeout" or not requests:
+        return response
+    last = requests[-1]
+    if not never_sent(last, peers):
+        return response
+    kind = "TLS" if last.transport.upper().startswith("TLS") else "TCP"
+    return replace(
+        response,
+        reason="No connection",
+        local_cause="no_connection",
+        detail=(
+            f"siptest's {kind} connection to {last.remote} was never set up: nothing "
+            f"answered it, so the {last.message.method} never left this machine"
+        ),
+    )
+
+
 def registration_outcome(
     events: Sequence[Event],
     account: AccountSpec,
     removing: bool = False,
+    peers: Collection[str] | None = None,
 ) -> RegistrationCompleted:
     """What one REGISTER chain came to, from the events it produced.
 
@@ -159,8 +185,11 @@ def registration_outcome(
     (pjsua's `RegistrationStateChanged`, or none when the wait ran out).
     `removing`: the chain was our un-REGISTER; `expires_granted` is then what the
     2xx still grants our own binding (RFC 3261 10.3: it lists the bindings left),
-    None when it is gone.
+    None when it is gone. `peers`: every peer a TCP or TLS connection reached so far
+    (`connected_peers` of the whole stream: a connection may predate the chain);
+    by default read from `events`.
     """
+    peers = connected_peers(events) if peers is None else peers
     events = register_chain(events, account.aor)
     guard = replay_guard(events)
     exchange = [m for m in exchanged(events) if m.message.method == "REGISTER"]
@@ -216,6 +245,7 @@ def registration_outcome(
         response = _local_failure("REGISTER", state.code, state.reason, events, heard, state.at)
     response = unreadable_answer(events, response)
     requests = [m for m in exchange if isinstance(m, RequestSent)]
+    response = _unconnected(response, requests, peers)
     answered = {m.message.cseq for m in exchange if m.direction == "received"}
     left = requests_on_the_wire(requests, response, answered)
     credentials_sent = any(carries_credentials(m.message) for m in left)
@@ -276,8 +306,10 @@ def call_outcome(
     digits_sent: str,
     interrupted: bool = False,
     bye_answered: bool | None = None,
+    peers: Collection[str] | None = None,
 ) -> CallCompleted:
-    """What one call came to, from its events and how pjsua saw it end."""
+    """What one call came to, from its events and how pjsua saw it end. `peers`: as
+    for `registration_outcome`."""
     from siptest.ua.calls import CallCompleted  # with the first call: start-up time
 
     guard = replay_guard(events)
@@ -338,6 +370,7 @@ def call_outcome(
             at,
         )
     response = unreadable_answer(events, response)
+    response = _unconnected(response, invites, connected_peers(events) if peers is None else peers)
     ours = _user_of(invites[0].message.header("from") or "") if invites else None
     came_back = [
         e

@@ -13,6 +13,7 @@ from siptest.sipmessage import SipMessage, parse_message
 from siptest.ua.events import (
     CallbackFailed,
     CallStateChanged,
+    ConnectionOpened,
     Event,
     MessageDropped,
     RegistrationStateChanged,
@@ -45,6 +46,7 @@ _KINDS: dict[str, type[Any]] = {
         RegistrationStateChanged,
         CallStateChanged,
         TransportFailed,
+        ConnectionOpened,
         MediaSampled,
         MediaCaptured,
         StackSaid,

@@ -12,6 +12,7 @@ import re
 
 from siptest.ua.capture import Capture, Tapped
 from siptest.ua.events import (
+    ConnectionOpened,
     DropCause,
     Event,
     MessageDropped,
@@ -27,8 +28,9 @@ LOCAL = "192.0.2.9:5060"
 class Stream:
     """A capture fed by hand, on a clock that ticks 1 ms per event."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: str = "UDP") -> None:
         self._t = 0.0
+        self.transport = transport
         self.capture = Capture(clock=self._tick)
 
     def _tick(self) -> float:
@@ -48,18 +50,22 @@ class Stream:
     def sent(self, text: str, remote: str = SERVER) -> bool:
         data = _with_via(text).encode()
         return self.capture.sent(
-            Tapped(data, "UDP", remote, local=LOCAL), is_request=not _is_response(text)
+            Tapped(data, self.transport, remote, local=LOCAL), is_request=not _is_response(text)
         )
 
     def received(self, text: str | bytes, remote: str = SERVER, cut: bool = False) -> int | None:
         raw = text if isinstance(text, bytes) else _with_via(text).encode()
         request = not raw.upper().startswith(b"SIP/")
         return self.capture.received(
-            Tapped(raw, "UDP", remote, local=LOCAL, cut=cut), is_request=request
+            Tapped(raw, self.transport, remote, local=LOCAL, cut=cut), is_request=request
         )
 
     def dropped(self, data: bytes, cause: DropCause = "malformed", remote: str = SERVER) -> None:
-        self.capture.dropped(Tapped(data, "UDP", remote, local=LOCAL), cause)
+        self.capture.dropped(Tapped(data, self.transport, remote, local=LOCAL), cause)
+
+    def connected(self, remote: str = SERVER) -> None:
+        """The stack's TCP or TLS connection to `remote` is up (`ConnectionOpened`)."""
+        self.events.append(ConnectionOpened(self._tick(), self.transport, remote))
 
     def said(self, line: str) -> None:
         self.capture.on_log(line)

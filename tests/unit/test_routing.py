@@ -26,6 +26,8 @@ def run(code: int | None, origin: str = "remote", cause: str | None = None, stat
         (run(503, "none", "refused"), FailoverCause.TRANSPORT_ERROR),
         (run(503, "none", "unreachable"), FailoverCause.TRANSPORT_ERROR),
         (run(503, "none", "transport"), FailoverCause.TRANSPORT_ERROR),
+        # a TCP or TLS connection nothing answered: the request never left
+        (run(408, "none", "no_connection"), FailoverCause.TRANSPORT_ERROR),
         # answers: the server spoke, a phone would not try elsewhere
         (run(200), None),
         (run(401), None),

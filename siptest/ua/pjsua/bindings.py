@@ -152,14 +152,22 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
                 capture.failed("Call.onDtmfDigit", exc)
 
     class WatchedEndpoint(pj.Endpoint):  # type: ignore[misc]
-        """Hears why a TLS handshake failed: pjsip's log says only "verification error"."""
+        """Hears why a TLS handshake failed (pjsip's log says only "verification
+        error"), and when a TCP or TLS connection is up (`ConnectionOpened`)."""
 
-        def __init__(self, on_tls_failure: Callable[[list[str]], None]) -> None:
+        def __init__(
+            self,
+            on_tls_failure: Callable[[list[str]], None],
+            on_connected: Callable[[int], None],
+        ) -> None:
             super().__init__()
             self._on_tls_failure = on_tls_failure
+            self._on_connected = on_connected
 
         def onTransportState(self, prm: Any) -> None:
             try:
+                if prm.state == pj.PJSIP_TP_STATE_CONNECTED:
+                    self._on_connected(int(prm.hnd))
                 info = prm.tlsInfo
                 if not info.isEmpty() and info.verifyStatus:
                     self._on_tls_failure([str(text) for text in info.verifyMsgs])

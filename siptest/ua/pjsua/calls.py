@@ -190,6 +190,7 @@ class Calling(AgentCore):
             digits_sent,
             interrupted,
             bye_answered,
+            peers=self._peers(),
         )
         if self._media_tap is not None:
             self.capture.events.append(

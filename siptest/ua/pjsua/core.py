@@ -22,6 +22,7 @@ from siptest.ua.base import (
 from siptest.ua.capture import Capture
 from siptest.ua.events import (
     CallStateChanged,
+    ConnectionOpened,
     Event,
     ResponseSent,
     StackSaid,
@@ -29,6 +30,7 @@ from siptest.ua.events import (
     Watcher,
     WireMessage,
 )
+from siptest.ua.evidence import connected_peers
 from siptest.ua.pjsua.bindings import subclasses
 from siptest.ua.pjsua.config import (
     MAX_ACCOUNTS,
@@ -103,7 +105,7 @@ class AgentCore:
         self._lib.pj_log_set_level(0)
         log_sink_cls, self._account_cls, self._call_cls, endpoint_cls = subclasses(pj, self.capture)
 
-        ep = endpoint_cls(self._on_tls_failure)
+        ep = endpoint_cls(self._on_tls_failure, self._on_connected)
         ep.libCreate()
         self._ep = ep
         check_layout(ep.libVersion().full)
@@ -187,6 +189,15 @@ class AgentCore:
         self.capture.events.append(
             TransportFailed(self.capture.now(), "", "tls", "; ".join(problems))
         )
+
+    def _peers(self) -> frozenset[str]:
+        """The peers a TCP or TLS connection reached so far (`connected_peers`)."""
+        return connected_peers(self.capture.events)
+
+    def _on_connected(self, transport: int) -> None:
+        """A TCP or TLS connection is up: what its peer is sent goes on the wire now."""
+        kind, remote = self._tap.connection(transport)
+        self.capture.events.append(ConnectionOpened(self.capture.now(), kind, remote))
 
     def _refuse_incoming(self, request: SipMessage) -> int | None:
         """Answer an INVITE the test did not ask for (486) before pjsua takes it.

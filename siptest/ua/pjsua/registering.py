@@ -51,7 +51,7 @@ class Registering(AgentCore):
         first = len(self.events)
         refused = self._tls_refused(account)
         if refused is not None:
-            return registration_outcome(self.capture.events[first:], account)
+            return registration_outcome(self.capture.events[first:], account, peers=self._peers())
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = UnreachableProbe.open(account, self.config.transport)
         unreachable = False
@@ -82,7 +82,7 @@ class Registering(AgentCore):
                     self.capture.now(), account.hostport, "unreachable", "ICMP port unreachable"
                 )
             )
-        outcome = registration_outcome(self.capture.events[first:], account)
+        outcome = registration_outcome(self.capture.events[first:], account, peers=self._peers())
         contact = sent_contact(self.capture.events[first:], account.aor)
         if contact:
             self._contacts[account.aor] = contact
@@ -144,7 +144,9 @@ class Registering(AgentCore):
                 spec, failure, self.capture.now()
             )
         self._wait(lambda: bool(acc.events), self.config.timeout + 1, interruptible=False)
-        outcome = registration_outcome(self.capture.events[first:], spec, removing=True)
+        outcome = registration_outcome(
+            self.capture.events[first:], spec, removing=True, peers=self._peers()
+        )
         shutdown_account(acc)
         return outcome
 
@@ -219,4 +221,6 @@ class Registering(AgentCore):
                 final is not None,
             )
         )
-        return registration_outcome(self.capture.events[first:], spec, removing=True)
+        return registration_outcome(
+            self.capture.events[first:], spec, removing=True, peers=self._peers()
+        )

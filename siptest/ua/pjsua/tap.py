@@ -222,6 +222,14 @@ class StackTap:
         if status != 0:
             raise CannotRunError(f"Could not install siptest's SIP tap (pjsip status {status}).")
 
+    def connection(self, transport: int) -> tuple[str, str]:
+        """A TCP or TLS connection's transport name and peer (`host:port`), from its
+        pjsip_transport pointer (pjsua2's TransportHandle)."""
+        if not transport:
+            return "?", ""
+        type_name = self._type_name(transport)
+        return type_name, _sockaddr(ctypes.string_at(transport + _TP_REMOTE_ADDR, 28))
+
     # -- reading pjsip's structures -------------------------------------------
 
     @staticmethod

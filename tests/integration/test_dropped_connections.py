@@ -1,0 +1,80 @@
+"""A firewall that drops TCP (no RST, no ICMP) against one that refuses, and a server that
+accepts the connection and then says nothing: three different sentences.
+
+The dropped case runs in a network namespace of its own (`unshare --net`, nftables in it:
+tests/integration/dropped_tcp.py), so no rule ever touches this machine's own network.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sippeer import ok, silence
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
+
+HERE = Path(__file__).resolve().parent
+
+
+def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
+    if shutil.which("nft") is None:
+        pytest.fail("nftables is not installed: apt-get install nftables (./dev does it)")
+    trace = tmp_path / "tcp.trace"
+    done = subprocess.run(
+        ["unshare", "--net", sys.executable, str(HERE / "dropped_tcp.py"), str(trace)],
+        capture_output=True, text=True, timeout=100, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(done.stdout)
+    tcp = next(c for c in results["tcp"]["report"]["checks"] if c["kind"] == "register")
+    assert results["tcp"]["status"] == 1
+    assert (tcp["response"]["local_cause"], tcp["diagnosis"]["id"]) == (
+        "no_connection",
+        "network.no_connection",
+    )
+    assert "never left this machine" in tcp["diagnosis"]["explanation"]
+    assert (tcp["requests_sent"], tcp["credentials_sent"]) == (0, False)
+    # the trace shows the REGISTER the stack was handed, and that it never left
+    assert "NOT SENT: its connection was never set up" in trace.read_text()
+    # the same server over UDP (not dropped) registers: it is the firewall, not the account
+    udp = next(c for c in results["udp"]["report"]["checks"] if c["kind"] == "register")
+    assert udp["ok"] is True
+    steps = {step["name"]: step for step in results["doctor"]["report"]["steps"]}
+    assert (steps["udp"]["ok"], steps["tcp"]["ok"]) == (True, False)
+    assert "no answer to the connection attempt" in steps["tcp"]["summary"]
+    assert results["bindings"] == []
+
+
+def test_a_server_that_accepts_the_connection_and_says_nothing_is_no_answer(sip_peer, siptest):
+    # The twin: the connection comes up (the peer accepts it), the REGISTER goes out,
+    # and nothing comes back: the server's silence, not a dropped connection.
+    peer = sip_peer("tcp", [silence()])
+    result = siptest(
+        "register", f"1004@127.0.0.1:{peer.port}", "-t", "tcp", "--timeout", "1", "--json",
+        password="peer-test-pass",
+    )  # fmt: skip
+    assert result.status == 1, result.stdout + result.stderr
+    check = result.check("register")
+    assert (check["response"]["local_cause"], check["diagnosis"]["id"]) == (
+        "timeout",
+        "network.no_response",
+    )
+    assert check["requests_sent"] == 1
+    assert len(peer.requests_of("REGISTER")) == 1
+
+
+def test_a_refused_tcp_connection_is_still_refused(sip_peer, siptest):
+    peer = sip_peer("tcp", [ok()])
+    port = peer.port
+    peer.stop()  # nothing listens there now: the kernel answers RST
+    result = siptest(
+        "register", f"1004@127.0.0.1:{port}", "-t", "tcp", "--timeout", "1", "--json",
+        password="peer-test-pass",
+    )  # fmt: skip
+    assert result.status == 1, result.stdout + result.stderr
+    assert result.check("register")["response"]["local_cause"] == "refused"
