@@ -105,9 +105,12 @@ def look_up_servers(
     look_up: LookUp,
     *,
     calls: bool,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> tuple[Routes, list[tuple[str, Resolution]]]:
     """Look up each server once. Returns the routes of the servers that resolved, and
-    every lookup made with the first account that names its server (for the checks)."""
+    every lookup made with the first account that names its server (for the checks).
+    Once `stopped` (a signal), no further server is looked up: each lookup may last
+    its whole DNS lifetime."""
     routes = Routes()
     lookups: list[tuple[str, Resolution]] = []
     members: dict[ServerKey, list[str]] = {}
@@ -116,6 +119,8 @@ def look_up_servers(
         if key is not None:
             members.setdefault(key, []).append(name)
     for key, names in members.items():
+        if stopped():
+            break
         resolution = look_up(accounts[names[0]])
         if resolution is None:  # pragma: no cover - server_key and look_up agree
             continue

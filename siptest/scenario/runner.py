@@ -375,7 +375,12 @@ class _ScenarioRunner:
         scenario = self.scenario
         look = resolver(scenario.transport, self.dns_server, scenario.timeout)
         calls = any(isinstance(step, Call) for step in scenario.steps)
-        self.routes, lookups = look_up_servers(self.prepared.accounts, look, calls=calls)
+        self.routes, lookups = look_up_servers(
+            self.prepared.accounts,
+            look,
+            calls=calls,
+            stopped=lambda: self.interruption.happened,
+        )
         for name, resolution in lookups:
             check = _at_step(resolution_check(resolution, None, self.knowledge), account=name)
             self._resolution_checks[name] = len(self.checks)
@@ -390,7 +395,7 @@ class _ScenarioRunner:
                         check,
                     )
                 )
-        if scenario.transport == "tls":
+        if scenario.transport == "tls" and not self.interruption.happened:
             check_tls_names(self.prepared.accounts, self.routes)
 
     def spec(self, account: str) -> AccountSpec:
