@@ -195,3 +195,25 @@ def test_a_tls_scenario_at_a_domain_and_an_address_is_siptests_limit(
     (run_json,) = result.json["scenarios"]
     assert run_json["status"] == "error"
     assert "limit of siptest" in run_json["error"]
+
+
+def test_a_tls_scenario_whose_lookup_failed_is_that_failure_not_siptests_limit(
+    siptest, lab, dns_lab, lab_users, lab_log, tmp_path
+):
+    # b's name does not exist: that is the verdict (nothing is sent), not "b is elsewhere"
+    path = scenario(
+        tmp_path,
+        f"tls_ca: {lab.ca_file}\nsteps:\n  - register: {{account: a}}\n",
+        ("a", "1001", "tls.test", "PW_1001"),
+        ("b", "1002", "nosuchname.test", "PW_1002"),
+        transport="tls",
+    )
+    result = run(siptest, dns_lab, path, lab_users)
+    assert result.status == 1, result.stdout + result.stderr
+    (run_json,) = result.json["scenarios"]
+    assert (run_json["status"], run_json["error"]) == ("failed", None)
+    assert [(c["target"], c["ok"]) for c in checks(result, "resolution")] == [
+        ("tls.test", True),
+        ("nosuchname.test", False),
+    ]
+    assert lab_log.requests("REGISTER", "1001") == []
