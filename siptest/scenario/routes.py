@@ -4,11 +4,10 @@
 One SIP stack serves a scenario, on one transport, so a server's SRV records for that
 transport are read (NAPTR does not choose it), then its A/AAAA records. Each server's
 lookup is a `resolution` check at the start of the report; a lookup that fails ends
-the scenario before anything is sent. An account registers at its server's first
-target; on no answer, a transport error or a 503 the register step moves on to the
-next (at most `MAX_TARGETS`), as a phone does, and the accounts of that server then
-stay at the target that answered. A call from an account that has not registered goes
-to its server's current target.
+the scenario before anything is sent. The first request to a server (a register step,
+or a call from an account that has not registered) goes to its first target; on no
+answer, a transport error or a 503 it moves on to the next (at most `MAX_TARGETS`), as
+a phone does, and the accounts of that server then stay at the target that answered.
 
 Over TLS the certificate must name the domain (RFC 5922), and siptest's stack checks
 one name per scenario: a TLS scenario whose accounts are at a name found in DNS must
@@ -48,14 +47,15 @@ class ServerRoute:
     chosen: int = 0
     """The target in use (an index in `targets`)."""
     settled: bool = False
-    """A register step has found the target that answers: no more failover."""
+    """A first request (register or call) has found the target that answers: no more
+    failover."""
 
     @property
     def target(self) -> ResolvedTarget:
         return self.targets[self.chosen]
 
     def untried(self) -> tuple[ResolvedTarget, ...]:
-        """The targets a register step may still try, the current one first."""
+        """The targets the first request may still try, the current one first."""
         return self.targets[self.chosen :]
 
     def settle(self, target: ResolvedTarget) -> None:
@@ -105,9 +105,12 @@ def look_up_servers(
     look_up: LookUp,
     *,
     calls: bool,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> tuple[Routes, list[tuple[str, Resolution]]]:
     """Look up each server once. Returns the routes of the servers that resolved, and
-    every lookup made with the first account that names its server (for the checks)."""
+    every lookup made with the first account that names its server (for the checks).
+    Once `stopped` (a signal), no further server is looked up: each lookup may last
+    its whole DNS lifetime."""
     routes = Routes()
     lookups: list[tuple[str, Resolution]] = []
     members: dict[ServerKey, list[str]] = {}
@@ -116,6 +119,8 @@ def look_up_servers(
         if key is not None:
             members.setdefault(key, []).append(name)
     for key, names in members.items():
+        if stopped():
+            break
         resolution = look_up(accounts[names[0]])
         if resolution is None:  # pragma: no cover - server_key and look_up agree
             continue

@@ -65,7 +65,7 @@ from siptest.ua.limits import check_can_call
 
 if TYPE_CHECKING:
     from siptest.registration import CheckRun
-    from siptest.resolution import DnsServer, ResolvedTarget
+    from siptest.resolution import DnsServer, FailoverRun, ResolvedTarget
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
@@ -375,7 +375,12 @@ class _ScenarioRunner:
         scenario = self.scenario
         look = resolver(scenario.transport, self.dns_server, scenario.timeout)
         calls = any(isinstance(step, Call) for step in scenario.steps)
-        self.routes, lookups = look_up_servers(self.prepared.accounts, look, calls=calls)
+        self.routes, lookups = look_up_servers(
+            self.prepared.accounts,
+            look,
+            calls=calls,
+            stopped=lambda: self.interruption.happened,
+        )
         for name, resolution in lookups:
             check = _at_step(resolution_check(resolution, None, self.knowledge), account=name)
             self._resolution_checks[name] = len(self.checks)
@@ -390,7 +395,9 @@ class _ScenarioRunner:
                         check,
                     )
                 )
-        if scenario.transport == "tls":
+        # A server not found (nothing is sent) is the verdict: its accounts are not
+        # "elsewhere" for the one-domain limit of TLS.
+        if scenario.transport == "tls" and not self.interruption.happened and not self.failures:
             check_tls_names(self.prepared.accounts, self.routes)
 
     def spec(self, account: str) -> AccountSpec:
@@ -447,28 +454,39 @@ class _ScenarioRunner:
         """The first register step at a server found in DNS: its targets in order until
         one answers (`routing.failover_cause`), as a phone does; the server's accounts
         then stay there. The server's `resolution` check tells which were tried."""
+        spec = self.prepared.accounts[step.account]
+        run = self.fail_over(
+            step.account, lambda target: self.register(agent, step, at_target(spec, target))
+        )
+        return run.attempts[-1].result.report.checks[0]
+
+    def fail_over(
+        self, account: str, attempt: Callable[[ResolvedTarget], Check]
+    ) -> FailoverRun[CheckRun]:
+        """The first request to a server found in DNS (a register step, or a call from an
+        account that has not registered): its targets in order until one answers, as a
+        phone (and `siptest register` or `siptest call`) does. The server's accounts then
+        stay at the last target tried, and its `resolution` check tells which were."""
         from siptest.registration import CheckRun
         from siptest.resolution import fail_over
         from siptest.routing import failover_cause, resolution_check
 
-        route = self.routes.route(step.account)
+        route = self.routes.route(account)
         assert route is not None
-        spec = self.prepared.accounts[step.account]
 
-        def attempt(target: ResolvedTarget) -> CheckRun:
-            check = self.register(agent, step, at_target(spec, target))
+        def one(target: ResolvedTarget) -> CheckRun:
+            check = attempt(target)
             interrupted = int(ExitStatus.INTERRUPTED) if self.interruption.happened else None
             return CheckRun(Report(checks=(check,)), (), interrupted)
 
-        run = fail_over(route.untried(), attempt, failover_cause)
-        final = run.attempts[-1]
-        route.settle(final.target)
+        run = fail_over(route.untried(), one, failover_cause)
+        route.settle(run.attempts[-1].target)
         first = route.accounts[0]
         position = self._resolution_checks.get(first)
         if position is not None:
             check = resolution_check(route.resolution, run, self.knowledge)
             self.checks[position] = _at_step(check, account=first)
-        return final.result.report.checks[0]
+        return run
 
     def call(self, agent: UserAgent, step: Call, spec: AccountSpec) -> None:
         number, findings = check_number(step.number, self.knowledge)
@@ -477,6 +495,27 @@ class _ScenarioRunner:
         self.checks.extend(
             _at_step(replace(finding, ok=True), step=str(step.location)) for finding in findings
         )
+        route = self.routes.route(step.account)
+        if route is None or route.settled:
+            check, media = self.dial(agent, step, number, spec)
+        else:
+            # No register step has found the server's target yet: this INVITE does.
+            caller = self.prepared.accounts[step.account]
+            dialled: list[tuple[Check, list[Check]]] = []
+
+            def attempt(target: ResolvedTarget) -> Check:
+                dialled.append(self.dial(agent, step, number, at_target(caller, target)))
+                return dialled[-1][0]
+
+            self.fail_over(step.account, attempt)
+            check, media = dialled[-1]  # the attempt that ended the failover
+        self.judge(step, check, media)
+
+    def dial(
+        self, agent: UserAgent, step: Call, number: str, spec: AccountSpec
+    ) -> tuple[Check, list[Check]]:
+        """Place the step's call from `spec`: its check (with the media section) and the
+        media checks of an answered call."""
         call = CallSpec(
             number=number,
             ring_timeout=step.ring_timeout,
@@ -502,7 +541,7 @@ class _ScenarioRunner:
             dtmf = {**check.details["dtmf"], "received_by": callee}
             check = replace(check, details={**check.details, "dtmf": dtmf})
         media = self.media(step, outcome)
-        self.judge(step, with_media_section(check, media), media)
+        return with_media_section(check, media), media
 
     # -- media -------------------------------------------------------------------------
 

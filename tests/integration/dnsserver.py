@@ -129,6 +129,11 @@ norecords               TXT   "no SIP here"
 """
 
 
+def question_names(datagram: bytes) -> list[str]:
+    """The names a DNS query asks about (for a test's own silent DNS server)."""
+    return [str(question.name) for question in dns.message.from_wire(datagram).question]
+
+
 class KnotServer:
     """`knotd` serving ``zone`` on 127.0.0.1 and ::1 (same free port); start() to run."""
 

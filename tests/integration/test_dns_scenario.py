@@ -114,6 +114,29 @@ def test_a_call_from_an_account_found_in_dns_reaches_the_lab(
     assert lab.bindings("1001") == []
 
 
+def test_a_call_from_an_account_that_did_not_register_fails_over_as_siptest_call_does(
+    siptest, lab, dns_lab, lab_users, lab_log, tmp_path
+):
+    # No register step: the first request to failover.test is the INVITE, and its first
+    # target is dead. A phone (and `siptest call --no-register`) moves on to the next
+    # target; the account then stays at the one that answered, so the second call goes
+    # straight there (a second try at the dead target would fail it: no more failover).
+    call = "  - call: {account: a, number: '7000', talk: 1}\n    expect: {answered: true}\n"
+    path = scenario(
+        tmp_path, "timeout: 2\nsteps:\n" + call + call, ("a", "1001", "failover.test", "PW_1001")
+    )
+    result = run(siptest, dns_lab, path, lab_users)
+    assert result.status == 0, result.stdout + result.stderr
+    (resolution,) = checks(result, "resolution")
+    assert [(t["host"], t["failover"]) for t in resolution["failover"]["tried"]] == [
+        ("dead.failover.test", "timeout"),
+        ("lab.failover.test", None),
+    ]
+    assert [(c["ok"], c["answered"]) for c in checks(result, "call")] == [(True, True)] * 2
+    assert checks(result, "register") == []
+    assert lab.bindings("1001") == []
+
+
 def test_a_tls_scenario_checks_the_certificate_against_the_domain(
     siptest, lab, dns_lab, lab_users, lab_log, tmp_path
 ):
@@ -172,3 +195,25 @@ def test_a_tls_scenario_at_a_domain_and_an_address_is_siptests_limit(
     (run_json,) = result.json["scenarios"]
     assert run_json["status"] == "error"
     assert "limit of siptest" in run_json["error"]
+
+
+def test_a_tls_scenario_whose_lookup_failed_is_that_failure_not_siptests_limit(
+    siptest, lab, dns_lab, lab_users, lab_log, tmp_path
+):
+    # b's name does not exist: that is the verdict (nothing is sent), not "b is elsewhere"
+    path = scenario(
+        tmp_path,
+        f"tls_ca: {lab.ca_file}\nsteps:\n  - register: {{account: a}}\n",
+        ("a", "1001", "tls.test", "PW_1001"),
+        ("b", "1002", "nosuchname.test", "PW_1002"),
+        transport="tls",
+    )
+    result = run(siptest, dns_lab, path, lab_users)
+    assert result.status == 1, result.stdout + result.stderr
+    (run_json,) = result.json["scenarios"]
+    assert (run_json["status"], run_json["error"]) == ("failed", None)
+    assert [(c["target"], c["ok"]) for c in checks(result, "resolution")] == [
+        ("tls.test", True),
+        ("nosuchname.test", False),
+    ]
+    assert lab_log.requests("REGISTER", "1001") == []

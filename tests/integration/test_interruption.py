@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -358,6 +359,46 @@ def test_a_ringing_that_comes_after_sigint_is_cancelled_before_the_unregister(si
     assert elapsed <= BOUND, elapsed
     methods = [(r.method, r.header("expires")) for r in peer.requests]
     assert methods == [("REGISTER", "300"), ("INVITE", None), ("CANCEL", None), ("REGISTER", "0")]
+
+
+def test_sigint_while_a_scenario_looks_up_its_servers_asks_dns_no_more(start, tmp_path):
+    # A DNS server that never answers: each server's lookup lasts its whole lifetime.
+    # Ctrl-C during the first must not wait for the lookups of the other servers too.
+    from dnsserver import question_names
+
+    accounts = "".join(
+        f"  {name}:\n    user: '1004'\n    host: {name}.test\n" for name in ("one", "two", "three")
+    )
+    path = tmp_path / "three.sip.yaml"
+    path.write_text(
+        f"name: three\ntimeout: {TIMEOUT:g}\nsteps:\n  - register: {{account: one}}\n"
+        f"accounts:\n{accounts}",
+        encoding="utf-8",
+    )
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.setblocking(False)
+        asked: set[str] = set()
+
+        def queries() -> set[str]:
+            with contextlib.suppress(BlockingIOError):
+                while True:
+                    asked.update(question_names(silent.recv(4096)))
+            return asked
+
+        run = start(
+            "run", str(path), "--dns-server", f"127.0.0.1:{silent.getsockname()[1]}", "--json",
+            password="not-used",
+        )  # fmt: skip
+        run.wait_until(queries, "a DNS query")
+        run.signal(signal.SIGINT)
+        status, _ = run.finish(BOUND + 5)
+        queries()
+    assert status == 130, run.stderr()
+    assert asked and all(name.endswith("one.test.") for name in asked), asked
+    (scenario,) = run.report()["scenarios"]
+    assert scenario["status"] == "interrupted"
+    assert [check["kind"] for check in scenario["checks"]] == ["resolution"]
 
 
 # -- dialling and ringing at a scripted peer: the server is slow to end the call ----

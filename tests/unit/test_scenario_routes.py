@@ -72,6 +72,32 @@ def test_each_server_is_looked_up_once_and_its_accounts_share_the_route():
     assert routes.spec("c", accounts["c"]) == accounts["c"]  # an address: as written
 
 
+def test_no_server_is_looked_up_once_stopped():
+    dns = FakeDns(
+        {
+            "one.example.test": resolution("one.example.test", target("192.0.2.1")),
+            "two.example.test": resolution("two.example.test", target("192.0.2.2")),
+        }
+    )
+    accounts = {"a": account("one.example.test"), "b": account("two.example.test")}
+    routes, lookups = look_up_servers(accounts, dns, calls=False, stopped=lambda: bool(dns.asked))
+    assert dns.asked == ["one.example.test"]
+    assert [name for name, _ in lookups] == ["a"]
+    assert routes.route("a") is not None and routes.route("b") is None
+
+
+def test_every_server_is_looked_up_when_not_stopped():
+    dns = FakeDns(
+        {
+            "one.example.test": resolution("one.example.test", target("192.0.2.1")),
+            "two.example.test": resolution("two.example.test", target("192.0.2.2")),
+        }
+    )
+    accounts = {"a": account("one.example.test"), "b": account("two.example.test")}
+    look_up_servers(accounts, dns, calls=False, stopped=lambda: False)
+    assert dns.asked == ["one.example.test", "two.example.test"]
+
+
 def test_a_failed_lookup_is_reported_and_gives_no_route():
     dns = FakeDns({"gone.example.test": resolution("gone.example.test")})
     routes, lookups = look_up_servers({"a": account("gone.example.test")}, dns, calls=False)

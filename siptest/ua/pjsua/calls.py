@@ -80,12 +80,14 @@ class Calling(AgentCore):
         if entry is not None:
             acc = entry[1]
         else:
-            # One unregistered account per address of record, reused for every
-            # call: each account counts against pjsua2's limit of MAX_ACCOUNTS.
-            acc = self._direct_accounts.get(account.aor)
+            # One unregistered account per address of record and server, reused for
+            # every call there: each account counts against pjsua2's MAX_ACCOUNTS. Its
+            # proxy is the server, so a call to another target (DNS failover) needs its own.
+            key = (account.aor, account.outbound_proxy or account.hostport)
+            acc = self._direct_accounts.get(key)
             if acc is None:
                 acc = self._create_account(self._account_config(account, registering=False))
-                self._direct_accounts[account.aor] = acc
+                self._direct_accounts[key] = acc
         uri = dial_uri(spec.number, account)
         first = len(self.events)
         self._open_audio()

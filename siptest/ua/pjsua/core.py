@@ -69,8 +69,9 @@ class AgentCore:
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
         """Registered accounts by address of record, in registration order."""
         self._calls: list[Any] = []
-        self._direct_accounts: dict[str, Any] = {}
-        """Accounts that dial without registering (--no-register), by address of record."""
+        self._direct_accounts: dict[tuple[str, str], Any] = {}
+        """Accounts that dial without registering (--no-register), by address of record
+        and the server they send to (a scenario may try several targets of one domain)."""
         self._tone: ToneSource
         self._interrupted_at: float | None = None
         """When a signal asked every wait to end (time.monotonic()), if one did."""
