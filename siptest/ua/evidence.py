@@ -155,6 +155,11 @@ def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
         return "refused"
     if "unreachable" in text:
         return "unreachable"
+    # A connection that timed out (pjsip: "Operation timed out (PJ_ETIMEDOUT)", also for
+    # a TLS connection) is silence, not a certificate problem: the outcome then tells a
+    # connection that never came up (`no_connection`) from a server that went quiet.
+    if "etimedout" in text or "timed out" in text:
+        return "timeout"
     if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
         return "tls"
     return "transport"

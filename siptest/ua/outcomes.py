@@ -161,15 +161,18 @@ def _unconnected(
     last = requests[-1]
     if not never_sent(last, peers):
         return response
-    kind = "TLS" if last.transport.upper().startswith("TLS") else "TCP"
+    if last.transport.upper().startswith("TLS"):
+        # pjsip calls a TLS connection up once its handshake is done: the TCP connection
+        # may have been accepted, and the handshake stalled.
+        what = f"TLS connection to {last.remote} was never set up (no answer to the "
+        what += "connection, or to the TLS handshake)"
+    else:
+        what = f"TCP connection to {last.remote} was never set up: nothing answered it"
     return replace(
         response,
         reason="No connection",
         local_cause="no_connection",
-        detail=(
-            f"siptest's {kind} connection to {last.remote} was never set up: nothing "
-            f"answered it, so the {last.message.method} never left this machine"
-        ),
+        detail=f"siptest's {what}, so the {last.message.method} never left this machine",
     )
 
 

@@ -1,5 +1,6 @@
-"""Run inside a network namespace of its own (`unshare --net`): the lab, a firewall rule
-that drops TCP to the lab's SIP port (nftables, in this namespace only), and siptest.
+"""Run inside a network namespace of its own (`unshare --net`): the lab, firewall rules
+that drop TCP to the lab's SIP and TLS ports (nftables, in this namespace only), and
+siptest.
 
     unshare --net python tests/integration/dropped_tcp.py TRACE_PATH
 
@@ -30,13 +31,16 @@ def main() -> int:
     user = find_user("1001")
     with tempfile.TemporaryDirectory() as tmp, Lab(Path(tmp), with_uas=False) as lab:
         target = f"{user.username}@127.0.0.1:{lab.sip_port}"
+        tls_target, ca = f"{user.username}@127.0.0.1:{lab.tls_port}", str(lab.ca_file)
         nft("add", "table", "inet", "siptest")
         nft("add", "chain", "inet", "siptest", "out", "{ type filter hook output priority 0; }")
-        nft("add", "rule", "inet", "siptest", "out", "tcp", "dport", str(lab.sip_port), "drop")
+        for port in (lab.sip_port, lab.tls_port):
+            nft("add", "rule", "inet", "siptest", "out", "tcp", "dport", str(port), "drop")
         env = {"SIPTEST_PASSWORD": user.password, "PATH": PATH}
         commands = {
             "tcp": ["register", target, "-t", "tcp", "--timeout", "2", "--trace", trace],
             "udp": ["register", target, "-t", "udp", "--timeout", "2"],
+            "tls": ["register", tls_target, "-t", "tls", "--tls-ca", ca, "--timeout", "2"],
             "doctor": ["doctor", target, "--timeout", "1"],
         }
         results = {}

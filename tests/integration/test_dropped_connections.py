@@ -44,6 +44,14 @@ def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
     # the same server over UDP (not dropped) registers: it is the firewall, not the account
     udp = next(c for c in results["udp"]["report"]["checks"] if c["kind"] == "register")
     assert udp["ok"] is True
+    # over TLS no certificate was ever seen: not a certificate problem
+    tls = next(c for c in results["tls"]["report"]["checks"] if c["kind"] == "register")
+    assert (tls["response"]["local_cause"], tls["diagnosis"]["id"]) == (
+        "no_connection",
+        "tls.no_connection",
+    )
+    assert "or to the TLS handshake" in tls["response"]["detail"]
+    assert (tls["requests_sent"], tls["credentials_sent"]) == (0, False)
     steps = {step["name"]: step for step in results["doctor"]["report"]["steps"]}
     assert (steps["udp"]["ok"], steps["tcp"]["ok"]) == (True, False)
     assert "no answer to the connection attempt" in steps["tcp"]["summary"]

@@ -145,6 +145,10 @@ def test_only_the_request_whose_connection_failed_is_taken_off():
         (503, "Connection refused", ["TLS connect() error: [code=120111] Connection refused"],
          "refused"),
         (503, "Service Unavailable", ["SSL_ERROR_SSL: certificate verify failed"], "tls"),
+        # a TLS connection that timed out is silence, not a certificate problem
+        (503, "Operation timed out (PJ_ETIMEDOUT)",
+         ["TLS connect() error: Operation timed out (PJ_ETIMEDOUT)"], "timeout"),
+        (503, "Service Unavailable", ["SSL handshake failed: certificate has expired"], "tls"),
         (503, "Network is unreachable", [], "unreachable"),
         (503, "Connection reset by peer", [], "transport"),
         # a 200 OK whose SDP cannot complete the offer/answer: pjsua's own 406
