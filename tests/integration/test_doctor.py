@@ -71,11 +71,26 @@ def test_nothing_listening_on_udp_or_tcp(siptest, lab):
     assert "register" not in found  # stopped: the cause was clear, no password sent
 
 
+def swallowing_udp(sip_peer, script):
+    """A TCP peer, and a UDP socket on its port that takes every datagram and answers
+    none. The peer's port is free for TCP only: another test's UDP socket may hold it,
+    so a few peers are tried (each on a port of the kernel's choosing)."""
+    for _ in range(10):
+        peer = sip_peer("tcp", script)
+        swallower = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            swallower.bind(("127.0.0.1", peer.port))
+        except OSError:
+            swallower.close()
+            peer.stop()
+            continue
+        return peer, swallower
+    pytest.fail("no port free for both TCP and UDP in 10 tries")
+
+
 def test_udp_swallowed_but_tcp_answering_says_set_transport_to_tcp(siptest, sip_peer):
-    peer = sip_peer("tcp", always(ok()))
-    swallower = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    peer, swallower = swallowing_udp(sip_peer, always(ok()))
     try:
-        swallower.bind(("127.0.0.1", peer.port))  # takes every datagram, answers none
         result = doctor(siptest, f"1001@127.0.0.1:{peer.port}")
     finally:
         swallower.close()
