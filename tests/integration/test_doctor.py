@@ -138,19 +138,18 @@ def test_twin_udp_answering_with_tcp_refused_registers_over_udp(siptest, sip_pee
     assert result.status == 0
 
 
+def doctor_tls_by_dns(siptest, lab, dns_lab, target: str):
+    """doctor over TLS, the server found in the test zone, the lab's CA trusted."""
+    return doctor(
+        siptest, target, "--transport", "tls", "--dns-server", str(dns_lab.server),
+        "--tls-ca", str(lab.ca_file),
+    )  # fmt: skip
+
+
 def test_tls_certificate_for_another_name(siptest, lab, dns_lab):
     # failover.test's TLS SRV points at the lab; its certificate names 127.0.0.1, ::1,
     # localhost and tls.test, not failover.test (RFC 5922: the domain is the name checked)
-    result = doctor(
-        siptest,
-        "1001@failover.test",
-        "--transport",
-        "tls",
-        "--dns-server",
-        str(dns_lab.server),
-        "--tls-ca",
-        str(lab.ca_file),
-    )
+    result = doctor_tls_by_dns(siptest, lab, dns_lab, "1001@failover.test")
     report = result.json
     assert result.status == 1, result.stdout
     assert report["verdict"]["id"] == "doctor.tls_certificate"
@@ -164,16 +163,7 @@ def test_tls_certificate_for_another_name(siptest, lab, dns_lab):
 
 def test_tls_certificate_for_the_domain_found_by_srv(siptest, lab, dns_lab):
     # The twin: the lab's certificate names tls.test, whose TLS SRV leads to the lab.
-    result = doctor(
-        siptest,
-        "1001@tls.test",
-        "--transport",
-        "tls",
-        "--dns-server",
-        str(dns_lab.server),
-        "--tls-ca",
-        str(lab.ca_file),
-    )
+    result = doctor_tls_by_dns(siptest, lab, dns_lab, "1001@tls.test")
     report = result.json
     assert result.status == 0, result.stdout
     assert report["verdict"]["id"] == "doctor.works", result.stdout
