@@ -44,7 +44,7 @@ MAX_TARGETS = 4
 # 4.3; a TLS handshake that fails, the certificate included, is a transport failure, and
 # so is a TCP or TLS connection nothing answered: `no_connection`).
 _TRANSPORT_ERRORS = frozenset(
-    {"refused", "unreachable", "transport", "tls", "not_tls", "no_connection"}
+    {"refused", "unreachable", "transport", "tls", "not_tls", "no_connection", "no_route"}
 )
 
 

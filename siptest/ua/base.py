@@ -41,6 +41,8 @@ LocalCause = Literal[
     "tls_version",
     "own_number",
     "no_connection",
+    "no_route",
+    "blocked_here",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

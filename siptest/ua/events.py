@@ -172,7 +172,9 @@ class CallStateChanged:
     reason: str
 
 
-TransportCause = Literal["unreachable", "tls", "refused", "transport", "not_tls", "tls_version"]
+TransportCause = Literal[
+    "unreachable", "tls", "refused", "transport", "not_tls", "tls_version", "no_route"
+]
 
 
 @dataclass(frozen=True)

@@ -115,14 +115,19 @@ def requests_on_the_wire(
 
     pjsip hands a request over TCP or TLS to its modules (the tap) before the
     connection is up. When the connection was refused or its TLS handshake
-    failed, the last request was logged but never left this machine - unless
-    something came back for it (`answered`: CSeqs of the responses received).
+    failed, or this machine refused to send it (`blocked_here`), the last request
+    was logged but never left this machine - unless something came back for it
+    (`answered`: CSeqs of the responses received).
     When no connection was ever up (`no_connection`), none of them left.
     """
     kept = [m for m in requests if not m.blocked]
     if response.local_cause == "no_connection" and response.origin != "remote":
         return []
-    if response.origin == "remote" or response.local_cause not in ("refused", "tls") or not kept:
+    if (
+        response.origin == "remote"
+        or response.local_cause not in ("refused", "tls", "blocked_here")
+        or not kept
+    ):
         return kept
     last = kept[-1].message.cseq
     if last in answered:
@@ -153,6 +158,14 @@ def local_cause(code: int, reason: str, log_tail: Sequence[str]) -> LocalCause:
     # ("TLS connect() error: ... Connection refused"), the problem is the port.
     if "refused" in text:
         return "refused"
+    # "No route to host" (EHOSTUNREACH): ICMP host unreachable, or a firewall on the
+    # way answering "administratively prohibited" - the network rejected it.
+    if "no route to host" in text or "ehostunreach" in text:
+        return "no_route"
+    # "Operation not permitted" (EPERM) on sending: only a policy on this machine
+    # (a firewall rule, a security product) refuses to send.
+    if "operation not permitted" in text or "eperm" in text:
+        return "blocked_here"
     if "unreachable" in text:
         return "unreachable"
     # A connection that timed out (pjsip: "Operation timed out (PJ_ETIMEDOUT)", also for

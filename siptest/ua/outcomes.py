@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from siptest.ua.calls import CallCompleted, CallSpec
     from siptest.ua.mediaevents import MediaSample
 
-NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable")
+NO_ANSWER_CAUSES = ("timeout", "dns", "refused", "tls", "unreachable", "no_route")
 """Local causes that mean the server said nothing at all (origin "none")."""
 
 
@@ -142,6 +142,8 @@ LOCAL_REASONS = {
     "dns": "Server name not found",
     "refused": "Connection refused",
     "unreachable": "Port unreachable",
+    "no_route": "No route to the server",
+    "blocked_here": "Blocked on this computer",
     "tls": "TLS connection failed",
     "transport": "Connection failed",
     "sdp": "No usable SDP answer",
@@ -201,7 +203,14 @@ def registration_outcome(
     looped = replay_loops(events).looped.get(call_id or "")
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
     state = next((e for e in reversed(events) if isinstance(e, RegistrationStateChanged)), None)
-    unreachable = any(isinstance(e, TransportFailed) and e.cause == "unreachable" for e in events)
+    icmp = next(
+        (
+            e.cause
+            for e in events
+            if isinstance(e, TransportFailed) and e.cause in ("unreachable", "no_route")
+        ),
+        None,
+    )
     # The TLS probe refused the server before the stack sent anything.
     probed = (
         None
@@ -229,7 +238,7 @@ def registration_outcome(
             local_cause="tls" if probed.cause == "tls" else probed.cause,
             detail=probed.detail,
         )
-    elif unreachable:
+    elif icmp == "unreachable":
         response = Response(
             "REGISTER",
             503,
@@ -238,6 +247,19 @@ def registration_outcome(
             at,
             local_cause="unreachable",
             detail="ICMP port unreachable: nothing is listening at that address and port",
+        )
+    elif icmp == "no_route":
+        response = Response(
+            "REGISTER",
+            503,
+            "No route to the server",
+            "none",
+            at,
+            local_cause="no_route",
+            detail=(
+                "ICMP host unreachable came back (a router, or a firewall that answers "
+                "'administratively prohibited'): the network rejected the request"
+            ),
         )
     elif state is None:
         response = Response("REGISTER", 408, "No final response", "none", at, local_cause="timeout")

@@ -1,4 +1,5 @@
-"""ICMP "port unreachable" for UDP targets, which pjsip ignores."""
+"""ICMP errors for UDP targets ("port unreachable", "administratively prohibited"),
+which pjsip ignores."""
 
 from __future__ import annotations
 
@@ -8,14 +9,23 @@ import socket
 from siptest.hostport import split_hostport
 from siptest.ua.addressing import getaddrinfo_host
 from siptest.ua.base import AccountSpec
+from siptest.ua.events import TransportCause
+
+_ICMP_ERRORS: dict[int, TransportCause] = {
+    errno.ECONNREFUSED: "unreachable",
+    errno.EHOSTUNREACH: "no_route",
+    errno.ENETUNREACH: "no_route",
+}
 
 
 class UnreachableProbe:
-    """Notices ICMP "port unreachable" for UDP targets, which pjsip ignores.
+    """Notices the ICMP errors that come back for UDP targets, which pjsip ignores.
 
     A connected UDP socket sends one RFC 5626 keep-alive (CRLF CRLF) to the
-    server; if the kernel then reports ECONNREFUSED, nothing listens there and
-    waiting for Timer F would only waste the user's time.
+    server; if the kernel then reports ECONNREFUSED (ICMP port unreachable),
+    nothing listens there; EHOSTUNREACH (ICMP host unreachable, or a firewall's
+    "communication administratively prohibited"), the network rejected it. Either
+    way waiting for Timer F would only waste the user's time.
     """
 
     def __init__(self, sock: socket.socket) -> None:
@@ -42,14 +52,16 @@ class UnreachableProbe:
             return None
         return cls(sock)
 
-    def refused(self) -> bool:
+    def rejected(self) -> TransportCause | None:
+        """`unreachable` (port unreachable), `no_route` (host unreachable, or
+        administratively prohibited), or None while nothing of the kind came back."""
         try:
             self._sock.recv(2048)
         except BlockingIOError:
-            return False
+            return None
         except OSError as exc:
-            return exc.errno == errno.ECONNREFUSED
-        return False
+            return _ICMP_ERRORS.get(exc.errno or 0)
+        return None
 
     def close(self) -> None:
         self._sock.close()

@@ -72,6 +72,18 @@ def test_icmp_unreachable_wins_over_a_pending_transaction():
     assert outcome.response.origin == "none"
 
 
+def test_icmp_host_unreachable_is_the_network_rejecting_not_an_absent_server():
+    stream = Stream()
+    stream.sent(register(1))
+    response = registration_outcome(stream.failed("no_route"), ACCOUNT).response
+    assert (response.local_cause, response.reason, response.origin) == (
+        "no_route",
+        "No route to the server",
+        "none",
+    )
+    assert "administratively prohibited" in (response.detail or "")
+
+
 def info(cseq: int) -> str:
     return f"INFO sip:1002@example.com SIP/2.0\r\nCall-ID: c1\r\nCSeq: {cseq} INFO\r\n\r\n"
 
@@ -150,6 +162,10 @@ def test_only_the_request_whose_connection_failed_is_taken_off():
          ["TLS connect() error: Operation timed out (PJ_ETIMEDOUT)"], "timeout"),
         (503, "Service Unavailable", ["SSL handshake failed: certificate has expired"], "tls"),
         (503, "Network is unreachable", [], "unreachable"),
+        # ICMP host unreachable or "administratively prohibited": the network said no
+        (503, "No route to host", [], "no_route"),
+        # EPERM: a policy on this machine refused to send
+        (503, "Error sending request: Operation not permitted", [], "blocked_here"),
         (503, "Connection reset by peer", [], "transport"),
         # a 200 OK whose SDP cannot complete the offer/answer: pjsua's own 406
         (406, "SDP offer/answer incomplete", [], "sdp"),

@@ -28,6 +28,8 @@ def run(code: int | None, origin: str = "remote", cause: str | None = None, stat
         (run(503, "none", "transport"), FailoverCause.TRANSPORT_ERROR),
         # a TCP or TLS connection nothing answered: the request never left
         (run(408, "none", "no_connection"), FailoverCause.TRANSPORT_ERROR),
+        # a router or firewall on the way to this target rejected it
+        (run(503, "none", "no_route"), FailoverCause.TRANSPORT_ERROR),
         # answers: the server spoke, a phone would not try elsewhere
         (run(200), None),
         (run(401), None),

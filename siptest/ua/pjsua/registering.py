@@ -13,6 +13,7 @@ from siptest.ua.base import (
 from siptest.ua.chains import final_register, sent_contact
 from siptest.ua.events import (
     RegistrationStateChanged,
+    TransportCause,
     TransportFailed,
     WireMessage,
 )
@@ -54,15 +55,15 @@ class Registering(AgentCore):
             return registration_outcome(self.capture.events[first:], account, peers=self._peers())
         acc = self._create_account(cfg, answers=account.answers_calls)
         probe = UnreachableProbe.open(account, self.config.transport)
-        unreachable = False
+        rejected: TransportCause | None = None
 
         def finished() -> bool:
-            nonlocal unreachable
+            nonlocal rejected
             if acc.events:
                 return True
             if probe is not None and not self.capture.received_since(first):
-                unreachable = probe.refused()
-            return unreachable
+                rejected = probe.rejected()
+            return rejected is not None
 
         try:
             # Two transactions (challenge + answer), each bounded by the timeout.
@@ -76,11 +77,10 @@ class Registering(AgentCore):
         finally:
             if probe is not None:
                 probe.close()
-        if unreachable:
+        if rejected is not None:
+            words = {"unreachable": "ICMP port unreachable", "no_route": "ICMP host unreachable"}
             self.capture.events.append(
-                TransportFailed(
-                    self.capture.now(), account.hostport, "unreachable", "ICMP port unreachable"
-                )
+                TransportFailed(self.capture.now(), account.hostport, rejected, words[rejected])
             )
         outcome = registration_outcome(self.capture.events[first:], account, peers=self._peers())
         contact = sent_contact(self.capture.events[first:], account.aor)

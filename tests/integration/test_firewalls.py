@@ -1,8 +1,10 @@
-"""A firewall that drops TCP (no RST, no ICMP) against one that refuses, and a server that
-accepts the connection and then says nothing: three different sentences.
+"""Firewalls, each with its own sentence: one that drops TCP (no RST, no ICMP), one on the
+way that rejects with ICMP "administratively prohibited", this machine's own policy that
+refuses to send; against a refused port, and a server that accepts the connection and
+then says nothing.
 
-The dropped case runs in a network namespace of its own (`unshare --net`, nftables in it:
-tests/integration/dropped_tcp.py), so no rule ever touches this machine's own network.
+The firewalls run in a network namespace of their own (`unshare --net`, nftables in it:
+tests/integration/netns_firewall.py), so no rule ever touches this machine's network.
 """
 
 from __future__ import annotations
@@ -21,17 +23,26 @@ pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 HERE = Path(__file__).resolve().parent
 
 
-def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
+def behind_a_firewall(mode: str, trace: Path) -> dict:
+    """siptest against the lab through one firewall (`netns_firewall.py MODE`)."""
     if shutil.which("nft") is None:
         pytest.fail("nftables is not installed: apt-get install nftables (./dev does it)")
-    trace = tmp_path / "tcp.trace"
     done = subprocess.run(
-        ["unshare", "--net", sys.executable, str(HERE / "dropped_tcp.py"), str(trace)],
+        ["unshare", "--net", sys.executable, str(HERE / "netns_firewall.py"), mode, str(trace)],
         capture_output=True, text=True, timeout=100, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    results = json.loads(done.stdout)
-    tcp = next(c for c in results["tcp"]["report"]["checks"] if c["kind"] == "register")
+    return json.loads(done.stdout)
+
+
+def registered(results: dict, name: str) -> dict:
+    return next(c for c in results[name]["report"]["checks"] if c["kind"] == "register")
+
+
+def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
+    trace = tmp_path / "tcp.trace"
+    results = behind_a_firewall("drop", trace)
+    tcp = registered(results, "tcp")
     assert results["tcp"]["status"] == 1
     assert (tcp["response"]["local_cause"], tcp["diagnosis"]["id"]) == (
         "no_connection",
@@ -42,10 +53,10 @@ def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
     # the trace shows the REGISTER the stack was handed, and that it never left
     assert "NOT SENT: its connection was never set up" in trace.read_text()
     # the same server over UDP (not dropped) registers: it is the firewall, not the account
-    udp = next(c for c in results["udp"]["report"]["checks"] if c["kind"] == "register")
+    udp = registered(results, "udp")
     assert udp["ok"] is True
     # over TLS no certificate was ever seen: not a certificate problem
-    tls = next(c for c in results["tls"]["report"]["checks"] if c["kind"] == "register")
+    tls = registered(results, "tls")
     assert (tls["response"]["local_cause"], tls["diagnosis"]["id"]) == (
         "no_connection",
         "tls.no_connection",
@@ -56,6 +67,35 @@ def test_a_tcp_connection_nothing_answers_is_never_sent_and_said_so(tmp_path):
     assert (steps["udp"]["ok"], steps["tcp"]["ok"]) == (True, False)
     assert "no answer to the connection attempt" in steps["tcp"]["summary"]
     assert results["bindings"] == []
+
+
+def test_a_firewall_on_the_way_that_rejects_is_named(tmp_path):
+    # ICMP "administratively prohibited": over UDP pjsip ignores it (siptest's probe does
+    # not), over TCP the connection fails with "No route to host". Not silence, not a
+    # server: the network said no.
+    results = behind_a_firewall("reject", tmp_path / "unused.trace")
+    for name in ("udp", "tcp"):
+        check = registered(results, name)
+        assert results[name]["status"] == 1
+        assert (check["response"]["local_cause"], check["diagnosis"]["id"]) == (
+            "no_route",
+            "network.no_route",
+        ), name
+        assert check["credentials_sent"] is False
+    assert results["bindings"] == []
+
+
+def test_this_machines_own_firewall_is_named(tmp_path):
+    # The output hook: the kernel refuses to send (EPERM) - not the network, not the server
+    results = behind_a_firewall("local", tmp_path / "unused.trace")
+    check = registered(results, "udp")
+    assert results["udp"]["status"] == 1
+    assert (check["response"]["local_cause"], check["diagnosis"]["id"]) == (
+        "blocked_here",
+        "network.blocked_here",
+    )
+    assert "Nothing left this computer" in check["diagnosis"]["explanation"]
+    assert (check["requests_sent"], check["credentials_sent"]) == (0, False)
 
 
 def test_a_server_that_accepts_the_connection_and_says_nothing_is_no_answer(sip_peer, siptest):
