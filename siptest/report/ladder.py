@@ -151,7 +151,7 @@ def _tag_word(message: Traced) -> str:
 _TAG_WORDS = {
     "dropped": "REFUSED",
     "blocked": "NOT SENT",
-    "queued": "NOT SENT",
+    "unsent": "NOT SENT",
     "stray": "STRAY",
     "elsewhere": "OTHER ADDRESS",
     "cut": "CUT",

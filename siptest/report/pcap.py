@@ -27,7 +27,7 @@ from pathlib import Path
 from siptest.hostport import split_hostport
 from siptest.report.trace import write_private_bytes
 from siptest.ua.events import Event, MessageDropped, RequestSent, WireMessage, redact_bytes
-from siptest.ua.evidence import connected_peers, never_sent
+from siptest.ua.evidence import unsent
 from siptest.ua.mediaevents import MediaCaptured, MediaPacket
 
 _LINKTYPE_RAW = 101
@@ -87,8 +87,8 @@ def _records(events: list[Event], origin: float) -> list[tuple[float, bytes, int
     """(time, record bytes, length on the wire) of everything the capture holds."""
     records: list[tuple[float, bytes, int]] = []
     sequence: dict[tuple[str, str], int] = {}
-    peers = connected_peers(events)
-    for event in events:
+    never = unsent(events)
+    for index, event in enumerate(events):
         if isinstance(event, MediaCaptured):
             for packet in event.packets:
                 try:
@@ -101,8 +101,8 @@ def _records(events: list[Event], origin: float) -> list[tuple[float, bytes, int
             continue
         if not event.remote:
             continue
-        if isinstance(event, RequestSent) and (event.blocked or never_sent(event, peers)):
-            continue  # never on the wire: stopped by siptest, or no connection came up
+        if index in never or (isinstance(event, RequestSent) and event.blocked):
+            continue  # never on the wire: stopped by siptest, or the stack never sent it
         sent = isinstance(event, WireMessage) and event.direction == "sent"
         source, destination = (event.local, event.remote) if sent else (event.remote, event.local)
         payload = redact_bytes(event.data)

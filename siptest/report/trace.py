@@ -19,7 +19,7 @@ from siptest.ua.events import (
     ResponseReceived,
     WireMessage,
 )
-from siptest.ua.evidence import connected_peers, never_sent
+from siptest.ua.evidence import unsent
 
 
 def format_trace(events: Iterable[Event], header: str = "") -> str:
@@ -44,13 +44,13 @@ Traced = WireMessage | MessageDropped
 
 def traced(events: Iterable[Event]) -> list[Traced]:
     """The events a trace shows, in order: one entry per message on the wire, and each
-    request the stack queued for a TCP or TLS connection that never came up, marked
-    `queued` (it never left: `siptest.ua.evidence.never_sent`)."""
+    request the stack was handed but never sent, marked `unsent` with why
+    (`siptest.ua.evidence.unsent`)."""
     stream = list(events)
-    peers = connected_peers(stream)
+    never = unsent(stream)
     return [
-        replace(e, queued=True) if isinstance(e, RequestSent) and never_sent(e, peers) else e
-        for e in stream
+        replace(e, unsent=never[i]) if i in never and isinstance(e, RequestSent) else e
+        for i, e in enumerate(stream)
         if isinstance(e, (WireMessage, MessageDropped))
     ]
 
@@ -84,15 +84,15 @@ _DROPPED = {
 
 def note_kind(event: Traced) -> str | None:
     """What is special about a message (None when nothing is): `dropped` (the stack
-    refused the bytes), `blocked` (siptest did not send it), `queued` (it waited for a
-    TCP or TLS connection that never came up), `answered` (siptest
+    refused the bytes), `blocked` (siptest did not send it), `unsent` (the stack never
+    sent it: no connection came up, or sending failed), `answered` (siptest
     answered it itself), `stray`, `elsewhere` (from another address), `cut`."""
     if isinstance(event, MessageDropped):
         return "dropped"
     if isinstance(event, RequestSent) and event.blocked:
         return "blocked"
-    if isinstance(event, RequestSent) and event.queued:
-        return "queued"
+    if isinstance(event, RequestSent) and event.unsent:
+        return "unsent"
     if isinstance(event, RequestReceived) and event.refused:
         return "answered"
     if isinstance(event, ResponseReceived):
@@ -110,6 +110,8 @@ def note_of(event: Traced) -> str:
     kind = note_kind(event)
     if kind == "dropped" and isinstance(event, MessageDropped):
         return _DROPPED[event.cause]
+    if kind == "unsent" and isinstance(event, RequestSent):
+        return f"NOT SENT: {event.unsent}"
     if kind == "answered" and isinstance(event, RequestReceived):
         return f"answered {event.refused} by siptest itself: the test did not ask for it"
     return _NOTES.get(kind or "", "")
@@ -117,7 +119,6 @@ def note_of(event: Traced) -> str:
 
 _NOTES = {
     "blocked": "NOT SENT: siptest stopped a repeated login attempt",
-    "queued": "NOT SENT: its connection was never set up, nothing answered it",
     "stray": "STRAY: it answers nothing siptest sent",
     "elsewhere": "from another address than the request went to",
     "cut": (

@@ -89,10 +89,12 @@ class RequestSent(WireMessage):
 
     blocked: bool = False
     """siptest stopped the stack from sending it (a credential retry after a rejection)."""
-    queued: bool = False
-    """Handed to the stack over TCP or TLS for a peer no connection ever reached, so it
-    never went on the wire. Unknown when it is handed over: set where a stream is read
-    for a report (`siptest.report.trace.traced`, `siptest.ua.evidence.never_sent`)."""
+    unsent: str = ""
+    """Why it never went on the wire, though the stack was handed it: "" when it went.
+    Unknown when it is handed over; what follows tells (`siptest.ua.evidence.unsent`):
+    over TCP or TLS no connection to its peer ever came up, or the stack said it could
+    not send it ("Operation not permitted"). Set where a stream is read for a report
+    (`siptest.report.trace.traced`)."""
     direction: ClassVar[Direction] = "sent"
 
 

@@ -19,6 +19,7 @@ from siptest.ua.events import (
     Event,
     MessageDropped,
     RequestSent,
+    StackSaid,
     WireMessage,
 )
 
@@ -106,6 +107,34 @@ def never_sent(message: WireMessage, peers: Collection[str]) -> bool:
         and over_a_connection(message.transport)
         and message.remote not in peers
     )
+
+
+_SEND_FAILED = re.compile(r"Failed to send Request msg (\S+)/cseq=(\d+) .*\((.+)\)\s*$")
+"""pjsip's words when a request could not be sent: "Failed to send Request msg
+REGISTER/cseq=2471 (tdta0x...)! err=120001 (Operation not permitted)"."""
+
+
+def unsent(events: Sequence[Event]) -> dict[int, str]:
+    """The requests the stack was handed that never went on the wire, by their index in
+    `events`, with why: over TCP or TLS to a peer no connection ever reached
+    (`never_sent`), or the stack's own report that sending it failed (the latest
+    request of that method and CSeq before its words)."""
+    peers = connected_peers(events)
+    found: dict[int, str] = {}
+    latest: dict[tuple[str, int], int] = {}
+    for index, event in enumerate(events):
+        if isinstance(event, RequestSent):
+            if never_sent(event, peers):
+                found[index] = "its connection was never set up, nothing answered it"
+            if event.message.method and event.message.cseq is not None:
+                latest[(event.message.method, event.message.cseq)] = index
+        elif isinstance(event, StackSaid):
+            match = _SEND_FAILED.search(event.text)
+            if match is not None:
+                sent = latest.get((match.group(1), int(match.group(2))))
+                if sent is not None:
+                    found[sent] = f"the stack could not send it ({match.group(3)})"
+    return found
 
 
 def requests_on_the_wire(

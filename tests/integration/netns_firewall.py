@@ -65,7 +65,7 @@ def main() -> int:
                 "udp": ["register", target, "-t", "udp", "--timeout", "2"],
                 "tcp": ["register", target, "-t", "tcp", "--timeout", "2"],
             },
-            "local": {"udp": ["register", target, "-t", "udp", "--timeout", "2"]},
+            "local": {"udp": ["register", target, "-t", "udp", "--timeout", "2", "--trace", trace]},
         }[mode]
         env = {"SIPTEST_PASSWORD": user.password, "PATH": PATH}
         results = {}

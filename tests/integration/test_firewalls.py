@@ -87,7 +87,8 @@ def test_a_firewall_on_the_way_that_rejects_is_named(tmp_path):
 
 def test_this_machines_own_firewall_is_named(tmp_path):
     # The output hook: the kernel refuses to send (EPERM) - not the network, not the server
-    results = behind_a_firewall("local", tmp_path / "unused.trace")
+    trace = tmp_path / "udp.trace"
+    results = behind_a_firewall("local", trace)
     check = registered(results, "udp")
     assert results["udp"]["status"] == 1
     assert (check["response"]["local_cause"], check["diagnosis"]["id"]) == (
@@ -96,6 +97,8 @@ def test_this_machines_own_firewall_is_named(tmp_path):
     )
     assert "Nothing left this computer" in check["diagnosis"]["explanation"]
     assert (check["requests_sent"], check["credentials_sent"]) == (0, False)
+    # the trace shows the REGISTER the stack was handed, and that it never left
+    assert "NOT SENT: the stack could not send it (Operation not permitted)" in (trace.read_text())
 
 
 def test_a_server_that_accepts_the_connection_and_says_nothing_is_no_answer(sip_peer, siptest):

@@ -122,3 +122,23 @@ def test_a_request_siptest_blocked_is_not_in_the_capture_either():
     assert isinstance(request, RequestSent)
     assert packets([replace(request, blocked=True)]) == []  # stopped by siptest
     assert len(packets([request])) == 1
+
+
+FAILED = "Failed to send Request msg REGISTER/cseq={cseq} (tdta0x5f2a1b0)! err=120001 ({why})"
+
+
+def test_a_request_the_stack_could_not_send_is_marked_by_its_method_and_cseq():
+    stream = Stream()
+    stream.sent(REGISTER)
+    stream.said(FAILED.format(cseq=1, why="Operation not permitted"))
+    trace = format_trace(stream.events)
+    assert "(NOT SENT: the stack could not send it (Operation not permitted))" in trace
+    assert packets(stream.events) == []
+
+
+def test_words_about_another_request_mark_nothing():
+    stream = Stream()
+    stream.sent(REGISTER)
+    stream.said(FAILED.format(cseq=2, why="Operation not permitted"))
+    assert "NOT SENT" not in format_trace(stream.events)
+    assert len(packets(stream.events)) == 1
