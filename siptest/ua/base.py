@@ -43,6 +43,7 @@ LocalCause = Literal[
     "no_connection",
     "no_route",
     "blocked_here",
+    "connection_reset",
 ]
 """Why our own stack made up a response (only for origin local/none)."""
 

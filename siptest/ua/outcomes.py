@@ -157,10 +157,28 @@ def _unconnected(
 ) -> Response:
     """No answer over TCP or TLS from a peer no connection ever reached: the request
     waited for a connection that never came up (a SYN dropped, a handshake that never
-    ended) and never left this machine - not "no answer from the server"."""
-    if response.origin != "none" or response.local_cause != "timeout" or not requests:
+    ended) and never left this machine - not "no answer from the server". And a
+    connection that was up, carried the request and was reset before any answer: the
+    other side closed it (`connection_reset`) - not "could not send the request"."""
+    if not requests:
         return response
     last = requests[-1]
+    if (
+        response.local_cause == "transport"
+        and "reset by peer" in (response.detail or "").lower()
+        and not never_sent(last, peers)
+    ):
+        return replace(
+            response,
+            reason="Connection reset",
+            local_cause="connection_reset",
+            detail=(
+                f"The {last.message.method} went out over {last.transport} to {last.remote}; "
+                "the other side then reset the connection without answering it"
+            ),
+        )
+    if response.origin != "none" or response.local_cause != "timeout":
+        return response
     if not never_sent(last, peers):
         return response
     if last.transport.upper().startswith("TLS"):

@@ -81,17 +81,22 @@ def test_trying_then_silence_says_the_server_answered_then_went_silent(sip_peer,
     [([reset()], 1), ([challenge(), reset()], 2)],
     ids=["first-request", "after-challenge"],
 )
-def test_tcp_reset_mid_transaction_is_a_transport_failure(sip_peer, register_at, script, registers):
+def test_tcp_reset_mid_transaction_is_the_server_closing_the_connection(
+    sip_peer, register_at, script, registers
+):
+    # The connection was up and the REGISTER went out: the other side cut it without an
+    # answer - not "could not send the request".
     peer = sip_peer("tcp", script)
     run = register_at(peer.port, transport="tcp", timeout=TIMEOUT)
     assert run.result.status == 1
     register = run.register
     assert register["response"]["code"] == 503
     assert register["response"]["origin"] == "local"
-    assert register["response"]["local_cause"] == "transport"
-    assert register["response"]["reason"] == "Connection failed"
-    assert "reset" in register["response"]["detail"].lower()
-    assert register["diagnosis"]["category"] == "network"
+    assert register["response"]["local_cause"] == "connection_reset"
+    assert register["response"]["reason"] == "Connection reset"
+    assert "reset the connection without answering" in register["response"]["detail"]
+    assert register["diagnosis"]["id"] == "network.connection_reset"
+    assert register["requests_sent"] == registers
     # The REGISTERs of the chain, then the un-REGISTER to be safe (the reset may
     # have come after the server made a binding).
     sent = peer.requests_of("REGISTER")

@@ -142,3 +142,19 @@ def test_words_about_another_request_mark_nothing():
     stream.said(FAILED.format(cseq=2, why="Operation not permitted"))
     assert "NOT SENT" not in format_trace(stream.events)
     assert len(packets(stream.events)) == 1
+
+
+def test_a_connection_reset_after_the_request_went_out_is_the_other_side_closing_it():
+    stream = Stream("TCP")
+    stream.sent(REGISTER)
+    stream.connected()
+    response = registration_outcome(stream.state(503, "Connection reset by peer"), ACCOUNT).response
+    assert (response.local_cause, response.reason) == ("connection_reset", "Connection reset")
+    assert "reset the connection without answering" in (response.detail or "")
+
+
+def test_a_reset_with_no_connection_up_is_left_as_it_was():
+    stream = Stream("TCP")
+    stream.sent(REGISTER)
+    response = registration_outcome(stream.state(503, "Connection reset by peer"), ACCOUNT).response
+    assert response.local_cause == "transport"

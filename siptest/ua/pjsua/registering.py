@@ -37,7 +37,7 @@ LATE_ANSWER_S = 0.5
 """How long siptest listens for a late answer after a REGISTER timed out in silence."""
 LOST_UNREGISTER_S = 1.5
 """How long the un-REGISTER after a possibly lost 2xx may take (a challenge included)."""
-_ANSWER_MAY_BE_LOST = ("timeout", "malformed", "too_large", "transport")
+_ANSWER_MAY_BE_LOST = ("timeout", "malformed", "too_large", "transport", "connection_reset")
 """Local causes after which the server may hold a binding siptest never heard of."""
 
 
