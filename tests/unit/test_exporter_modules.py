@@ -276,7 +276,7 @@ def test_a_probe_whose_child_cannot_start_is_a_500_saying_why_not_a_dropped_conn
     assert reply.status == 500
     body = reply.body.decode()
     assert "could not start" in body and "No such file or directory" in body
-    assert "1001" not in body and "1001" not in capsys.readouterr().err
+    assert "1001@" not in body and "1001@" not in capsys.readouterr().err
     assert exporter.slots.acquire(blocking=False)  # its slot came back
 
 
