@@ -41,7 +41,7 @@ from siptest.ua.mediaevents import MediaSampled
 
 if TYPE_CHECKING:
     from siptest.doctor.model import DoctorReport
-    from siptest.scenario.runner import ScenarioRuns
+    from siptest.scenario.results import ScenarioRuns
 
 
 @dataclass(frozen=True)

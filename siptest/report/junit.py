@@ -22,7 +22,7 @@ from pathlib import Path
 
 from siptest.report.scenario import failure_text, render_run_text
 from siptest.scenario.model import Scenario, scenario_stem
-from siptest.scenario.runner import ScenarioRun, ScenarioRuns
+from siptest.scenario.results import ScenarioRun, ScenarioRuns
 
 # XML 1.0 allows tab, LF, CR and these ranges; a server's reason phrase may hold anything.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -16,7 +16,7 @@ from siptest import __version__
 from siptest.analysis.model import Check
 from siptest.report.json import report_json
 from siptest.report.text import FIXED_WIDTH, render_check
-from siptest.scenario.runner import ScenarioRun, ScenarioRuns
+from siptest.scenario.results import ScenarioRun, ScenarioRuns
 
 _STATUS = {
     "passed": "PASS",

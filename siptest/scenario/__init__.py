@@ -7,8 +7,9 @@
     runs.exit_status, runs.runs[0].report, runs.runs[0].failures
 
 `model` holds the data, `loader` reads files (errors name FILE:LINE and the key,
-never a secret), `runner` drives one user agent per scenario, and `fake` is a
-scripted user agent for tests. The format is documented in README.md.
+never a secret), `runner` drives one user agent per scenario (on the stack `stack`
+sets up, to the servers `routes` finds) into `results`, and `fake` is a scripted user
+agent for tests. The format is documented in README.md.
 """
 
 from __future__ import annotations
@@ -21,13 +22,8 @@ from siptest.scenario.loader import (
     prepare,
 )
 from siptest.scenario.model import SCENARIO_SUFFIXES, Scenario, ScenarioError
-from siptest.scenario.runner import (
-    Failure,
-    ScenarioRun,
-    ScenarioRuns,
-    run_scenario,
-    run_scenarios,
-)
+from siptest.scenario.results import Failure, ScenarioRun, ScenarioRuns
+from siptest.scenario.runner import run_scenario, run_scenarios
 
 __all__ = [
     "SCENARIO_SUFFIXES",

@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from siptest.analysis.calls import analyse_call
 from siptest.analysis.details import StepFacts
@@ -43,13 +43,13 @@ from siptest.scenario.loader import PreparedScenario
 from siptest.scenario.model import (
     DEFAULT_EXPECTATION,
     Call,
-    Location,
     Register,
     Scenario,
     Step,
     Unregister,
     Wait,
 )
+from siptest.scenario.results import Failure, ScenarioRun, ScenarioRuns, Status
 from siptest.scenario.routes import (
     Routes,
     at_target,
@@ -57,8 +57,9 @@ from siptest.scenario.routes import (
     look_up_servers,
     resolver,
 )
+from siptest.scenario.stack import agent_config, local_address
 from siptest.ua.agents import AgentFactory, pjsua_agent
-from siptest.ua.base import AccountSpec, AgentConfig, TlsSettings, UserAgent
+from siptest.ua.base import AccountSpec, UserAgent
 from siptest.ua.calls import CallCompleted, CallSpec
 from siptest.ua.events import Event
 from siptest.ua.limits import check_can_call
@@ -69,7 +70,6 @@ if TYPE_CHECKING:
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
-Status = Literal["passed", "failed", "error", "interrupted"]
 
 _PAUSE_SLICE = 0.1
 """A `wait` step notices Ctrl-C within this many seconds."""
@@ -81,102 +81,6 @@ class DigitReader(Protocol):
     """A user agent that can tell which DTMF digits its own accounts' calls received."""
 
     def received_digits(self, account: AccountSpec) -> str: ...
-
-
-def local_address(prepared: PreparedScenario, routes: Routes | None = None) -> str | None:
-    """The address the scenario's SIP stack advertises (Via, Contact, SDP): toward the
-    first account's server, as the agent is set up (NAT evidence for the media check)."""
-    from siptest.ua.addressing import source_address
-
-    name, first = next(iter(prepared.accounts.items()))
-    if routes is not None:
-        first = routes.spec(name, first)
-    return source_address(first.outbound_proxy or first.registrar)
-
-
-def agent_config(
-    prepared: PreparedScenario, capture_media: bool = False, routes: Routes | None = None
-) -> AgentConfig:
-    """One stack on the scenario's transport; with `capture_media`, it keeps the RTP/RTCP
-    packets of its calls (for `--pcap`). With `routes`, the accounts at a name found in
-    DNS are sent to its targets, and over TLS the certificates must name that domain."""
-    scenario = prepared.scenario
-    server_name = routes.tls_server_name() if routes is not None else None
-    return AgentConfig(
-        transport=scenario.transport,
-        timeout=scenario.timeout,
-        tls=TlsSettings(
-            verify=not scenario.tls_insecure,
-            ca_file=scenario.tls_ca,
-            server_name=server_name if scenario.transport == "tls" else None,
-        ),
-        public_address=local_address(prepared, routes),
-        secrets=tuple(spec.password for spec in prepared.accounts.values()),
-        capture_media=capture_media,
-    )
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An expectation that did not hold."""
-
-    location: Location
-    """Where the step is written."""
-    step: str
-    """The step in words: "call 7000 from account 'default'"."""
-    problems: tuple[str, ...]
-    """What did not hold: "expected code 404, got 200 OK"."""
-    check: Check
-
-
-@dataclass(frozen=True)
-class ScenarioRun:
-    """What running one scenario found."""
-
-    scenario: Scenario
-    status: Status
-    report: Report
-    """Every check in order: pre-flight advice, the steps, the clean-up."""
-    failures: tuple[Failure, ...] = ()
-    error: str | None = None
-    """Why the scenario could not run to the end (status "error")."""
-    error_status: ExitStatus | None = None
-    steps_run: int = 0
-    steps_not_run: int = 0
-    """Steps left out after a failure, an error or an interruption."""
-    events: tuple[Event, ...] = ()
-    """The redacted SIP exchange."""
-    duration_ms: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "passed"
-
-
-@dataclass(frozen=True)
-class ScenarioRuns:
-    """Every scenario of one `siptest run`, in order."""
-
-    runs: tuple[ScenarioRun, ...]
-    not_run: tuple[Scenario, ...] = ()
-    """Scenarios not started because the run was interrupted."""
-    interrupted_status: ExitStatus | None = None
-    """130 (SIGINT) or 143 (SIGTERM) when a signal cut the run short."""
-
-    @property
-    def ok(self) -> bool:
-        return self.interrupted_status is None and all(run.ok for run in self.runs)
-
-    @property
-    def exit_status(self) -> ExitStatus:
-        if self.interrupted_status is not None:
-            return self.interrupted_status
-        errors = [run.error_status for run in self.runs if run.error_status is not None]
-        if errors:
-            return max(errors)
-        if any(run.status == "failed" for run in self.runs):
-            return ExitStatus.CHECK_FAILED
-        return ExitStatus.OK
 
 
 class StepWatcher(Protocol):

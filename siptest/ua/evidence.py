@@ -138,7 +138,10 @@ def unsent(events: Sequence[Event]) -> dict[int, str]:
 
 
 def requests_on_the_wire(
-    requests: Sequence[RequestSent], response: Response, answered: Collection[int | None]
+    requests: Sequence[RequestSent],
+    response: Response,
+    answered: Collection[int | None],
+    peers: Collection[str],
 ) -> list[RequestSent]:
     """The sent requests (in order) that really left, given how the exchange ended.
 
@@ -146,12 +149,10 @@ def requests_on_the_wire(
     connection is up. When the connection was refused or its TLS handshake
     failed, or this machine refused to send it (`blocked_here`), the last request
     was logged but never left this machine - unless something came back for it
-    (`answered`: CSeqs of the responses received).
-    When no connection was ever up (`no_connection`), none of them left.
+    (`answered`: CSeqs of the responses received). A request for a peer no connection
+    ever reached (`peers`: `connected_peers`) never left at all (`never_sent`).
     """
-    kept = [m for m in requests if not m.blocked]
-    if response.local_cause == "no_connection" and response.origin != "remote":
-        return []
+    kept = [m for m in requests if not m.blocked and not never_sent(m, peers)]
     if (
         response.origin == "remote"
         or response.local_cause not in ("refused", "tls", "blocked_here")

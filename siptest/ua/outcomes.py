@@ -152,7 +152,7 @@ LOCAL_REASONS = {
 """What a response siptest's own stack made up says, by cause, in words."""
 
 
-def _unconnected(
+def _as_the_connection_says(
     response: Response, requests: Sequence[RequestSent], peers: Collection[str]
 ) -> Response:
     """No answer over TCP or TLS from a peer no connection ever reached: the request
@@ -288,9 +288,9 @@ def registration_outcome(
         response = _local_failure("REGISTER", state.code, state.reason, events, heard, state.at)
     response = unreadable_answer(events, response)
     requests = [m for m in exchange if isinstance(m, RequestSent)]
-    response = _unconnected(response, requests, peers)
+    response = _as_the_connection_says(response, requests, peers)
     answered = {m.message.cseq for m in exchange if m.direction == "received"}
-    left = requests_on_the_wire(requests, response, answered)
+    left = requests_on_the_wire(requests, response, answered, peers)
     credentials_sent = any(carries_credentials(m.message) for m in left)
     if response.origin == "remote" and response.code in (401, 407) and not credentials_sent:
         response = unanswered_challenge(finals[-1], response, events)
@@ -413,7 +413,8 @@ def call_outcome(
             at,
         )
     response = unreadable_answer(events, response)
-    response = _unconnected(response, invites, connected_peers(events) if peers is None else peers)
+    peers = connected_peers(events) if peers is None else peers
+    response = _as_the_connection_says(response, invites, peers)
     ours = _user_of(invites[0].message.header("from") or "") if invites else None
     came_back = [
         e
@@ -436,7 +437,7 @@ def call_outcome(
                 "came from siptest itself, not from a callee."
             ),
         )
-    left = requests_on_the_wire(invites, response, {m.message.cseq for m in responses})
+    left = requests_on_the_wire(invites, response, {m.message.cseq for m in responses}, peers)
     if (
         remote_final is not None
         and response.origin == "remote"
