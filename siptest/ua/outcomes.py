@@ -30,6 +30,7 @@ from siptest.ua.events import (
     RegistrationStateChanged,
     RequestReceived,
     RequestSent,
+    TransportCause,
     TransportFailed,
 )
 from siptest.ua.evidence import (
@@ -196,6 +197,30 @@ def _as_the_connection_says(
     )
 
 
+_ICMP_DETAILS = {
+    "unreachable": "ICMP port unreachable: nothing is listening at that address and port",
+    "no_route": (
+        "ICMP host unreachable came back (a router, or a firewall that answers "
+        "'administratively prohibited'): the network rejected the request"
+    ),
+}
+
+
+def _icmp_cause(events: Sequence[Event]) -> TransportCause | None:
+    """What siptest's UDP probe heard back (ua.probe): an ICMP error, or None."""
+    return next(
+        (e.cause for e in events if isinstance(e, TransportFailed) and e.cause in _ICMP_DETAILS),
+        None,
+    )
+
+
+def _icmp_answer(method: str, cause: TransportCause, at: float) -> Response:
+    """The network's answer to a UDP request no server answered: nothing listens there
+    (`unreachable`), or a router or firewall rejected it (`no_route`)."""
+    reason, detail = LOCAL_REASONS[cause], _ICMP_DETAILS[cause]
+    return Response(method, 503, reason, "none", at, local_cause=cause, detail=detail)
+
+
 def registration_outcome(
     events: Sequence[Event],
     account: AccountSpec,
@@ -221,14 +246,7 @@ def registration_outcome(
     looped = replay_loops(events).looped.get(call_id or "")
     finals = [m for m in exchange if m.direction == "received" and (m.message.code or 0) >= 200]
     state = next((e for e in reversed(events) if isinstance(e, RegistrationStateChanged)), None)
-    icmp = next(
-        (
-            e.cause
-            for e in events
-            if isinstance(e, TransportFailed) and e.cause in ("unreachable", "no_route")
-        ),
-        None,
-    )
+    icmp = _icmp_cause(events)
     # The TLS probe refused the server before the stack sent anything.
     probed = (
         None
@@ -256,29 +274,8 @@ def registration_outcome(
             local_cause="tls" if probed.cause == "tls" else probed.cause,
             detail=probed.detail,
         )
-    elif icmp == "unreachable":
-        response = Response(
-            "REGISTER",
-            503,
-            "Port unreachable",
-            "none",
-            at,
-            local_cause="unreachable",
-            detail="ICMP port unreachable: nothing is listening at that address and port",
-        )
-    elif icmp == "no_route":
-        response = Response(
-            "REGISTER",
-            503,
-            "No route to the server",
-            "none",
-            at,
-            local_cause="no_route",
-            detail=(
-                "ICMP host unreachable came back (a router, or a firewall that answers "
-                "'administratively prohibited'): the network rejected the request"
-            ),
-        )
+    elif icmp is not None:
+        response = _icmp_answer("REGISTER", icmp, at)
     elif state is None:
         response = Response("REGISTER", 408, "No final response", "none", at, local_cause="timeout")
     elif state.answered and finals:
@@ -387,6 +384,9 @@ def call_outcome(
         or 300 <= (remote_final.message.code or 0) < 400
     ):
         response = response_from(remote_final, "INVITE")
+    elif remote_final is None and not responses and (icmp := _icmp_cause(events)) is not None:
+        # Nothing answered the INVITE and the network said why (siptest's UDP probe).
+        response = _icmp_answer("INVITE", icmp, at)
     elif cancelled:
         # RFC 3261 9.1: a CANCELled INVITE still gets its final answer (487). None
         # came: the server went silent after its provisional answer. pjsua's own

@@ -9,8 +9,12 @@ import socket
 from siptest.hostport import split_hostport
 from siptest.ua.addressing import getaddrinfo_host
 from siptest.ua.base import AccountSpec
-from siptest.ua.events import TransportCause
+from siptest.ua.events import TransportCause, TransportFailed
 
+_WORDS: dict[TransportCause, str] = {
+    "unreachable": "ICMP port unreachable",
+    "no_route": "ICMP host unreachable",
+}
 _ICMP_ERRORS: dict[int, TransportCause] = {
     errno.ECONNREFUSED: "unreachable",
     errno.EHOSTUNREACH: "no_route",
@@ -65,3 +69,9 @@ class UnreachableProbe:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def icmp_failure(at: float, remote: str, cause: TransportCause) -> TransportFailed:
+    """The event for what the probe heard back (`UnreachableProbe.rejected`), among the
+    stack's own transport failures: the outcomes read it from there."""
+    return TransportFailed(at, remote, cause, _WORDS[cause])

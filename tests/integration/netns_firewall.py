@@ -64,6 +64,7 @@ def main() -> int:
             "reject": {
                 "udp": ["register", target, "-t", "udp", "--timeout", "2"],
                 "tcp": ["register", target, "-t", "tcp", "--timeout", "2"],
+                "call": ["call", target, "7000", "--no-register", "--timeout", "5"],
             },
             "local": {"udp": ["register", target, "-t", "udp", "--timeout", "2", "--trace", trace]},
         }[mode]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sippeer import always, silence
 
 pytestmark = pytest.mark.lab
 
@@ -401,3 +403,42 @@ def test_calling_your_own_number_is_recognised(siptest, lab):
 def test_a_busy_answer_from_another_phone_is_still_the_callee_being_busy(siptest, lab):
     result = siptest(*call_args(lab, "999486"), password=PASSWORD)
     assert result.check("call")["diagnosis"]["id"] == "callee.busy"
+
+
+# -- an INVITE over UDP that no server answers: ICMP, or silence -----------------------
+
+
+def test_a_call_to_a_closed_udp_port_says_nothing_is_listening(siptest):
+    # pjsip ignores ICMP for UDP; without siptest's probe this INVITE would wait out the
+    # 5 s timeout and read as the server's silence (with registration, the REGISTER
+    # would have said it first)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = siptest(
+        "call", f"1001@127.0.0.1:{port}", "7000", "--no-register", "--timeout", "5", "--json",
+        password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout + result.stderr
+    call = result.check("call")
+    assert (call["response"]["local_cause"], call["diagnosis"]["id"]) == (
+        "unreachable",
+        "network.unreachable",
+    )
+    assert (call["response"]["origin"], call["requests_sent"]) == ("none", 1)
+    assert call["cancelled_by_us"] is False
+
+
+def test_a_call_to_a_silent_udp_server_is_still_no_answer(siptest, sip_peer):
+    # The twin: something listens (no ICMP comes back) and never answers. The probe's
+    # keep-alive reaches it too; that must not pass for an answer, nor for a refusal.
+    peer = sip_peer("udp", always(silence()))
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--timeout", "1",
+        "--json", password=PASSWORD,
+    )  # fmt: skip
+    assert result.status == 1, result.stdout + result.stderr
+    call = result.check("call")
+    assert (call["response"]["local_cause"], call["response"]["origin"]) == ("timeout", "none")
+    assert call["diagnosis"]["id"] == "network.no_response"
+    assert peer.requests_of("INVITE")

@@ -121,6 +121,8 @@ def test_a_call_from_an_account_that_did_not_register_fails_over_as_siptest_call
     # target is dead. A phone (and `siptest call --no-register`) moves on to the next
     # target; the account then stays at the one that answered, so the second call goes
     # straight there (a second try at the dead target would fail it: no more failover).
+    # Nothing listens at the dead target: ICMP port unreachable says so at once (a
+    # transport error, as for a REGISTER), not the INVITE's timeout.
     call = "  - call: {account: a, number: '7000', talk: 1}\n    expect: {answered: true}\n"
     path = scenario(
         tmp_path, "timeout: 2\nsteps:\n" + call + call, ("a", "1001", "failover.test", "PW_1001")
@@ -129,7 +131,7 @@ def test_a_call_from_an_account_that_did_not_register_fails_over_as_siptest_call
     assert result.status == 0, result.stdout + result.stderr
     (resolution,) = checks(result, "resolution")
     assert [(t["host"], t["failover"]) for t in resolution["failover"]["tried"]] == [
-        ("dead.failover.test", "timeout"),
+        ("dead.failover.test", "transport_error"),
         ("lab.failover.test", None),
     ]
     assert [(c["ok"], c["answered"]) for c in checks(result, "call")] == [(True, True)] * 2

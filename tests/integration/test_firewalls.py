@@ -82,6 +82,14 @@ def test_a_firewall_on_the_way_that_rejects_is_named(tmp_path):
             "network.no_route",
         ), name
         assert check["credentials_sent"] is False
+    # an INVITE sent without registering (nothing found the firewall before it): not
+    # the server's silence after the 5 s timeout either
+    call = next(c for c in results["call"]["report"]["checks"] if c["kind"] == "call")
+    assert results["call"]["status"] == 1
+    assert (call["response"]["local_cause"], call["diagnosis"]["id"]) == (
+        "no_route",
+        "network.no_route",
+    )
     assert results["bindings"] == []
 
 

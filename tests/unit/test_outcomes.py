@@ -1,11 +1,12 @@
-"""Deciding a registration's outcome from the captured exchange, without a SIP stack."""
+"""Deciding a registration's or a call's outcome from the captured exchange, without a SIP stack."""
 
 import pytest
 from streams import Stream
 
 from siptest.ua.base import AccountSpec, Response
+from siptest.ua.calls import CallSpec
 from siptest.ua.evidence import awaiting_answer, info_refusal, local_cause
-from siptest.ua.outcomes import registration_outcome
+from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 ACCOUNT = AccountSpec(
     user="1001", domain="example.com", registrar="example.com", port=None,
@@ -280,3 +281,56 @@ def test_another_accounts_refresh_in_the_window_is_not_this_chain():
     outcome = registration_outcome(stream.events, bob)
     assert (outcome.response.code, outcome.response.origin) == (408, "none")
     assert outcome.requests_sent == 1
+
+
+# -- a call's INVITE and what the network said (siptest's UDP probe) ---------------------
+
+
+def invite() -> str:
+    return "INVITE sip:7000@example.com SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n"
+
+
+def invite_answer(code: int, reason: str) -> str:
+    return f"SIP/2.0 {code} {reason}\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n"
+
+
+def dialled(events: list, cancelled: bool = False):
+    end = CallEnd(487, "Request Terminated", "")
+    return call_outcome(events, CallSpec(number="7000"), "sip:7000@example.com", end, "c1",
+                        False, cancelled, None, 0.0, None, "")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("cause", "reason"),
+    [("unreachable", "Port unreachable"), ("no_route", "No route to the server")],
+)
+def test_an_invite_nothing_answered_takes_the_networks_word(cause, reason):
+    # pjsua ends the call itself (siptest hung up once the probe heard ICMP): its 487 is
+    # not the answer, and neither is "no answer from the server"
+    stream = Stream()
+    stream.sent(invite())
+    outcome = dialled(stream.failed(cause))
+    assert (outcome.response.code, outcome.response.reason) == (503, reason)
+    assert (outcome.response.origin, outcome.response.local_cause) == ("none", cause)
+    assert (outcome.requests_sent, outcome.cancelled_by_us) == (1, False)
+
+
+def test_an_invite_the_server_answered_keeps_the_servers_answer_whatever_icmp_said():
+    stream = Stream()
+    stream.sent(invite())
+    stream.failed("unreachable")
+    stream.received(invite_answer(486, "Busy Here"))
+    outcome = call_outcome(stream.events, CallSpec(number="7000"), "sip:7000@example.com",
+                           CallEnd(486, "Busy Here", ""), "c1", False, False, None, 0.0,
+                           None, "")  # fmt: skip
+    assert (outcome.response.code, outcome.response.origin) == (486, "remote")
+
+
+def test_an_invite_that_got_a_provisional_answer_is_not_taken_for_an_absent_server():
+    # something answered (100 Trying): whatever ICMP came back, a server is there
+    stream = Stream()
+    stream.sent(invite())
+    stream.received(invite_answer(100, "Trying"))
+    outcome = dialled(stream.failed("unreachable"), cancelled=True)
+    assert outcome.response.local_cause == "timeout"
+    assert outcome.response.origin == "local"

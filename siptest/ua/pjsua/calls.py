@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from siptest.errors import CannotRunError
 from siptest.ua.base import AccountSpec
 from siptest.ua.chains import exchanged
-from siptest.ua.events import WireMessage
+from siptest.ua.events import TransportCause, WireMessage
 from siptest.ua.evidence import (
     awaiting_answer,
     dial_uri,
@@ -28,6 +28,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
+from siptest.ua.probe import UnreachableProbe, icmp_failure
 
 if TYPE_CHECKING:
     from siptest.ua.calls import CallCompleted, CallSpec
@@ -38,7 +39,15 @@ class DialledCall:
     """A call in progress, between `PjsuaAgent.dial` and `PjsuaAgent.follow`."""
 
     def __init__(
-        self, spec: CallSpec, uri: str, call: Any, call_id: str, first: int, started: float
+        self,
+        spec: CallSpec,
+        uri: str,
+        call: Any,
+        call_id: str,
+        first: int,
+        started: float,
+        probe: UnreachableProbe | None = None,
+        server: str = "",
     ) -> None:
         self.spec = spec
         self.uri = uri
@@ -47,6 +56,10 @@ class DialledCall:
         self.started = started
         self._call = call
         """The pjsua2 Call; dropped once followed (it must not outlive the library)."""
+        self.probe = probe
+        """Over UDP: what the network says about the server (closed once followed)."""
+        self.server = server
+        """The server the INVITE went to (host:port), as the account names it."""
 
 
 class Calling(AgentCore):
@@ -109,7 +122,19 @@ class Calling(AgentCore):
             gc.collect()
             raise translate(failure, "dial", spec.number)
         self._calls.append(call)
-        return DialledCall(spec, uri, call, call.getInfo().callIdString, first, time.monotonic())
+        # pjsip ignores an ICMP error for UDP: without the probe, an INVITE to a port
+        # where nothing listens would wait for Timer B and read as the server's silence.
+        probe = UnreachableProbe.open(account, self.config.transport)
+        return DialledCall(
+            spec,
+            uri,
+            call,
+            call.getInfo().callIdString,
+            first,
+            time.monotonic(),
+            probe,
+            account.hostport,
+        )
 
     @at_stack_boundary("follow")
     def follow(self, dialled: DialledCall) -> CallCompleted:
@@ -128,20 +153,38 @@ class Calling(AgentCore):
             dialled.first_message,
         )
         confirmed, disconnected = pj.PJSIP_INV_STATE_CONFIRMED, pj.PJSIP_INV_STATE_DISCONNECTED
+        probe, dialled.probe = dialled.probe, None
+        rejected: TransportCause | None = None
+
+        def settled() -> bool:
+            nonlocal rejected
+            if call.state in (confirmed, disconnected):
+                return True
+            if rejected is None and probe is not None and not self.capture.received_since(first):
+                rejected = probe.rejected()  # the socket reports an ICMP error once
+            return rejected is not None
 
         # pjsip's Timer B (= --timeout) ends an INVITE nobody answers at all;
         # the ring timeout (counted from the dial) ends one that rings too long.
         ringing = spec.ring_timeout - (time.monotonic() - dialled.started)
-        self._wait(lambda: call.state in (confirmed, disconnected), max(0.0, ringing))
-        if call.state not in (confirmed, disconnected) and not invite_responses(
-            exchanged(self.events[first:]), call_id
-        ):
-            # Nothing came back yet: there is nothing to CANCEL (RFC 3261 9.1), and a
-            # dead server must not pass as "we hung up". Timer B decides.
-            self._wait(lambda: call.state in (confirmed, disconnected), self.config.timeout + 1)
+        try:
+            self._wait(settled, max(0.0, ringing))
+            if not settled() and not invite_responses(exchanged(self.events[first:]), call_id):
+                # Nothing came back yet: there is nothing to CANCEL (RFC 3261 9.1), and a
+                # dead server must not pass as "we hung up". Timer B decides.
+                self._wait(settled, self.config.timeout + 1)
+        finally:
+            if probe is not None:
+                probe.close()
         cancelled = interrupted = False
         bye_answered: bool | None = None
-        if call.state not in (confirmed, disconnected):
+        if rejected is not None and call.state not in (confirmed, disconnected):
+            # The network answered for the server: nothing listens there, or a firewall
+            # rejected the INVITE. No answer will come, and with no provisional one there
+            # is nothing to CANCEL (RFC 3261 9.1): end the call without waiting for Timer B.
+            self.capture.events.append(icmp_failure(self.capture.now(), dialled.server, rejected))
+            self._end_call(call)
+        elif call.state not in (confirmed, disconnected):
             cancelled, interrupted = True, self._interrupted
             self._end_call(call)
             # RFC 3261 9.1: a CANCELled INVITE still gets its final response (487),

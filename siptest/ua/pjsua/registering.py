@@ -28,7 +28,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
 )
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
-from siptest.ua.probe import UnreachableProbe
+from siptest.ua.probe import UnreachableProbe, icmp_failure
 
 if TYPE_CHECKING:
     from siptest.ua.tlsprobe import TlsProblem
@@ -61,8 +61,8 @@ class Registering(AgentCore):
             nonlocal rejected
             if acc.events:
                 return True
-            if probe is not None and not self.capture.received_since(first):
-                rejected = probe.rejected()
+            if rejected is None and probe is not None and not self.capture.received_since(first):
+                rejected = probe.rejected()  # the socket reports an ICMP error once
             return rejected is not None
 
         try:
@@ -78,10 +78,7 @@ class Registering(AgentCore):
             if probe is not None:
                 probe.close()
         if rejected is not None:
-            words = {"unreachable": "ICMP port unreachable", "no_route": "ICMP host unreachable"}
-            self.capture.events.append(
-                TransportFailed(self.capture.now(), account.hostport, rejected, words[rejected])
-            )
+            self.capture.events.append(icmp_failure(self.capture.now(), account.hostport, rejected))
         outcome = registration_outcome(self.capture.events[first:], account, peers=self._peers())
         contact = sent_contact(self.capture.events[first:], account.aor)
         if contact:
