@@ -9,6 +9,7 @@ Each mode prints what happened, one line per fact, then "survived".
 
 from __future__ import annotations
 
+import socket
 import sys
 
 from siptest.errors import CannotRunError
@@ -23,15 +24,32 @@ def account(user: str, port: int, password: str, domain: str | None = None) -> A
 
 
 def accounts(port: int) -> None:
-    """Nine accounts: the ninth is refused, not an abort."""
+    """Accounts whose REGISTER failed are shut down and free their slot; nine live ones:
+    the ninth is refused, not an abort."""
     agent = PjsuaAgent(AgentConfig(timeout=2, public_address="127.0.0.1"))
     try:
         for n in range(9):
-            agent.register(account("1001", port, f"bad{n}", domain="127.0.0.1"))
+            outcome = agent.register(account("1001", port, f"bad{n}", domain="127.0.0.1"))
+            print("registered:", outcome.response.code)
+        # A call without registering keeps its account (one per server, for the next
+        # call there): nine servers, nine live accounts. Nothing listens at these ports.
+        for server in closed_udp_ports(9):
+            outcome = agent.call(account("1001", server, "x"), CallSpec(number="7000"))
+            print("called:", outcome.response.local_cause)
     except CannotRunError as error:
         print("refused:", error)
     agent.close()
     print("survived")
+
+
+def closed_udp_ports(count: int) -> list[int]:
+    sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
 
 
 def calls(port: int, password: str) -> None:

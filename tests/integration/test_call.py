@@ -206,6 +206,14 @@ def limits_agent(*args: object) -> str:
 
 def test_account_limit_is_refused_clearly_and_the_process_survives(lab):
     out = limits_agent("accounts", lab.sip_port)
+    # nine failed REGISTERs: their accounts are gone, none counts (a scenario's DNS
+    # failover attempts must not make it run into siptest's limit)
+    assert out.count("registered: 401") == 9
+    # then eight live accounts (a call without registering keeps one per server), and
+    # the ninth is refused. Their eight calls, in a row, each to a port where nothing
+    # listens, end at once and free their place: pjsua holds 4 calls, and a call left
+    # waiting for Timer B would have made the fifth siptest's limit.
+    assert out.count("called: unreachable") == 8
     assert "refused: siptest's SIP stack holds at most 8 accounts" in out
     assert out.rstrip().endswith("survived")
 

@@ -54,6 +54,10 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
             or pjsua2 destroys it and the caller gets 603."""
             self.digits: list[str] = []
             """DTMF received by incoming calls that have ended."""
+            self.shut_down = False
+            """Set by `shutdown_account`. Not `isValid()`: pjsua reuses a deleted account's
+            slot, and this object keeps its id, so it would read as valid again (and
+            `shutdown()` would delete the account that took the slot)."""
 
         def onRegState(self, prm: Any) -> None:
             try:

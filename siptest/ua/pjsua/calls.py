@@ -8,9 +8,10 @@ import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from siptest.errors import CannotRunError
+from siptest.sipmessage import header_params
 from siptest.ua.base import AccountSpec
 from siptest.ua.chains import exchanged
-from siptest.ua.events import TransportCause, WireMessage
+from siptest.ua.events import RequestSent, TransportCause, WireMessage
 from siptest.ua.evidence import (
     awaiting_answer,
     dial_uri,
@@ -28,6 +29,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
     translate,
 )
+from siptest.ua.pjsua.transactions import end_client_invite
 from siptest.ua.probe import UnreachableProbe, icmp_failure
 
 if TYPE_CHECKING:
@@ -183,7 +185,7 @@ class Calling(AgentCore):
             # rejected the INVITE. No answer will come, and with no provisional one there
             # is nothing to CANCEL (RFC 3261 9.1): end the call without waiting for Timer B.
             self.capture.events.append(icmp_failure(self.capture.now(), dialled.server, rejected))
-            self._end_call(call)
+            self._abandon_invite(call, call_id, first)
         elif call.state not in (confirmed, disconnected):
             cancelled, interrupted = True, self._interrupted
             self._end_call(call)
@@ -247,6 +249,23 @@ class Calling(AgentCore):
         self._release(call)
         self._reap_incoming()
         return outcome
+
+    def _abandon_invite(self, call: Any, call_id: str, first: int) -> None:
+        """End a call whose INVITE the network refused: its transaction ends now, not at
+        Timer B, so pjsua frees the call (one of its MAX_CALLS) for the next one."""
+        disconnected = self._pj.PJSIP_INV_STATE_DISCONNECTED
+        invites = [
+            m
+            for m in exchanged(self.events[first:])
+            if isinstance(m, RequestSent)
+            and m.message.method == "INVITE"
+            and m.message.header("call-id") == call_id
+        ]
+        branch = header_params(invites[-1].message.header("via") or "").get("branch", "")
+        # 503, the code siptest reports for it (outcomes: _icmp_answer)
+        if branch and end_client_invite(self._lib, branch, 503):
+            self._wait(lambda: call.state == disconnected, 1.0, interruptible=False)
+        self._end_call(call)  # nothing left to do once it is disconnected
 
     def _talk(self, call: Any, seconds: float, started: float) -> list[MediaTick]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where

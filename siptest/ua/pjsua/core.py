@@ -65,7 +65,9 @@ class AgentCore:
         self.config = config
         self.capture = Capture(secrets=config.secrets, incoming=self._refuse_incoming)
         self._accounts: list[Any] = []
-        """Every pjsua2 account created (they count against MAX_ACCOUNTS)."""
+        """Every pjsua2 account created, kept until libDestroy. Those not shut down count
+        against MAX_ACCOUNTS: pjsua frees the slot of one that is (a failed REGISTER, a
+        DNS target siptest moved on from)."""
         self._registered: dict[str, tuple[AccountSpec, Any]] = {}
         """Registered accounts by address of record, in registration order."""
         self._calls: list[Any] = []
@@ -336,7 +338,7 @@ class AgentCore:
         return cfg
 
     def _create_account(self, cfg: Any, answers: bool = False) -> Any:
-        if len(self._accounts) >= MAX_ACCOUNTS:
+        if sum(1 for acc in self._accounts if not acc.shut_down) >= MAX_ACCOUNTS:
             raise CannotRunError(
                 f"siptest's SIP stack holds at most {MAX_ACCOUNTS} accounts per process. "
                 "Split the scenario into several files."
@@ -375,7 +377,10 @@ class AgentCore:
 
 
 def shutdown_account(acc: Any) -> None:
-    """End a pjsua2 account; what it says on the way out changes nothing."""
+    """End a pjsua2 account, once; what it says on the way out changes nothing."""
+    if acc.shut_down:
+        return
+    acc.shut_down = True
     try:
         acc.shutdown()
     except Exception:  # pragma: no cover - defensive

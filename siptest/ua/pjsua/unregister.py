@@ -23,23 +23,23 @@ from siptest.ua.base import AccountSpec, RegistrationCompleted, Response
 from siptest.ua.pjsua.errors import StackFailure
 
 
-class _PjStr(ctypes.Structure):
+class PjStr(ctypes.Structure):
     _fields_ = [("ptr", ctypes.c_char_p), ("slen", ctypes.c_ssize_t)]
 
 
-def _pj_str(value: bytes) -> _PjStr:
-    return _PjStr(value, len(value))
+def pj_str(value: bytes) -> PjStr:
+    return PjStr(value, len(value))
 
 
 class _CredInfo(ctypes.Structure):
     """pjsip_cred_info (pjsip/sip_auth.h, pjproject 2.15.1): a plain-text password."""
 
     _fields_ = [
-        ("realm", _PjStr),
-        ("scheme", _PjStr),
-        ("username", _PjStr),
+        ("realm", PjStr),
+        ("scheme", PjStr),
+        ("username", PjStr),
         ("data_type", ctypes.c_int),
-        ("data", _PjStr),
+        ("data", PjStr),
         ("algorithm_type", ctypes.c_int),
         ("ext", ctypes.c_void_p * 7),
     ]
@@ -68,11 +68,11 @@ class RawUnregister:
         ]
         lib.pjsip_regc_init.argtypes = [
             ctypes.c_void_p,
-            ctypes.POINTER(_PjStr),
-            ctypes.POINTER(_PjStr),
-            ctypes.POINTER(_PjStr),
+            ctypes.POINTER(PjStr),
+            ctypes.POINTER(PjStr),
+            ctypes.POINTER(PjStr),
             ctypes.c_int,
-            ctypes.POINTER(_PjStr),
+            ctypes.POINTER(PjStr),
             ctypes.c_uint32,
         ]
         lib.pjsip_regc_set_credentials.argtypes = [
@@ -97,11 +97,11 @@ class RawUnregister:
         if status != 0:
             return StackFailure(status, "could not create a registration client")
         server, address, ours = (
-            _pj_str(registrar.encode()),
-            _pj_str(aor.encode()),
-            _pj_str(contact.encode()),
+            pj_str(registrar.encode()),
+            pj_str(aor.encode()),
+            pj_str(contact.encode()),
         )
-        contacts = (_PjStr * 1)(ours)
+        contacts = (PjStr * 1)(ours)
         status = lib.pjsip_regc_init(
             self._regc, ctypes.byref(server), ctypes.byref(address), ctypes.byref(address),
             1, contacts, 300,
@@ -109,11 +109,11 @@ class RawUnregister:
         if status != 0:
             return StackFailure(status, "could not set up the un-REGISTER")
         credentials = _CredInfo(
-            realm=_pj_str(b"*"),
-            scheme=_pj_str(b"digest"),
-            username=_pj_str(auth_user.encode()),
+            realm=pj_str(b"*"),
+            scheme=pj_str(b"digest"),
+            username=pj_str(auth_user.encode()),
             data_type=_PLAIN_PASSWORD,
-            data=_pj_str(password.encode()),
+            data=pj_str(password.encode()),
         )
         status = lib.pjsip_regc_set_credentials(self._regc, 1, ctypes.byref(credentials))
         if status != 0:
