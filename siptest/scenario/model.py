@@ -27,9 +27,6 @@ MAX_REPEAT = 100
 """Most repetitions of one `repeat` block."""
 MAX_STEPS = 1000
 """Most steps of a scenario once its `repeat` blocks are unrolled."""
-MAX_REGISTRATIONS = 8
-"""Most `register` steps per scenario: siptest's SIP stack (pjsua2) creates an
-account for each and holds at most 8 per process."""
 MOS_RANGE = (1.0, 4.5)
 """What `min_mos` may ask for: the MOS scale of the E-model estimate (ITU-T G.107)."""
 MEDIA_KEYS = ("audio", "min_mos", "dtmf")

@@ -129,8 +129,6 @@ class SchemaReader(ScenarioNodes):
             if not steps:
                 raise self.error(top["steps"], "steps", "is empty; list at least one step.")
             with self.recovering():
-                self.step_reader.check_registrations(steps)
-            with self.recovering():
                 self.step_reader.check_dtmf(steps)
         # Every value below is read on its own: a file with three mistakes says all three.
         tls_ca: Path | None = None

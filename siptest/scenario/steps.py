@@ -18,7 +18,6 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from siptest.errors import UsageError
 from siptest.scenario.model import (
     DEFAULT_EXPECTATION,
-    MAX_REGISTRATIONS,
     MAX_REPEAT,
     MAX_STEPS,
     MAX_WAIT_SECONDS,
@@ -486,14 +485,3 @@ class StepReader(ScenarioNodes):
                     "can only receive what the call sends: give the call the same digits "
                     "(call: {number: ..., dtmf: ...})."
                 )
-
-    def check_registrations(self, steps: Sequence[Step]) -> None:
-        registers = [step for step in steps if isinstance(step, Register)]
-        if len(registers) > MAX_REGISTRATIONS:
-            extra = registers[MAX_REGISTRATIONS]
-            raise ScenarioError(
-                f"{extra.location}: key 'register': the scenario registers {len(registers)} "
-                f"times (repeat blocks included); siptest's SIP stack allows at most "
-                f"{MAX_REGISTRATIONS} registrations per scenario. Lower the repeat count or "
-                "split the file."
-            )

@@ -73,6 +73,40 @@ def test_register_only_scenario_passes_and_leaves_no_binding(siptest, lab, lab_e
     assert lab.bindings("1001") == []
 
 
+FLAPPING = """\
+name: flapping
+account:
+  user: "1001"
+  host: ${SIPTEST_HOST}
+  port: ${SIPTEST_PORT}
+timeout: 2
+steps:
+  - register
+  - repeat:
+      times: 12
+      steps:
+        - unregister
+        - register
+  - call: {number: "7000", talk: 0.5}
+"""
+
+
+def test_a_registration_repeated_past_the_stacks_8_accounts_runs_and_leaves_no_binding(
+    siptest, lab, lab_env, tmp_path
+):
+    # Thirteen REGISTERs of one account, each after an un-REGISTER: only live accounts
+    # count against the SIP stack's 8, so this is no limit of siptest's (it was refused
+    # as one before anything was sent). The call after them still goes out registered.
+    path = write(tmp_path, "flapping.sip.yaml", FLAPPING)
+    result = siptest("run", str(path), "--json", env=lab_env)
+    assert result.status == 0, result.stdout + result.stderr
+    (scenario,) = result.json["scenarios"]
+    kinds = [check["kind"] for check in scenario["checks"]]
+    assert kinds.count("register") == 13 and kinds.count("unregister") == 13
+    assert all(check["ok"] for check in scenario["checks"])
+    assert lab.bindings("1001") == []
+
+
 def test_example_scenarios_pass_with_text_json_and_junit(siptest, lab, lab_env, tmp_path):
     junit = tmp_path / "run.xml"
     trace = tmp_path / "run.sip"

@@ -228,11 +228,13 @@ BROKEN = [
         id="duplicate-key",
     ),
     pytest.param(
-        ACCOUNT + "steps:\n  - repeat:\n      times: 9\n      steps: [register, unregister]\n",
-        8,
-        "register",
-        "at most 8 registrations",
-        id="too-many-registrations",
+        "accounts:\n"
+        + "".join(f"  a{n}: {{user: '10{n}', host: h}}\n" for n in range(9))
+        + "steps: [register: a0]\n",
+        2,
+        "accounts",
+        "holds at most 8 at once",
+        id="nine-accounts",
     ),
     pytest.param(
         ACCOUNT + "steps:\n  - repeat:\n      times: 0\n      steps: [register]\n",
@@ -556,6 +558,14 @@ def test_repeat_blocks_are_unrolled_with_their_round(tmp_path):
     steps = load(tmp_path, text).steps
     assert [type(step) for step in steps] == [Register, Wait, Unregister] * 2
     assert [step.round for step in steps] == ["1/2"] * 3 + ["2/2"] * 3
+
+
+def test_registering_again_and_again_is_no_limit_of_the_stack(tmp_path):
+    # Only accounts alive at once count against the stack's 8 (each un-REGISTER frees
+    # one): a scenario that flaps one registration a hundred times is a valid file.
+    text = ACCOUNT + "steps:\n  - repeat:\n      times: 100\n      steps: [register, unregister]\n"
+    steps = load(tmp_path, text).steps
+    assert sum(isinstance(step, Register) for step in steps) == 100
 
 
 def test_several_accounts_are_named_in_steps(tmp_path):
