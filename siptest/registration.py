@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from siptest.analysis.model import Check, Report
 from siptest.analysis.preflight import check_account
 from siptest.analysis.registration import analyse_registration, analyse_unregistration
+from siptest.bulk.turn import TURN_ENV, take_turn
+from siptest.errors import CannotRunError
 from siptest.interruption import Interruption, catching_signals
 from siptest.knowledge import Knowledge
 from siptest.ua.addressing import source_address
@@ -109,6 +111,12 @@ def check_registration(
         account.user, account.auth_user, account.password, knowledge
     )
     agent = agent_factory(agent_config(request))
+    if not take_turn():  # a child of `siptest bulk`: its REGISTER waits for the pacer
+        agent.close()
+        raise CannotRunError(
+            f"siptest bulk did not give this check its turn ({TURN_ENV}): the run "
+            "stopped, or the variable was not set by siptest bulk. Nothing was sent."
+        )
     agent.watch(watcher)
     with catching_signals(agent.interrupt) as interruption:
         try:

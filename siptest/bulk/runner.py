@@ -14,6 +14,7 @@ as such, and never sent again in the same run.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from siptest.bulk.accounts import BulkAccount
 from siptest.bulk.pacing import Pacer
+from siptest.bulk.turn import START_S, Turn
 from siptest.errors import ExitStatus
 from siptest.exporter.probe import Children, ProbeResult, run_command
 from siptest.interruption import catching_signals
@@ -135,15 +137,29 @@ def run_bulk(
 
 
 def _check(account: BulkAccount, pacer: Pacer, children: Children, timeout: float) -> AccountResult:
-    if pacer.stop.is_set() or not pacer.wait(account.registrar):
+    if pacer.stop.is_set():
         return AccountResult(account, "not_run")
     started_at = time.time()
     argv = [sys.executable, "-m", "siptest", *account.arguments(timeout), "--", account.target]
     budget = budget_for(timeout)
+    # The child starts now; its REGISTER waits for the pacer (turn.py).
+    turn = Turn()
+    env, fds = turn.child_env(dict(os.environ))
+
+    def go() -> bool:
+        return turn.give(lambda: not pacer.stop.is_set() and pacer.wait(account.registrar))
+
     try:
-        probe = run_command(argv, budget, GRACE_S, children)
+        probe = run_command(argv, budget, GRACE_S, children, env, pass_fds=fds, after_start=go)
     except OSError as error:  # no process to start (fork limit, memory, a missing file)
         reason = f"could not start siptest ({error.strerror or error})"
+        return AccountResult(account, "error", started_at=started_at, error=reason)
+    finally:
+        turn.close()
+    if pacer.stop.is_set() and not turn.given:
+        return AccountResult(account, "not_run")  # stopped before its turn: nothing sent
+    if turn.never_ready:
+        reason = f"siptest did not start within {START_S:g} s (nothing was sent)"
         return AccountResult(account, "error", started_at=started_at, error=reason)
     return _result(account, probe, started_at, stopped=pacer.stop.is_set(), budget=budget)
 

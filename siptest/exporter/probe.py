@@ -117,6 +117,8 @@ def run_command(
     env: dict[str, str] | None = None,
     linger: float = 0.0,
     on_exit: Callable[[], None] | None = None,
+    pass_fds: tuple[int, ...] = (),
+    after_start: Callable[[], bool] | None = None,
 ) -> ProbeResult:
     """Run `siptest ... --json` as a child; at `budget` seconds SIGTERM (the child
     cancels and un-registers). Its report is awaited `grace` seconds; a child still
@@ -124,9 +126,9 @@ def run_command(
     its answer) before SIGKILL. `on_exit` is called once, when the child has exited
     (from the background then) or could not start: what the child holds, such as the
     exporter's concurrency slot, is held until then. `siptest bulk` runs its accounts
-    through here too."""
+    through here too: `after_start` runs once the child does (bulk's turn, turn.py);
+    False stops the child at once. The budget counts from then."""
     exited = _Once(on_exit)
-    started = time.monotonic()
     try:
         child = subprocess.Popen(
             argv,
@@ -135,6 +137,7 @@ def run_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            pass_fds=pass_fds,
         )
     except BaseException:
         exited()
@@ -142,6 +145,9 @@ def run_command(
     children.add(child)
     timed_out = False
     try:
+        if after_start is not None and not after_start():
+            _signal_group(child, signal.SIGTERM)
+        started = time.monotonic()
         try:
             out, _ = child.communicate(timeout=max(budget, 0.0))
         except subprocess.TimeoutExpired:

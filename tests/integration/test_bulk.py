@@ -22,8 +22,10 @@ from siptest.lab import Lab
 ACCOUNTS = 500
 RATE = 10.0
 JITTER_STARTS = 2
-"""Each check starts in a new process; its REGISTER leaves 0.1-0.3 s after the pacer let
-it go, so two starts may reach the lab closer than 1/rate. Allowed in a 2 s window."""
+"""Each check's REGISTER waits in its process for the pacer's go (siptest.bulk.turn), and
+leaves a few milliseconds after it: two may reach the lab a little closer than 1/rate.
+Allowed in a 2 s window. (When the pacer let processes start instead, their start-up
+of 0.1-0.3 s, longer on a busy machine, bunched them: 24 in a 2 s window at 10/s.)"""
 WRONG = 7
 """The index of the account whose variable holds a wrong password."""
 _REGISTER = re.compile(

@@ -74,14 +74,25 @@ def test_a_child_that_crashed_while_the_run_was_stopping_is_still_an_error():
 
 # --- whole runs whose checks are done by stand-in children (no SIP, no network) ---
 
+TURN = (
+    # what `siptest register` does under bulk once its stack is up (siptest.bulk.turn)
+    "import os, select\nfd = int(os.environ['SIPTEST_BULK_TURN_FD'])\nos.write(fd, b'r')\n"
+    "select.select([fd], [], [], 60)\nassert os.read(fd, 1) == b'g'\n"
+)
 CHILD = {
     "garbage": "print('{not json')",
     "hollow": "import json; print(json.dumps({'ok': True}))",
     "crash": "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)",
-    "hang": "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(60)",
-    # still starting up: no handler for SIGTERM yet; says it runs, then waits
-    "starting": "import os, sys, time\nopen(os.environ['STARTED'] + str(os.getpid()), 'w')\n"
+    # got its turn, then hangs in its check
+    "hang": TURN + "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
     "time.sleep(60)",
+    # never gets as far as asking for its turn
+    "stuck": "import time\ntime.sleep(60)",
+    # asks for its turn, notes that it went, then waits in its check (no SIGTERM
+    # handler: SIGTERM ends it)
+    "paced": "import os, time\nopen(os.environ['STARTED'] + str(os.getpid()), 'w')\n"
+    + TURN
+    + "import sys\nopen(os.environ['WENT'] + sys.argv[-1], 'w')\ntime.sleep(60)",
 }
 
 
@@ -94,7 +105,7 @@ def run_with_child(tmp_path, monkeypatch, behaviour: str, count: int = 2, rate: 
     script = tmp_path / "child.py"
     script.write_text(CHILD[behaviour] + "\n")
     fake = tmp_path / "python"
-    fake.write_text(f"#!/bin/sh\nexec {sys.executable} {script}\n")
+    fake.write_text(f'#!/bin/sh\nexec {sys.executable} {script} "$@"\n')
     fake.chmod(0o700)
     monkeypatch.setattr(runner.sys, "executable", str(fake))
     monkeypatch.setattr(runner, "GRACE_S", 0.5)
@@ -136,24 +147,47 @@ def test_a_child_that_cannot_be_started_is_an_error_not_a_traceback(tmp_path, mo
 
 
 @pytest.mark.timeout(30)
-def test_ctrl_c_reports_the_running_checks_interrupted_and_the_rest_not_run(tmp_path, monkeypatch):
+def test_a_child_that_never_asks_for_its_turn_is_stopped_and_an_error(tmp_path, monkeypatch):
+    from siptest.bulk import runner, turn
+
+    monkeypatch.setattr(turn, "START_S", 0.5)
+    monkeypatch.setattr(runner, "START_S", 0.5)
+    run = run_with_child(tmp_path, monkeypatch, "stuck", count=1)
+    (result,) = run.results
+    assert (result.status, result.error) == (
+        "error",
+        "siptest did not start within 0.5 s (nothing was sent)",
+    )
+    assert run.exit_status == 3
+
+
+@pytest.mark.timeout(30)
+def test_ctrl_c_reports_the_check_that_went_interrupted_and_the_rest_not_run(tmp_path, monkeypatch):
     import os
     import threading
 
-    started = tmp_path / "started-"
+    started, went = tmp_path / "started-", tmp_path / "went-"
     monkeypatch.setenv("STARTED", str(started))
+    monkeypatch.setenv("WENT", str(went))
 
-    def interrupt_once_both_run() -> None:
+    def interrupt_once_one_went_and_one_waits() -> None:
         try:
-            eventually(lambda: len(list(tmp_path.glob("started-*"))) >= 2, "two checks", 10)
+            eventually(lambda: len(list(tmp_path.glob("started-*"))) >= 2, "two children", 10)
+            eventually(lambda: len(list(tmp_path.glob("went-*"))) >= 1, "a first turn", 10)
         finally:  # the main thread's assertions say what went wrong
             os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=interrupt_once_both_run, daemon=True).start()
-    # at 0.5/s toward one registrar the second check starts 2 s after the first and the
-    # third would start 2 s later: Ctrl-C comes while two children start up and one waits
+    threading.Thread(target=interrupt_once_one_went_and_one_waits, daemon=True).start()
+    # Two children start at once (two workers) and ask for their turn; at 0.5/s toward one
+    # registrar the first goes at once and the second waits 2 s: Ctrl-C comes then. Only
+    # the first sent anything; the second and the third (never started) did not run.
     accounts = 3
-    run = run_with_child(tmp_path, monkeypatch, "starting", count=accounts, rate=0.5)
-    assert len(list(tmp_path.glob("started-*"))) == 2
-    assert [r.status for r in run.results] == ["interrupted", "interrupted", "not_run"]
+    run = run_with_child(tmp_path, monkeypatch, "paced", count=accounts, rate=0.5)
+    (first,) = tmp_path.glob("went-*")  # the one that asked first went first
+    statuses = {r.account.target: r.status for r in run.results}
+    went = first.name.removeprefix("went-")
+    assert statuses == {
+        target: "interrupted" if target == went else "not_run" for target in statuses
+    }
+    assert run.results[2].status == "not_run"  # never started
     assert run.exit_status == 130
