@@ -60,6 +60,8 @@ def heading(event: Traced) -> str:
     if isinstance(event, WireMessage):
         arrow = "-->" if event.direction == "sent" else "<--"
         verb = "sent to" if event.direction == "sent" else "received from"
+        if note_kind(event) in ("blocked", "unsent"):
+            verb = "not sent to"  # handed to the stack, never on the wire (the note says why)
     else:
         arrow, verb = "xx>", "refused by siptest's SIP stack, from"
     note = note_of(event)

@@ -97,10 +97,13 @@ def test_udp_is_never_queued():
 def test_the_trace_marks_a_queued_request_not_sent_and_a_sent_one_not():
     queued = format_trace(silent().events)
     assert "(NOT SENT: its connection was never set up, nothing answered it)" in queued
+    assert " not sent to TCP " in queued and " ms sent to " not in queued
     stream = Stream("TCP")
     stream.sent(REGISTER)
     stream.connected()
-    assert "NOT SENT" not in format_trace(stream.events)
+    went = format_trace(stream.events)
+    assert "NOT SENT" not in went
+    assert " ms sent to TCP " in went and "not sent to" not in went
 
 
 def packets(events) -> list:
@@ -122,6 +125,8 @@ def test_a_request_siptest_blocked_is_not_in_the_capture_either():
     assert isinstance(request, RequestSent)
     assert packets([replace(request, blocked=True)]) == []  # stopped by siptest
     assert len(packets([request])) == 1
+    blocked = format_trace([replace(request, blocked=True)])
+    assert " not sent to UDP " in blocked and "(NOT SENT: siptest stopped" in blocked
 
 
 FAILED = "Failed to send Request msg REGISTER/cseq={cseq} (tdta0x5f2a1b0)! err=120001 ({why})"
@@ -133,6 +138,7 @@ def test_a_request_the_stack_could_not_send_is_marked_by_its_method_and_cseq():
     stream.said(FAILED.format(cseq=1, why="Operation not permitted"))
     trace = format_trace(stream.events)
     assert "(NOT SENT: the stack could not send it (Operation not permitted))" in trace
+    assert " not sent to UDP " in trace
     assert packets(stream.events) == []
 
 
