@@ -1,0 +1,132 @@
+"""`siptest call` against far ends that answer in ways a phone rarely sees: the verdict
+must say what happened and blame the right party.
+
+Each far end is a scripted peer (tests/integration/sippeer.py) on 127.0.0.1; siptest
+dials it directly (`--no-register`). Every case has its twin: the nearby behaviour that
+must keep its old verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+from sippeer import Request, always, message, response_head
+
+PASSWORD = "no-challenge"
+TAG = "far-end-1"
+
+
+@pytest.fixture
+def rtp_port() -> Iterator[int]:
+    """A bound UDP port the far end's SDP names (it sends nothing from it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+def sdp(port: int) -> bytes:
+    return (
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    ).encode()
+
+
+def tagged(head: str) -> str:
+    """The same To tag on every response of the far end (one dialog, no forking)."""
+    return re.sub(r"tag=peer-[0-9a-f]+", f"tag={TAG}", head)
+
+
+def answer(request: Request, port: int, contact: str) -> bytes:
+    extra = [("Contact", contact), ("Content-Type", "application/sdp")]
+    return message(tagged(response_head(request, 200, "OK", extra)), sdp(port))
+
+
+def as_invite(cancel: Request) -> Request:
+    """The INVITE a CANCEL cancels: same Via branch, Call-ID and CSeq number (RFC 3261 9.1)."""
+    headers = tuple(
+        (name, value.replace("CANCEL", "INVITE") if name == "cseq" else value)
+        for name, value in cancel.headers
+    )
+    return replace(cancel, headers=headers)
+
+
+def far_end(sip_peer: Callable[..., object], on_cancel: str, port: int) -> object:
+    """A far end that rings (180) and, when the CANCEL comes, either answers the INVITE
+    after all (`on_cancel="answer"`: 200 to the CANCEL, then 200 OK with SDP to the
+    INVITE, the RFC 3261 9.1 race) or ends it as it should ("terminate": 487)."""
+    contact: list[str] = []
+
+    def step(request: Request) -> list[bytes]:
+        if request.method == "INVITE":
+            return [message(tagged(response_head(request, 180, "Ringing")))]
+        if request.method == "ACK":
+            return []
+        if request.method == "CANCEL":
+            invite = as_invite(request)
+            final = (
+                answer(invite, port, contact[0])
+                if on_cancel == "answer"
+                else message(tagged(response_head(invite, 487, "Request Terminated")))
+            )
+            return [message(response_head(request, 200, "OK")), final]
+        return [message(response_head(request, 200, "OK"))]
+
+    peer = sip_peer("udp", always(step))
+    contact.append(f"<sip:7000@127.0.0.1:{peer.port}>")  # type: ignore[attr-defined]
+    return peer
+
+
+def dial(siptest, peer, *extra: str):
+    result = siptest(
+        "call", f"1001@127.0.0.1:{peer.port}", "7000", "--no-register", "--json",
+        "--timeout", "2", *extra, password=PASSWORD,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+# -- answered after our CANCEL (RFC 3261 9.1: the 2xx wins the race) -------------------
+
+
+def test_an_answer_after_the_ring_timeouts_cancel_is_not_a_pass(siptest, sip_peer, rtp_port):
+    peer = far_end(sip_peer, "answer", rtp_port)
+    result = dial(siptest, peer, "--ring-timeout", "1")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["ok"] is False
+    assert (call["cancelled_by_us"], call["answered"]) == (True, False)
+    assert (call["response"]["code"], call["response"]["origin"]) == (200, "remote")
+    assert call["diagnosis"]["id"] == "callee.answered_after_cancel"
+    assert call["diagnosis"]["category"] == "callee"
+    assert "rang for 1 second" in call["diagnosis"]["explanation"]
+    # siptest acknowledged the late answer and ended that call at once (RFC 3261 15)
+    assert [r.method for r in peer.requests] == ["INVITE", "CANCEL", "ACK", "BYE"]
+
+
+def test_a_late_answer_passes_when_an_unanswered_call_is_expected(siptest, sip_peer, rtp_port):
+    peer = far_end(sip_peer, "answer", rtp_port)
+    result = dial(siptest, peer, "--ring-timeout", "1", "--expect", "callee")
+    assert result.status == 0, result.stdout
+    assert result.check("call")["expectation_met"] is True
+
+
+def test_a_late_answer_is_no_answer_the_user_expected(siptest, sip_peer, rtp_port):
+    peer = far_end(sip_peer, "answer", rtp_port)
+    result = dial(siptest, peer, "--ring-timeout", "1", "--expect", "answered")
+    assert result.status == 1, result.stdout
+    assert result.check("call")["expectation_met"] is False
+
+
+def test_a_cancel_the_far_end_honours_is_still_the_ring_timeout(siptest, sip_peer, rtp_port):
+    # The twin: the same far end, ending the INVITE with 487 as RFC 3261 9.2 says.
+    peer = far_end(sip_peer, "terminate", rtp_port)
+    result = dial(siptest, peer, "--ring-timeout", "1")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["response"]["code"], call["response"]["origin"]) == (487, "remote")
+    assert call["diagnosis"]["id"] == "callee.ring_timeout"
+    assert [r.method for r in peer.requests] == ["INVITE", "CANCEL", "ACK"]
