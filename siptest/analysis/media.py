@@ -263,12 +263,14 @@ def analyse_media(
     nat: Sequence[Check] = (),
     thresholds: QualityThresholds = THRESHOLDS,
     knowledge: Knowledge,
+    far_end_hung_up: bool = False,
 ) -> Check:
     """The media check of one call: which way audio flowed, how good, expectations met.
 
     `local_address` is the address siptest used for RTP (NAT evidence); `nat` holds
     the findings of `nat_findings` for the same run, so a failure they explain can
     name them. `Check.media` is the media report (the JSON section, docs/media.md).
+    `far_end_hung_up`: the far end sent BYE (without a sample: before any audio).
     """
     min_mos = expectations.min_mos if expectations else None
     too_short = (
@@ -301,10 +303,14 @@ def analyse_media(
         report = media_section(
             None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
+        # The far end's BYE came before siptest could measure anything: its answer
+        # may have been fine, so this is no verdict on the SDP.
         return Check(
             kind="media",
             ok=False,
-            diagnosis=knowledge.named("media.no_stream"),
+            diagnosis=knowledge.named(
+                "callee.hung_up_at_once" if far_end_hung_up else "media.no_stream"
+            ),
             media=replace(report, expectations=results),
         )
 
@@ -384,4 +390,5 @@ def analyse_call_media(
         dtmf_received=call.dtmf_received,
         nat=nat,
         knowledge=knowledge,
+        far_end_hung_up=call.hangup == "remote",
     )

@@ -52,7 +52,8 @@ class CallCompleted:
     interrupted: bool = False
     """The CANCEL was because siptest was interrupted (Ctrl-C, a signal), not the ring timeout."""
     hangup: Literal["us", "remote"] | None = None
-    """Who ended an answered call."""
+    """Who ended an answered call: "remote" when the far end sent BYE, "us" when
+    siptest did (its hang-up, or its stack refusing an unusable answer)."""
     bye_answered: bool | None = None
     """Our BYE got a final answer (False: none came within the timeout; None: no BYE)."""
     talk_seconds: float = 0.0

@@ -449,6 +449,15 @@ def call_outcome(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,
     )
+    if hangup == "remote" and not any(
+        isinstance(e, RequestReceived)
+        and e.message.method == "BYE"
+        and e.message.header("call-id") == call_id
+        for e in events
+    ):
+        # pjsua ended the call itself (an answer refusing the audio stream: its own
+        # BYE); only a BYE from the far end means the far end hung up.
+        hangup = "us"
     return CallCompleted(
         number=spec.number,
         uri=uri,

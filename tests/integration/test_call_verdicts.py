@@ -130,3 +130,67 @@ def test_a_cancel_the_far_end_honours_is_still_the_ring_timeout(siptest, sip_pee
     assert (call["response"]["code"], call["response"]["origin"]) == (487, "remote")
     assert call["diagnosis"]["id"] == "callee.ring_timeout"
     assert [r.method for r in peer.requests] == ["INVITE", "CANCEL", "ACK"]
+
+
+# -- answered, then hung up at once (BYE right after our ACK) ----------------------------
+
+
+def hanging_up(sip_peer, port: int, *, bye: bool, audio_port: int | None = None):
+    """A far end that answers at once; with `bye` it sends BYE as soon as our ACK
+    arrives (before any audio); `audio_port` is the port its SDP names (0: it
+    refuses the audio stream, RFC 3264 6)."""
+    contact: list[str] = []
+    ours: list[str] = []
+
+    def step(request: Request) -> list[bytes]:
+        if request.method == "INVITE":
+            ours.append((request.header("contact") or "").strip("<>").split(">")[0])
+            media = port if audio_port is None else audio_port
+            return [answer(request, media, contact[0])]
+        if request.method == "ACK":
+            if not bye:
+                return []
+            text = (
+                f"BYE {ours[0]} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP 127.0.0.1:{peer.port};branch=z9hG4bK-far-end-bye\r\n"
+                f"From: {request.header('to')}\r\nTo: {request.header('from')}\r\n"
+                f"Call-ID: {request.header('call-id')}\r\nCSeq: 1 BYE\r\n"
+                "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            return [text.encode()]
+        return [message(response_head(request, 200, "OK"))]
+
+    peer = sip_peer("udp", always(step))
+    contact.append(f"<sip:7000@127.0.0.1:{peer.port}>")
+    return peer
+
+
+def test_a_far_end_that_hangs_up_as_it_answers_is_named_not_an_sdp_fault(
+    siptest, sip_peer, rtp_port
+):
+    peer = hanging_up(sip_peer, rtp_port, bye=True)
+    result = dial(siptest, peer, "--talk", "2")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["answered"], call["hangup"]) == (True, "remote")
+    media = result.check("media")
+    assert media["ok"] is False
+    # Its SDP was fine: not "no audio stream was set up (port 0, no common codec)".
+    assert media["diagnosis"]["id"] == "callee.hung_up_at_once"
+    assert media["diagnosis"]["category"] == "callee"
+    assert "codec" not in media["diagnosis"]["explanation"].lower()
+    # siptest answered the far end's BYE and sent none of its own
+    assert [r.method for r in peer.requests] == ["INVITE", "ACK"]
+
+
+def test_an_answer_that_refuses_the_audio_stream_is_still_no_stream(siptest, sip_peer, rtp_port):
+    # The twin: the far end answers with m=audio 0 (stream refused, RFC 3264 6) and
+    # siptest's own stack ends the call (its BYE): no audio stream, and siptest hung up.
+    peer = hanging_up(sip_peer, rtp_port, bye=False, audio_port=0)
+    result = dial(siptest, peer, "--talk", "2")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["answered"], call["hangup"]) == (True, "us")
+    media = result.check("media")
+    assert media["diagnosis"]["id"] == "media.no_stream"
+    assert [r.method for r in peer.requests][:2] == ["INVITE", "BYE"]

@@ -243,6 +243,14 @@ def test_answered_call_without_a_stream_has_no_media_at_all():
     assert check.diagnosis.category == "media"
 
 
+def test_a_far_end_that_hung_up_before_any_audio_is_named_not_blamed_on_its_sdp():
+    check = analyse_media(None, answered=True, far_end_hung_up=True)
+    assert not check.ok
+    assert check.diagnosis.id == "callee.hung_up_at_once"
+    assert check.diagnosis.category == "callee"
+    assert "SDP" not in check.diagnosis.explanation
+
+
 def test_unanswered_call_is_not_measured_and_not_a_media_failure():
     check = analyse_media(None, answered=False)
     assert check.ok
