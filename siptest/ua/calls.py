@@ -63,6 +63,10 @@ class CallCompleted:
     """Digits the far end sent us (echo services, second test account)."""
     dtmf_refused: str = ""
     """The far end's refusal of a SIP INFO digit, e.g. "501 Not Implemented"; "" if none."""
+    held: str | None = None
+    """The far end put the answered call on hold with a re-INVITE (RFC 3264 8.4): how
+    its SDP said so ("a=sendonly", "a=inactive", "c=0.0.0.0"); None when its last
+    re-INVITE did not, or it sent none."""
     remote_sdp_address: str | None = None
     """The c= address in the far end's SDP (NAT evidence)."""
     sent_to: str | None = None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -194,3 +196,117 @@ def test_an_answer_that_refuses_the_audio_stream_is_still_no_stream(siptest, sip
     media = result.check("media")
     assert media["diagnosis"]["id"] == "media.no_stream"
     assert [r.method for r in peer.requests][:2] == ["INVITE", "BYE"]
+
+
+# -- put on hold mid-call by the far end's re-INVITE (RFC 3264 8.4) ---------------------
+
+
+class AudioFarEnd:
+    """A far end that answers, sends G.711 audio (20 ms packets) to siptest's SDP port
+    once our ACK arrives, and 1 s later sends a re-INVITE whose SDP carries
+    `direction` (e.g. "a=inactive": hold; "" keeps sendrecv). On hold it stops sending,
+    as a far end does for a=inactive (and nothing changes for "")."""
+
+    def __init__(self, sip_peer, direction: str) -> None:
+        self.direction = direction
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind(("127.0.0.1", 0))
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.peer = sip_peer("udp", always(self.step))
+
+    def sdp(self, version: int, direction: str = "") -> bytes:
+        port = self.rtp.getsockname()[1]
+        text = (
+            f"v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+            f"t=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+        )
+        return (text + (f"{direction}\r\n" if direction else "")).encode()
+
+    def step(self, request: Request) -> list[bytes]:
+        if request.method == "INVITE":
+            self.ours = re.search(r"<([^>]+)>", request.header("contact") or "").group(1)
+            body = request.raw.split(b"\r\n\r\n", 1)[1].decode()
+            self.audio_to = ("127.0.0.1", int(re.search(r"m=audio (\d+)", body).group(1)))
+            extra = [("Contact", f"<sip:7000@127.0.0.1:{self.peer.port}>")]
+            extra.append(("Content-Type", "application/sdp"))
+            return [message(tagged(response_head(request, 200, "OK", extra)), self.sdp(1))]
+        if request.method == "ACK" and not self.threads:
+            self.spawn(self.send_audio)
+            self.spawn(lambda: self.reinvite(request))
+            return []
+        if request.method == "ACK":
+            return []
+        return [message(response_head(request, 200, "OK"))]
+
+    def spawn(self, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def send_audio(self) -> None:
+        for seq in range(500):  # 10 s at most
+            if self.stop.wait(0.02):
+                return
+            header = struct.pack("!BBHII", 0x80, 0, seq, seq * 160, 0x5170)
+            self.rtp.sendto(header + b"\xff" * 160, self.audio_to)
+
+    def reinvite(self, ack: Request) -> None:
+        if self.stop.wait(1.0):  # 1 s of audio both ways first
+            return
+        if self.direction == "a=inactive":
+            self.stop.set()
+        body = self.sdp(2, self.direction)
+        head = (
+            f"INVITE {self.ours} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.peer.port};branch=z9hG4bK-far-end-reinvite\r\n"
+            f"From: {ack.header('to')}\r\nTo: {ack.header('from')}\r\n"
+            f"Call-ID: {ack.header('call-id')}\r\nCSeq: 5 INVITE\r\n"
+            f"Contact: <sip:7000@127.0.0.1:{self.peer.port}>\r\nMax-Forwards: 70\r\n"
+            f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.peer._sock.sendto(head.encode() + body, ack.source)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=3)
+        self.rtp.close()
+
+
+@pytest.fixture
+def audio_far_end(sip_peer):
+    made: list[AudioFarEnd] = []
+
+    def make(direction: str) -> AudioFarEnd:
+        made.append(AudioFarEnd(sip_peer, direction))
+        return made[-1]
+
+    yield make
+    for far in made:
+        far.close()
+
+
+@pytest.mark.parametrize(
+    ("direction", "verdict"), [("a=inactive", "none"), ("a=sendonly", "one_way_in")]
+)
+def test_a_far_end_that_puts_the_call_on_hold_is_named_not_the_network(
+    siptest, audio_far_end, direction, verdict
+):
+    far = audio_far_end(direction)
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 1, result.stdout
+    media = result.check("media")
+    assert media["media"]["verdict"] == verdict
+    assert media["diagnosis"]["id"] == "media.on_hold"
+    assert direction in media["diagnosis"]["explanation"]
+    assert "firewall" not in media["diagnosis"]["fix"].lower()
+
+
+def test_a_re_invite_that_keeps_audio_both_ways_is_no_hold(siptest, audio_far_end):
+    # The twin: the same re-INVITE 1 s into the call, its SDP still sendrecv.
+    far = audio_far_end("")
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 0, result.stdout
+    media = result.check("media")
+    assert (media["media"]["verdict"], media["diagnosis"]["id"]) == ("both", "media.ok")

@@ -369,3 +369,28 @@ def test_a_bye_of_another_call_is_not_this_calls_hang_up():
     stream.received(invite_answer(200, "OK"))
     stream.received("BYE sip:1001@192.0.2.9 SIP/2.0\r\nCall-ID: c2\r\nCSeq: 1 BYE\r\n\r\n")
     assert answered_call(stream.events, "remote").hangup == "us"
+
+
+# -- a hold in the far end's SDP (RFC 3264 8.4) ---------------------------------------------
+
+AUDIO = "v=0\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+
+
+@pytest.mark.parametrize(
+    ("sdp", "hold"),
+    [
+        (AUDIO + "a=sendonly\r\n", "a=sendonly"),
+        (AUDIO + "a=inactive\r\n", "a=inactive"),
+        (AUDIO.replace("192.0.2.7", "0.0.0.0"), "c=0.0.0.0"),
+        ("v=0\r\na=inactive\r\n" + AUDIO, "a=inactive"),  # the session's, for the stream
+        # the twins: audio both ways, or a far end that only listens, is no hold
+        (AUDIO, None),
+        (AUDIO + "a=sendrecv\r\n", None),
+        (AUDIO + "a=recvonly\r\n", None),
+        ("v=0\r\na=inactive\r\n" + AUDIO + "a=sendrecv\r\n", None),  # the stream's wins
+    ],
+)
+def test_a_hold_is_read_from_the_sdp_direction(sdp, hold):
+    from siptest.ua.evidence import sdp_hold
+
+    assert sdp_hold(sdp) == hold
