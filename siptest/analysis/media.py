@@ -263,12 +263,16 @@ def analyse_media(
     nat: Sequence[Check] = (),
     thresholds: QualityThresholds = THRESHOLDS,
     knowledge: Knowledge,
+    far_end_hung_up: bool = False,
+    held: str | None = None,
 ) -> Check:
     """The media check of one call: which way audio flowed, how good, expectations met.
 
     `local_address` is the address siptest used for RTP (NAT evidence); `nat` holds
     the findings of `nat_findings` for the same run, so a failure they explain can
     name them. `Check.media` is the media report (the JSON section, docs/media.md).
+    `far_end_hung_up`: the far end sent BYE (without a sample: before any audio).
+    `held`: how the far end's re-INVITE put the call on hold (`CallCompleted.held`).
     """
     min_mos = expectations.min_mos if expectations else None
     too_short = (
@@ -301,10 +305,14 @@ def analyse_media(
         report = media_section(
             None, verdict="none", dtmf_sent=dtmf_sent, dtmf_received=dtmf_received
         )
+        # The far end's BYE came before siptest could measure anything: its answer
+        # may have been fine, so this is no verdict on the SDP.
         return Check(
             kind="media",
             ok=False,
-            diagnosis=knowledge.named("media.no_stream"),
+            diagnosis=knowledge.named(
+                "callee.hung_up_at_once" if far_end_hung_up else "media.no_stream"
+            ),
             media=replace(report, expectations=results),
         )
 
@@ -322,9 +330,14 @@ def analyse_media(
     failures = assessment.failures()
     unmet = {result.expect for result in results if not result.met}
 
-    stopped = _stopped(sample) if verdict_name != "none" else None
+    # Held by the far end (RFC 3264 8.4): audio stops or goes one way by its choice,
+    # not because a network or firewall dropped it.
+    on_hold = held is not None and verdict_name in ("one_way_out", "one_way_in", "none")
+    stopped = _stopped(sample) if verdict_name != "none" and not on_hold else None
     pick: _Pick
-    if stopped is not None:
+    if on_hold:
+        pick = _Pick("media.on_hold", {**_sample_facts(sample), "hold": held}, cases=("mid_call",))
+    elif stopped is not None:
         pick = stopped
     elif verdict_name == "one_way_out":
         pick = _no_audio_from_far_end(sample, local_address, nat_seen)
@@ -384,4 +397,6 @@ def analyse_call_media(
         dtmf_received=call.dtmf_received,
         nat=nat,
         knowledge=knowledge,
+        far_end_hung_up=call.hangup == "remote",
+        held=call.held,
     )

@@ -52,7 +52,8 @@ class CallCompleted:
     interrupted: bool = False
     """The CANCEL was because siptest was interrupted (Ctrl-C, a signal), not the ring timeout."""
     hangup: Literal["us", "remote"] | None = None
-    """Who ended an answered call."""
+    """Who ended an answered call: "remote" when the far end sent BYE, "us" when
+    siptest did (its hang-up, or its stack refusing an unusable answer)."""
     bye_answered: bool | None = None
     """Our BYE got a final answer (False: none came within the timeout; None: no BYE)."""
     talk_seconds: float = 0.0
@@ -62,6 +63,10 @@ class CallCompleted:
     """Digits the far end sent us (echo services, second test account)."""
     dtmf_refused: str = ""
     """The far end's refusal of a SIP INFO digit, e.g. "501 Not Implemented"; "" if none."""
+    held: str | None = None
+    """The far end put the answered call on hold with a re-INVITE (RFC 3264 8.4): how
+    its SDP said so ("a=sendonly", "a=inactive", "c=0.0.0.0"); None when its last
+    re-INVITE did not, or it sent none."""
     remote_sdp_address: str | None = None
     """The c= address in the far end's SDP (NAT evidence)."""
     sent_to: str | None = None

@@ -48,6 +48,23 @@ def sdp_address(text: str) -> str | None:
     return match.group(1) if match else None
 
 
+def sdp_hold(text: str) -> str | None:
+    """How an SDP puts the call on hold (RFC 3264 8.4): its "a=sendonly" or
+    "a=inactive" for the audio (the session's when the stream has none), or the old
+    "c=0.0.0.0" (RFC 2543); None when it does not."""
+    session, _, audio = text.partition("m=audio")
+    audio = audio.split("\nm=", 1)[0]
+    for part in (audio, session):
+        found = re.search(r"^a=(sendonly|inactive|recvonly|sendrecv)\s*$", part, re.MULTILINE)
+        if found:
+            if found.group(1) in ("sendonly", "inactive"):
+                return f"a={found.group(1)}"
+            break
+    if sdp_address(text) == "0.0.0.0":
+        return "c=0.0.0.0"
+    return None
+
+
 def distinct_requests(messages: Any) -> int:
     """Count requests by CSeq: UDP retransmissions are the same request."""
     return len({(m.message.header("call-id"), m.message.cseq) for m in messages})

@@ -46,6 +46,7 @@ from siptest.ua.evidence import (
     requests_on_the_wire,
     response_from,
     sdp_address,
+    sdp_hold,
 )
 from siptest.ua.unreadable import REQUEST_TOO_LARGE, unanswered_challenge, unreadable_answer
 
@@ -449,6 +450,25 @@ def call_outcome(
         (m for m in responses if m.message.code is not None and 200 <= m.message.code < 300),
         None,
     )
+    if hangup == "remote" and not any(
+        isinstance(e, RequestReceived)
+        and e.message.method == "BYE"
+        and e.message.header("call-id") == call_id
+        for e in events
+    ):
+        # pjsua ended the call itself (an answer refusing the audio stream: its own
+        # BYE); only a BYE from the far end means the far end hung up.
+        hangup = "us"
+    # The far end's re-INVITEs of the answered call: the last one says whether it holds.
+    reinvites = [
+        e
+        for e in events
+        if answered
+        and isinstance(e, RequestReceived)
+        and e.message.method == "INVITE"
+        and e.message.header("call-id") == call_id
+        and ";tag=" in (e.message.header("to") or "")
+    ]
     return CallCompleted(
         number=spec.number,
         uri=uri,
@@ -467,6 +487,7 @@ def call_outcome(
         dtmf_sent=digits_sent,
         dtmf_received=end.digits,
         dtmf_refused=info_refusal(messages, call_id),
+        held=sdp_hold(reinvites[-1].text) if reinvites else None,
         remote_sdp_address=sdp_address(answer.text) if answer else None,
         sent_to=invites[-1].remote if invites else None,
     )

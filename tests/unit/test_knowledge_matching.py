@@ -77,6 +77,11 @@ def test_message_text_is_found_in_the_warning_header_case_insensitively(warning)
             S("INVITE", 487, origin="local", local_cause="interrupted", cancelled_by_us=True),
             "ok.cancelled",
         ),
+        (
+            # interrupted (Ctrl-C) while the far end answered: still siptest's own stop
+            S("INVITE", 200, origin="local", local_cause="interrupted", cancelled_by_us=True),
+            "ok.cancelled",
+        ),
         (S("INVITE", 480, origin="local"), "network.local_failure"),
         (S("REGISTER", None, origin="none", local_cause="limit"), "server.loop_limit"),
     ],
@@ -101,6 +106,14 @@ def test_origin_and_local_cause_beat_remote_defaults(situation, expected):
         (S("INVITE", 487, cancelled_by_us=True), "routing.no_ringing"),
         (S("INVITE", 487, cancelled_by_us=True, provisional=(180,)), "callee.ring_timeout"),
         (S("INVITE", 487), "callee.cancelled"),
+        # a 2xx that crossed our CANCEL (RFC 3261 9.1) is no answer in time; its twin,
+        # the same 200 OK without our CANCEL, is the answered call
+        (
+            S("INVITE", 200, cancelled_by_us=True, provisional=(180,)),
+            "callee.answered_after_cancel",
+        ),
+        (S("INVITE", 200, cancelled_by_us=True), "callee.answered_after_cancel"),
+        (S("INVITE", 200, provisional=(180,)), "ok.answered"),
         (
             S("REGISTER", 401, credentials_sent=True, server="Asterisk PBX 20.5.0"),
             "credentials.rejected.asterisk",

@@ -243,6 +243,29 @@ def test_answered_call_without_a_stream_has_no_media_at_all():
     assert check.diagnosis.category == "media"
 
 
+def test_a_far_end_that_hung_up_before_any_audio_is_named_not_blamed_on_its_sdp():
+    check = analyse_media(None, answered=True, far_end_hung_up=True)
+    assert not check.ok
+    assert check.diagnosis.id == "callee.hung_up_at_once"
+    assert check.diagnosis.category == "callee"
+    assert "SDP" not in check.diagnosis.explanation
+
+
+def test_silence_after_the_far_end_put_the_call_on_hold_is_its_hold_not_the_network():
+    silent = sample(sent=(0, 0, None), received=(0, 0, None))
+    check = analyse_media(silent, answered=True, held="a=inactive")
+    assert not check.ok
+    assert check.diagnosis.id == "media.on_hold"
+    assert "a=inactive" in check.diagnosis.explanation
+    # the twin: the same silence without a hold is blocked audio
+    assert analyse_media(silent, answered=True).diagnosis.id == "media.no_audio"
+
+
+def test_audio_both_ways_on_a_held_call_is_judged_as_audio():
+    check = analyse_media(sample(), answered=True, held="a=sendonly")
+    assert (check.ok, check.diagnosis.id) == (True, "media.ok")
+
+
 def test_unanswered_call_is_not_measured_and_not_a_media_failure():
     check = analyse_media(None, answered=False)
     assert check.ok

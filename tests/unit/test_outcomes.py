@@ -334,3 +334,63 @@ def test_an_invite_that_got_a_provisional_answer_is_not_taken_for_an_absent_serv
     outcome = dialled(stream.failed("unreachable"), cancelled=True)
     assert outcome.response.local_cause == "timeout"
     assert outcome.response.origin == "local"
+
+
+# -- who ended an answered call ------------------------------------------------------------
+
+
+def answered_call(events: list, hangup: str):
+    return call_outcome(events, CallSpec(number="7000"), "sip:7000@example.com",
+                        CallEnd(200, "OK", ""), "c1", True, False, hangup, 0.0, None,
+                        "")  # fmt: skip
+
+
+def test_a_call_the_far_ends_bye_ended_was_hung_up_by_the_far_end():
+    stream = Stream()
+    stream.sent(invite())
+    stream.received(invite_answer(200, "OK"))
+    stream.received("BYE sip:1001@192.0.2.9 SIP/2.0\r\nCall-ID: c1\r\nCSeq: 1 BYE\r\n\r\n")
+    assert answered_call(stream.events, "remote").hangup == "remote"
+
+
+def test_a_call_siptests_own_stack_ended_was_not_hung_up_by_the_far_end():
+    # pjsua ends a call whose answer refused the audio stream with a BYE of its own;
+    # it reports the call disconnected all the same, as if the far end had hung up
+    stream = Stream()
+    stream.sent(invite())
+    stream.received(invite_answer(200, "OK"))
+    stream.sent("BYE sip:7000@example.com SIP/2.0\r\nCall-ID: c1\r\nCSeq: 2 BYE\r\n\r\n")
+    assert answered_call(stream.events, "remote").hangup == "us"
+
+
+def test_a_bye_of_another_call_is_not_this_calls_hang_up():
+    stream = Stream()
+    stream.sent(invite())
+    stream.received(invite_answer(200, "OK"))
+    stream.received("BYE sip:1001@192.0.2.9 SIP/2.0\r\nCall-ID: c2\r\nCSeq: 1 BYE\r\n\r\n")
+    assert answered_call(stream.events, "remote").hangup == "us"
+
+
+# -- a hold in the far end's SDP (RFC 3264 8.4) ---------------------------------------------
+
+AUDIO = "v=0\r\nc=IN IP4 192.0.2.7\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+
+
+@pytest.mark.parametrize(
+    ("sdp", "hold"),
+    [
+        (AUDIO + "a=sendonly\r\n", "a=sendonly"),
+        (AUDIO + "a=inactive\r\n", "a=inactive"),
+        (AUDIO.replace("192.0.2.7", "0.0.0.0"), "c=0.0.0.0"),
+        ("v=0\r\na=inactive\r\n" + AUDIO, "a=inactive"),  # the session's, for the stream
+        # the twins: audio both ways, or a far end that only listens, is no hold
+        (AUDIO, None),
+        (AUDIO + "a=sendrecv\r\n", None),
+        (AUDIO + "a=recvonly\r\n", None),
+        ("v=0\r\na=inactive\r\n" + AUDIO + "a=sendrecv\r\n", None),  # the stream's wins
+    ],
+)
+def test_a_hold_is_read_from_the_sdp_direction(sdp, hold):
+    from siptest.ua.evidence import sdp_hold
+
+    assert sdp_hold(sdp) == hold
