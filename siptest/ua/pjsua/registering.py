@@ -46,7 +46,11 @@ class Registering(AgentCore):
 
     @at_stack_boundary("register")
     def register(self, account: AccountSpec) -> RegistrationCompleted:
-        if account.aor in self._registered:
+        if account.aor in self._registered or account.aor in self._maybe_registered:
+            # Registering again: remove the binding the last REGISTER made, or may have
+            # made (a 2xx siptest could not read), first. Its account is shut down then;
+            # forgotten instead, it would keep one of the stack's MAX_ACCOUNTS and its
+            # binding until the end of the run.
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first = len(self.events)
