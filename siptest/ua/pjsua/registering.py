@@ -3,6 +3,7 @@ REGISTER whose answer may have been lost (a late 2xx, an unreadable one)."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from siptest.hostport import split_hostport
@@ -65,8 +66,8 @@ class Registering(AgentCore):
             nonlocal rejected
             if acc.events:
                 return True
-            if rejected is None and probe is not None and not self.capture.received_since(first):
-                rejected = probe.rejected()  # the socket reports an ICMP error once
+            if rejected is None and probe is not None:
+                rejected = probe.verdict(self.capture.received_since(first), time.monotonic())
             return rejected is not None
 
         try:
