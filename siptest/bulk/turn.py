@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import select
 import socket
+import stat
 from collections.abc import Callable
 
 TURN_ENV = "SIPTEST_BULK_TURN_FD"
@@ -41,6 +42,10 @@ def take_turn() -> bool:
         fd = int(raw)
     except ValueError:
         return False
+    if not _is_turn_socket(fd):
+        # Not the socket bulk passes (the variable was set by hand, or copied): never
+        # write to, wait on or close what may be the command's own output or input.
+        return False
     try:
         os.write(fd, READY)
         readable, _, _ = select.select([fd], [], [], TURN_WAIT_S)
@@ -52,6 +57,17 @@ def take_turn() -> bool:
             os.close(fd)
         except OSError:
             pass
+
+
+def _is_turn_socket(fd: int) -> bool:
+    """`fd` is a connected Unix stream socket, as `Turn` hands its child one."""
+    try:
+        if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+            return False
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            return sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM
+    except OSError:
+        return False
 
 
 class Turn:

@@ -15,6 +15,9 @@ _WORDS: dict[TransportCause, str] = {
     "unreachable": "ICMP port unreachable",
     "no_route": "ICMP host unreachable",
 }
+ANSWER_GRACE_S = 0.5
+"""How long an answer from the server may follow the probe's ICMP error and still be
+the answer: T1 (RFC 3261 17.1.1.1), pjsip's first retransmission."""
 _ICMP_ERRORS: dict[int, TransportCause] = {
     errno.ECONNREFUSED: "unreachable",
     errno.EHOSTUNREACH: "no_route",
@@ -34,6 +37,7 @@ class UnreachableProbe:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        self._heard: tuple[TransportCause, float] | None = None
 
     @classmethod
     def open(cls, account: AccountSpec, transport: str) -> UnreachableProbe | None:
@@ -66,6 +70,22 @@ class UnreachableProbe:
         except OSError as exc:
             return _ICMP_ERRORS.get(exc.errno or 0)
         return None
+
+    def verdict(self, answered: bool, now: float) -> TransportCause | None:
+        """What the network said about the server, once it has held for ANSWER_GRACE_S
+        with no answer from the server (`answered`: something came back). The probe is
+        a datagram of its own, from another local port than the request's: an ICMP
+        error for it does not outweigh an answer to the request itself (a server that
+        admits only the phone's SIP port, an answer read after the ICMP error)."""
+        if answered:
+            return None
+        if self._heard is None:
+            cause = self.rejected()
+            if cause is None:
+                return None
+            self._heard = (cause, now)  # the socket reports an ICMP error once
+        cause, heard_at = self._heard
+        return cause if now - heard_at >= ANSWER_GRACE_S else None
 
     def close(self) -> None:
         self._sock.close()

@@ -162,8 +162,8 @@ class Calling(AgentCore):
             nonlocal rejected
             if call.state in (confirmed, disconnected):
                 return True
-            if rejected is None and probe is not None and not self.capture.received_since(first):
-                rejected = probe.rejected()  # the socket reports an ICMP error once
+            if rejected is None and probe is not None:
+                rejected = probe.verdict(self.capture.received_since(first), time.monotonic())
             return rejected is not None
 
         # pjsip's Timer B (= --timeout) ends an INVITE nobody answers at all;

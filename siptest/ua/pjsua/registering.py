@@ -3,6 +3,7 @@ REGISTER whose answer may have been lost (a late 2xx, an unreadable one)."""
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from siptest.hostport import split_hostport
@@ -46,7 +47,11 @@ class Registering(AgentCore):
 
     @at_stack_boundary("register")
     def register(self, account: AccountSpec) -> RegistrationCompleted:
-        if account.aor in self._registered:
+        if account.aor in self._registered or account.aor in self._maybe_registered:
+            # Registering again: remove the binding the last REGISTER made, or may have
+            # made (a 2xx siptest could not read), first. Its account is shut down then;
+            # forgotten instead, it would keep one of the stack's MAX_ACCOUNTS and its
+            # binding until the end of the run.
             self.unregister(account)
         cfg = self._account_config(account, registering=True)
         first = len(self.events)
@@ -61,8 +66,8 @@ class Registering(AgentCore):
             nonlocal rejected
             if acc.events:
                 return True
-            if rejected is None and probe is not None and not self.capture.received_since(first):
-                rejected = probe.rejected()  # the socket reports an ICMP error once
+            if rejected is None and probe is not None:
+                rejected = probe.verdict(self.capture.received_since(first), time.monotonic())
             return rejected is not None
 
         try:
