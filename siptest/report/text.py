@@ -77,7 +77,12 @@ def render_check(check: Check, width: int = FIXED_WIDTH) -> list[str]:
     where = f" {check.target}" if check.target else ""
     via = f" over {check.transport.upper()}" if check.transport else ""
     timing = f" in {check.duration_ms:g} ms" if check.duration_ms is not None else ""
-    lines.append(f"[{status}] {title}{where}{via}{timing}")
+    # The heading wraps too (a long address, a narrow terminal), never inside a word.
+    heading = f"[{status}] {title}{where}{via}{timing}"
+    lines.extend(
+        textwrap.wrap(heading, width, subsequent_indent=" " * 7, break_long_words=False)
+        or [heading]
+    )
     if check.response is not None:
         lines.extend(wrap("Answer:", response_line(check.response)))
         if check.response.warning:

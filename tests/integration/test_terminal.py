@@ -36,10 +36,16 @@ def test_the_verdict_is_in_colour_on_a_terminal():
     assert RED_FAIL in in_a_terminal({})
 
 
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+"""An SGR sequence: colour or bold. The live status line's erase (ESC [K) is no colour."""
+
+
 @pytest.mark.parametrize("value", ["1", "true"])
 def test_no_color_switches_colour_off_on_a_terminal(value):
     output = in_a_terminal({"NO_COLOR": value})
-    assert "\x1b[" not in output and "[FAIL]" in output
+    assert COLOUR.search(output) is None and "[FAIL]" in output
+    # the twin: without NO_COLOR the same run is in colour
+    assert COLOUR.search(in_a_terminal({})) is not None
 
 
 def report_lines(output: str) -> list[str]:
