@@ -7,7 +7,7 @@ import errno
 import socket
 
 from siptest.hostport import split_hostport
-from siptest.ua.addressing import getaddrinfo_host
+from siptest.ua.addressing import getaddrinfo_host, is_ipv6
 from siptest.ua.base import AccountSpec
 from siptest.ua.events import TransportCause, TransportFailed
 
@@ -19,9 +19,10 @@ ANSWER_GRACE_S = 0.5
 """How long an answer from the server may follow the probe's ICMP error and still be
 the answer: T1 (RFC 3261 17.1.1.1), pjsip's first retransmission."""
 _ICMP_ERRORS: dict[int, TransportCause] = {
-    errno.ECONNREFUSED: "unreachable",
+    errno.ECONNREFUSED: "unreachable",  # port unreachable (ICMP and ICMPv6)
     errno.EHOSTUNREACH: "no_route",
     errno.ENETUNREACH: "no_route",
+    errno.EACCES: "no_route",  # ICMPv6 "administratively prohibited" (Linux)
 }
 
 
@@ -46,10 +47,12 @@ class UnreachableProbe:
         target = account.outbound_proxy or account.hostport
         host, written = split_hostport(target)
         port = written or 5060
+        # The family of the stack's transport: IPv6 for an IPv6 address, else IPv4
+        # (a name is looked up as IPv4: siptest.ua.addressing.source_address).
+        family = socket.AF_INET6 if is_ipv6(host) else socket.AF_INET
         try:
-            # IPv4 only, like the SIP transports siptest opens.
             infos = socket.getaddrinfo(
-                getaddrinfo_host(host), port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+                getaddrinfo_host(host), port, family=family, type=socket.SOCK_DGRAM
             )
             family, _, _, _, address = infos[0]
             sock = socket.socket(family, socket.SOCK_DGRAM)

@@ -6,7 +6,7 @@ nftables rules (in this namespace only), and siptest against the lab through it.
 MODE is one firewall:
 - `drop`: TCP to the lab's SIP and TLS ports is dropped (no RST, no ICMP);
 - `reject`: UDP and TCP to the SIP port are rejected as a firewall on the way does, with
-  ICMP "administratively prohibited";
+  ICMP "administratively prohibited" (ICMPv6 for UDP over IPv6);
 - `local`: this machine's own policy refuses to send UDP to the SIP port (the output hook).
 
 Prints one JSON object: each command's exit status and JSON report, and the lab's
@@ -42,6 +42,9 @@ def firewall(mode: str, lab: Lab) -> None:
         for proto in ("udp", "tcp"):
             nft("add", "rule", "inet", "siptest", "f", proto, "dport", sip,
                 "reject", "with", "icmp", "type", "admin-prohibited")  # fmt: skip
+        # the same over IPv6: ICMPv6 "administratively prohibited"
+        nft("add", "rule", "inet", "siptest", "f", "udp", "dport", sip,
+            "reject", "with", "icmpv6", "type", "admin-prohibited")  # fmt: skip
     else:
         nft("add", "rule", "inet", "siptest", "f", "udp", "dport", sip, "drop")
 
@@ -53,6 +56,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, Lab(Path(tmp), with_uas=False) as lab:
         firewall(mode, lab)
         target = f"{user.username}@127.0.0.1:{lab.sip_port}"
+        v6_target = f"{user.username}@[::1]:{lab.sip_port}"
         tls_target, ca = f"{user.username}@127.0.0.1:{lab.tls_port}", str(lab.ca_file)
         commands = {
             "drop": {
@@ -65,6 +69,7 @@ def main() -> int:
                 "udp": ["register", target, "-t", "udp", "--timeout", "2"],
                 "tcp": ["register", target, "-t", "tcp", "--timeout", "2"],
                 "call": ["call", target, "7000", "--no-register", "--timeout", "5"],
+                "udp6": ["register", v6_target, "-t", "udp", "--timeout", "5"],
             },
             "local": {"udp": ["register", target, "-t", "udp", "--timeout", "2", "--trace", trace]},
         }[mode]

@@ -74,7 +74,7 @@ def test_a_firewall_on_the_way_that_rejects_is_named(tmp_path):
     # not), over TCP the connection fails with "No route to host". Not silence, not a
     # server: the network said no.
     results = behind_a_firewall("reject", tmp_path / "unused.trace")
-    for name in ("udp", "tcp"):
+    for name in ("udp", "tcp", "udp6"):
         check = registered(results, name)
         assert results[name]["status"] == 1
         assert (check["response"]["local_cause"], check["diagnosis"]["id"]) == (

@@ -3,6 +3,8 @@ calls are siptest's limit (its pjsua2 wheel has no IPv6 media), said before any 
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(90)]
@@ -72,3 +74,41 @@ def test_a_scenario_that_calls_through_an_ipv6_server_cannot_run(siptest, lab, l
     assert result.status == 3, result.stdout + result.stderr
     assert "carries audio over IPv4 only" in result.stdout
     assert lab_log.requests("REGISTER") == []
+
+
+# -- nothing listening over IPv6, or a server that stays silent ----------------------------
+
+
+def test_a_closed_udp_port_over_ipv6_says_nothing_is_listening(siptest):
+    # ICMPv6 port unreachable, as ICMP over IPv4: not the server's silence after 5 s
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.bind(("::1", 0))
+        port = sock.getsockname()[1]
+    result = siptest(
+        "register", f"1001@[::1]:{port}", "--timeout", "5", "--json", password=PASSWORD
+    )
+    assert result.status == 1, result.stdout + result.stderr
+    register = result.check("register")
+    assert (register["response"]["local_cause"], register["diagnosis"]["id"]) == (
+        "unreachable",
+        "network.unreachable",
+    )
+
+
+def test_a_silent_udp_server_over_ipv6_is_still_no_answer(siptest):
+    # The twin: something listens on [::1] and never answers; its silence is no ICMP.
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        sock.bind(("::1", 0))
+        port = sock.getsockname()[1]
+        result = siptest(
+            "register", f"1001@[::1]:{port}", "--timeout", "1", "--json", password=PASSWORD
+        )
+        sock.settimeout(5)
+        heard, _ = sock.recvfrom(4096)  # the REGISTER (or the probe's keep-alive) came
+    assert result.status == 1, result.stdout + result.stderr
+    register = result.check("register")
+    assert (register["response"]["local_cause"], register["diagnosis"]["id"]) == (
+        "timeout",
+        "network.no_response",
+    )
+    assert heard
