@@ -13,7 +13,9 @@ the file can go into a ticket. What the file is not:
   for by `--pcap`), they are UDP datagrams between the ports of the SDP, at the
   times the stack sent them or handed them up. An RTP packet is cut after its
   header (`siptest.ua.rtp`): its record says how long it was, the audio is not in
-  the file. RTCP packets are whole.
+  the file. RTCP packets are whole. A call between two of siptest's own accounts
+  is kept at both ends, so each datagram was seen twice, sent and received: it is
+  written once, when it was sent.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import ipaddress
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -83,14 +86,37 @@ def _media_packet(packet: MediaPacket) -> tuple[bytes, int]:
     return bytes(cut), len(whole)
 
 
+def _datagram(packet: MediaPacket) -> tuple[str, str, int, bytes]:
+    """What identifies a datagram on the wire: source, destination, length, head."""
+    if packet.direction == "sent":
+        return packet.local, packet.remote, packet.size, packet.head
+    return packet.remote, packet.local, packet.size, packet.head
+
+
+def _also_sent(events: list[Event]) -> Counter[tuple[str, str, int, bytes]]:
+    """Datagrams one of our transports sent, by how many times: a transport of ours
+    that received one of them received that same datagram (both ends are siptest's)."""
+    return Counter(
+        _datagram(packet)
+        for event in events
+        if isinstance(event, MediaCaptured)
+        for packet in event.packets
+        if packet.direction == "sent"
+    )
+
+
 def _records(events: list[Event], origin: float) -> list[tuple[float, bytes, int]]:
     """(time, record bytes, length on the wire) of everything the capture holds."""
     records: list[tuple[float, bytes, int]] = []
     sequence: dict[tuple[str, str], int] = {}
     never = unsent(events)
+    sent_by_us = _also_sent(events)
     for index, event in enumerate(events):
         if isinstance(event, MediaCaptured):
             for packet in event.packets:
+                if packet.direction == "received" and sent_by_us[_datagram(packet)] > 0:
+                    sent_by_us[_datagram(packet)] -= 1
+                    continue  # written once, when it was sent
                 try:
                     data, length = _media_packet(packet)
                 except ValueError:

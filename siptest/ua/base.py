@@ -257,5 +257,6 @@ class AgentConfig:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Strings to sweep out of everything captured (the password)."""
     capture_media: bool = False
-    """Keep the RTP/RTCP packets of the calls siptest places (`--pcap`): each call's
-    end adds a `MediaCaptured` event (`siptest.ua.pjsua.mediatap`)."""
+    """Keep the RTP/RTCP packets of the calls siptest places and of those its accounts
+    answer (`--pcap`): each call's end adds a `MediaCaptured` event
+    (`siptest.ua.pjsua.mediatap`)."""

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,158 @@ def test_a_call_nobody_answers_writes_no_media_into_the_capture(siptest, lab, tm
     assert tshark_fields(pcap, "rtp || rtcp || (udp && !sip)", "frame.number") == []
     messages = tshark_sip(pcap)
     assert messages == trace_sip(trace) and "CANCEL" in messages
+
+
+def write_scenario(path: Path, port: int, steps: str, callee_answers: bool) -> Path:
+    """Lab accounts 1001 (calls) and 1002 (answers calls when told), both registered."""
+    path.write_text(
+        "name: pcap\n"
+        "accounts:\n"
+        f"  caller: {{user: '1001', host: 127.0.0.1, port: {port},\n"
+        "           password_env: SIPTEST_PASSWORD}\n"
+        f"  callee: {{user: '1002', host: 127.0.0.1, port: {port}, password_env: PASSWORD_B,\n"
+        f"           answers_calls: {'true' if callee_answers else 'false'}}}\n"
+        "steps:\n"
+        "  - register: caller\n"
+        "  - register: callee\n" + steps
+    )
+    return path
+
+
+def run_checks(result) -> list[dict]:
+    assert result.status == 0, result.stdout + result.stderr
+    return [c for c in json.loads(result.stdout)["scenarios"][0]["checks"] if c["kind"] == "call"]
+
+
+def call_ports(path) -> dict[str, tuple[int, int]]:
+    """Per Call-ID: the audio port of the offer (INVITE) and of the 200 answer. Every
+    copy of a message (caller to proxy, proxy to callee) must name the same port."""
+    rows = tshark_fields(path, "sdp", "sip.Call-ID", "sip.Method", "sip.Status-Code",
+                         "sdp.media.port")  # fmt: skip
+    offers: dict[str, set[int]] = {}
+    answers: dict[str, set[int]] = {}
+    for call_id, method, status, port in rows:
+        if method == "INVITE":
+            offers.setdefault(call_id, set()).add(int(port))
+        elif status == "200":
+            answers.setdefault(call_id, set()).add(int(port))
+    assert all(len(ports) == 1 for ports in [*offers.values(), *answers.values()])
+    return {cid: (offers[cid].pop(), answers[cid].pop()) for cid in answers}
+
+
+RTP_FIELDS = ("frame.time_epoch", "udp.srcport", "udp.dstport", "rtp.ssrc", "rtp.seq",
+              "rtp.timestamp", "frame.len", "frame.cap_len", "rtp.p_type")  # fmt: skip
+
+
+def one_stream(packets: list[list[str]]) -> None:
+    """One source, every packet once, none missing, each cut after its RTP header."""
+    assert len({row[3] for row in packets}) == 1
+    sequence = [int(row[4]) for row in packets]
+    assert sequence == [(sequence[0] + n) % 65536 for n in range(len(sequence))]
+    assert {row[7] for row in packets} <= {"40", "44"}  # 12-byte header (+ 4 only for
+    assert all(int(row[6]) > int(row[7]) for row in packets)  # nothing: audio and events cut
+
+
+def test_a_call_siptest_answers_itself_has_its_rtp_both_ways_in_the_capture_once(
+    siptest, lab, tmp_path
+):
+    scenario = write_scenario(
+        tmp_path / "pair.sip.yaml", lab.sip_port,
+        "  - call: {number: '1002', account: caller, ring_timeout: 10, talk: 2}\n"
+        "    expect: {answered: true}\n",
+        callee_answers=True,
+    )  # fmt: skip
+    pcap, trace = tmp_path / "pair.pcap", tmp_path / "pair.txt"
+    result = siptest(
+        "run", str(scenario), "--json", "--pcap", str(pcap), "--trace", str(trace),
+        password=PASSWORD, env={"PASSWORD_B": "lab-1002-pass"},
+    )  # fmt: skip
+    (media,) = [check["media"] for check in run_checks(result)]
+    ((caller, callee),) = call_ports(pcap).values()
+    assert caller != callee
+    rows = tshark_fields(pcap, "rtp", *RTP_FIELDS)
+    sent = [row for row in rows if (int(row[1]), int(row[2])) == (caller, callee)]
+    back = [row for row in rows if (int(row[1]), int(row[2])) == (callee, caller)]
+    assert len(sent) + len(back) == len(rows), "RTP between other ports than the SDP's"
+    assert sent and back
+    for packets in (sent, back):
+        one_stream(packets)
+    # Both ends are siptest's: each datagram is written once, when it was sent; what
+    # the caller counts sent and received went that way, and the callee sent on
+    # until the BYE reached it (README: media in the capture).
+    assert len(sent) >= media["sent"]["packets"]
+    assert len(back) >= media["received"]["packets"]
+    rtcp = tshark_fields(pcap, "rtcp", "udp.srcport", "udp.dstport")
+    assert {(int(a), int(b)) for a, b in rtcp} == {
+        (caller + 1, callee + 1),
+        (callee + 1, caller + 1),
+    }
+    assert tshark_sip(pcap) == trace_sip(trace)
+
+
+def test_calls_nobody_of_ours_answers_keep_the_placed_calls_capture_alone(siptest, lab, tmp_path):
+    # The callee refuses (486): no media there. Then two calls to the echo, one after
+    # the other: the second call's transport is made where the first one's was freed,
+    # and must be captured all the same.
+    scenario = write_scenario(
+        tmp_path / "refused.sip.yaml", lab.sip_port,
+        "  - call: {number: '1002', account: caller}\n"
+        "    expect: 486\n"
+        "  - call: {number: '7000', account: caller, talk: 1}\n"
+        "  - call: {number: '7000', account: caller, talk: 1}\n",
+        callee_answers=False,
+    )  # fmt: skip
+    pcap = tmp_path / "refused.pcap"
+    result = siptest(
+        "run", str(scenario), "--json", "--pcap", str(pcap),
+        password=PASSWORD, env={"PASSWORD_B": "lab-1002-pass"},
+    )  # fmt: skip
+    medias = [check["media"] for check in run_checks(result) if check.get("media")]
+    ports = list(call_ports(pcap).values())
+    assert len(medias) == len(ports) == 2  # the refused call has no SDP answer
+    rows = tshark_fields(pcap, "rtp", *RTP_FIELDS)
+    counted = 0
+    for (ours, theirs), media in zip(ports, medias, strict=True):
+        sent = [row for row in rows if (int(row[1]), int(row[2])) == (ours, theirs)]
+        received = [row for row in rows if (int(row[1]), int(row[2])) == (theirs, ours)]
+        for packets in (sent, received):
+            one_stream(packets)
+        # the rules for a placed call (README): received exactly, sent at least
+        assert len(received) == media["received"]["packets"]
+        assert len(sent) >= media["sent"]["packets"]
+        counted += len(sent) + len(received)
+    assert counted == len(rows), "RTP that is not the calls to the echo"
+    assert len(tshark_fields(pcap, "udp && !sip && !rtp && !rtcp", "frame.number")) == 0
+
+
+def test_both_ends_of_a_call_between_our_accounts_keep_their_own_media(lab):
+    script = Path(__file__).with_name("pcap_pair.py")
+    done = subprocess.run(
+        [sys.executable, str(script), str(lab.sip_port)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=40,
+    )  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip(), done.stderr
+    outcome = json.loads(done.stdout.splitlines()[0])
+    assert outcome["answered"] is True
+    # the placed call's end first, then the answered one's, as the agent reaps it
+    placed, answered = outcome["captured"]
+    assert placed["call_id"] == answered["call_id"] != ""
+    (caller,) = {p[2] for p in placed["packets"] if not p[1]}
+    (callee,) = {p[2] for p in answered["packets"] if not p[1]}
+    assert caller != callee
+
+    def heads(packets, direction, rtcp=False):
+        return [p[4] for p in packets if p[0] == direction and p[1] is rtcp]
+
+    for leg, other in ((placed, callee), (answered, caller)):
+        assert {p[3] for p in leg["packets"] if not p[1]} == {other}
+        for rtcp in (False, True):
+            assert heads(leg["packets"], "sent", rtcp) and heads(leg["packets"], "received", rtcp)
+    # What one end received is what the other sent, in order, none twice.
+    for got, gave in ((placed, answered), (answered, placed)):
+        received = heads(got["packets"], "received")
+        sent = heads(gave["packets"], "sent")
+        assert len(set(received)) == len(received)
+        assert received == [head for head in sent if head in set(received)]
+    # The placed call's rule (README): it received exactly what its figures count.
+    assert len(heads(placed["packets"], "received")) == outcome["media"]["received"]["packets"]

@@ -121,3 +121,57 @@ def test_a_call_without_media_packets_adds_nothing_to_the_capture():
 def test_media_packets_survive_a_recording_of_the_event_stream():
     events = [MediaCaptured(2.0, "c1", (packet(1.0, "sent", 7), packet(1.5, "received", 0)))]
     assert events_from_json(events_to_json(events)) == events
+
+
+CALLER, CALLEE = "127.0.0.1:4000", "127.0.0.1:4002"
+
+
+def ports(events):
+    return [
+        (ip.data.sport, ip.data.dport, bytes(ip.data)[8:20])
+        for ip in (dpkt.ip.IP(raw) for _, raw in records(events))
+    ]
+
+
+def test_a_call_between_two_of_our_accounts_writes_each_datagram_once_when_it_was_sent():
+    # The caller's transport sent RTP 7 and RTCP to the callee's, which received them;
+    # the callee sent RTP 9 back, which the caller received.
+    caller = (
+        packet(1.0, "sent", 7, local=CALLER, remote=CALLEE),
+        packet(1.1, "sent", 0, rtcp=True, local=CALLER, remote=CALLEE),
+        packet(1.3, "received", 9, local=CALLER, remote=CALLEE),
+    )
+    callee = (
+        packet(1.01, "received", 7, local=CALLEE, remote=CALLER),
+        packet(1.11, "received", 0, rtcp=True, local=CALLEE, remote=CALLER),
+        packet(1.29, "sent", 9, local=CALLEE, remote=CALLER),
+    )
+    found = records([MediaCaptured(2.0, "c1", caller), MediaCaptured(2.1, "c1", callee)])
+    assert [ts for ts, _ in found] == pytest.approx([1001.0, 1001.1, 1001.29])
+    assert ports([MediaCaptured(2.0, "c1", caller), MediaCaptured(2.1, "c1", callee)]) == [
+        (4000, 4002, rtp(7)[:12]),
+        (4000, 4002, RTCP_RR[:12]),
+        (4002, 4000, rtp(9)[:12]),
+    ]
+
+
+def test_a_datagram_sent_twice_and_received_twice_is_written_twice():
+    twice = (
+        packet(1.0, "sent", 7, local=CALLER, remote=CALLEE),
+        packet(1.02, "sent", 7, local=CALLER, remote=CALLEE),
+    )
+    got = (
+        packet(1.01, "received", 7, local=CALLEE, remote=CALLER),
+        packet(1.03, "received", 7, local=CALLEE, remote=CALLER),
+        packet(1.04, "received", 7, local=CALLEE, remote=CALLER),
+    )
+    # two sent, three received: the third copy was not ours to send (a far end's)
+    found = records([MediaCaptured(2.0, "c1", twice), MediaCaptured(2.1, "c1", got)])
+    assert [ts for ts, _ in found] == pytest.approx([1001.0, 1001.02, 1001.04])
+
+
+def test_an_echo_of_our_own_packet_is_another_datagram_and_stays():
+    # A far end that echoes RTP (the lab's SIPp) sends our header back: same bytes,
+    # the other way, so it is not the datagram we sent.
+    events = [MediaCaptured(2.0, "c1", (packet(1.0, "sent", 7), packet(1.01, "received", 7)))]
+    assert [(a, b) for a, b, _ in ports(events)] == [(4000, 6000), (6000, 4000)]

@@ -43,12 +43,19 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
                 capture.failed("LogWriter.write", exc)
 
     class RegAccount(pj.Account):  # type: ignore[misc]
-        def __init__(self, answers: bool, on_media: Callable[[Any], None]) -> None:
+        def __init__(
+            self,
+            answers: bool,
+            on_media: Callable[[Any], None],
+            watch_media: Callable[[int], int] | None = None,
+        ) -> None:
             super().__init__()
             self.events: list[tuple[int, str, bool, int]] = []
             """(code, reason, answered by the network, expiration) per onRegState."""
             self.answers = answers
             self.on_media = on_media
+            self.watch_media = watch_media
+            """Puts the media of the calls it answers under the media tap (`--pcap`)."""
             self.incoming: list[Any] = []
             """Every Call created for an incoming INVITE: it must outlive this callback,
             or pjsua2 destroys it and the caller gets 603."""
@@ -79,8 +86,13 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
         def onIncomingCall(self, prm: Any) -> None:
             # A test account answers only when its scenario says so; otherwise
             # it refuses politely (486) instead of the binding's default 500.
+            # pjsua2 calls this before it hands the call its media transport
+            # (Endpoint::on_create_media_transport), and pjsua sends the 200 once
+            # the transport is made: a watched call's transport is watched before
+            # its stream attaches. A refused call has no stream: nothing to watch.
             try:
-                call = TestCall(self, self.on_media, prm.callId)
+                watch = self.watch_media if self.answers else None
+                call = TestCall(self, self.on_media, prm.callId, watch_media=watch)
                 self.incoming.append(call)
                 op = pj.CallOpParam()
                 op.statusCode = 200 if self.answers else 486
@@ -106,7 +118,9 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
             self.watch_media = watch_media
             """Puts the call's media transports under the media tap (`--pcap`), if set."""
             self.media_transports: list[int] = []
-            """Addresses of the media transports under the tap."""
+            """The media tap's handles of this call's transports (`MediaTap.take`)."""
+            self.call_id = ""
+            """Its Call-ID, kept from the last state change (readable after the end)."""
             self.state = pj.PJSIP_INV_STATE_NULL
             self.last_code = 0
             self.last_reason = ""
@@ -114,7 +128,8 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
             self.was_confirmed = False
 
         def onCreateMediaTransport(self, prm: Any) -> None:
-            # Called inside makeCall, before the transport carries anything.
+            # Called inside makeCall (placed) or before the 200 goes (answered),
+            # before the transport carries anything.
             try:
                 if self.watch_media is not None:
                     watched = self.watch_media(int(prm.mediaTp))
@@ -135,6 +150,7 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
                 self.state = info.state
                 self.last_code = info.lastStatusCode
                 self.last_reason = info.lastReason
+                self.call_id = str(info.callIdString)
                 if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
                     self.was_confirmed = True
                 capture.events.append(

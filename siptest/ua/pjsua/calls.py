@@ -336,13 +336,21 @@ class Calling(AgentCore):
         return "".join(acc.digits) + "".join(d for call in acc.incoming for d in call.digits)
 
     def _reap_incoming(self) -> None:
-        """Drop incoming calls that ended, keeping their digits (see _release)."""
+        """Drop incoming calls that ended, keeping their digits (see _release) and,
+        for the calls an account answered, their media packets (`--pcap`)."""
         disconnected = self._pj.PJSIP_INV_STATE_DISCONNECTED
         reaped = False
         for acc in self._accounts:
             ended = [call for call in acc.incoming if call.state == disconnected]
             for call in ended:
                 acc.digits.extend(call.digits)
+                if self._media_tap is not None and call.media_transports:
+                    from siptest.ua.mediaevents import MediaCaptured
+
+                    packets = self._media_tap.take(call.media_transports)
+                    self.capture.events.append(
+                        MediaCaptured(self.capture.now(), call.call_id, packets)
+                    )
                 acc.incoming.remove(call)
                 reaped = True
             del ended

@@ -345,7 +345,8 @@ class AgentCore:
             )
         if answers:
             self._open_audio()
-        acc = self._account_cls(answers, self._tone.start)
+        tap = self._media_tap
+        acc = self._account_cls(answers, self._tone.start, tap.watch if tap else None)
         try:
             acc.create(cfg)
         except self._pj.Error as exc:

@@ -10,6 +10,10 @@ that receive. The tap gives each transport its own copy of the table in which
 those entries are siptest's functions (ctypes callbacks): each notes the
 datagram and calls the original, whose result it returns unchanged. Nothing else
 of the transport changes; the copy lives as long as the agent, past `libDestroy`.
+A transport freed at a call's end leaves its memory to the pool, and the next
+call's transport is often made at the same address: a transport is known as
+watched by its table pointing at siptest's copy, not by its address, and each
+watch gets its own handle, so a call takes only its own packets.
 
 Where the datagrams go or come from is read from the UDP transport's own state at
 the moment of the call: `rem_rtp_addr`/`rem_rtcp_addr` (where `send_*` sends; they
@@ -33,6 +37,7 @@ the original returned success); siptest never sets pjmedia's simulated loss.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,6 +130,8 @@ class _Watched:
     local_rtp: str = ""
     local_rtcp: str = ""
     packets: list[MediaPacket] = field(default_factory=list)
+    handle: int = 0
+    """What `watch` gave for it (0 until then)."""
 
 
 def _pointer(address: int) -> int:
@@ -170,7 +177,13 @@ class MediaTap:
         self._clock = clock
         self._failed = failed
         self._watched: dict[int, _Watched] = {}
-        """By transport address; never emptied while the stack may call in."""
+        """By transport address: the transport living there now."""
+        self._handles: dict[int, _Watched] = {}
+        """By the handle `watch` gave; dropped when taken."""
+        self._serial = itertools.count(1)
+        self._retired: list[_Watched] = []
+        """Transports whose address a newer one took: their tables and callbacks stay
+        alive as long as the agent (the stack may still hold a pointer to them)."""
         self._by_user: dict[int, _Watched] = {}
         """By the user data the stream attached with (a stream: one transport)."""
         self._callbacks = (
@@ -187,15 +200,21 @@ class MediaTap:
     # -- set-up (siptest's thread) -------------------------------------------
 
     def watch(self, transport: int) -> int:
-        """Put a freshly created transport under the tap: the address of the UDP
-        transport watched (an SRTP adapter's member), or 0 when there is none."""
+        """Put a freshly created transport under the tap: a handle for `take` (never
+        0), or 0 when there is no UDP transport to watch."""
         tp = transport
         if tp and _name(tp).startswith(b"srtp"):
             # pjsua puts an SRTP adapter over every UDP transport (passing packets
             # through unchanged while SRTP is off): the datagrams are the member's.
             tp = self._lib.pjmedia_transport_srtp_get_member(tp) or 0
-        if not tp or tp in self._watched:
-            return tp
+        if not tp:
+            return 0
+        known = self._watched.get(tp)
+        if known is not None:
+            if _pointer(tp + _TP_OP) == ctypes.addressof(known.table):
+                return self._handle(known)  # this very transport, watched already
+            # A new transport where a freed one lived: the old entry is history.
+            self._retired.append(self._watched.pop(tp))
         if _int(tp + _TP_TYPE) != _TYPE_UDP or not _name(tp).startswith(b"udp"):
             return 0  # ICE or a loop transport: siptest never sets them up
         original = _pointer(tp + _TP_OP)
@@ -224,13 +243,20 @@ class MediaTap:
         ) = ours[:5]
         self._watched[tp] = watched
         ctypes.c_void_p.from_address(tp + _TP_OP).value = ctypes.addressof(table)
-        return tp
+        return self._handle(watched)
 
-    def take(self, transports: list[int]) -> tuple[MediaPacket, ...]:
-        """The packets of these transports so far, in time order; kept no longer."""
+    def _handle(self, watched: _Watched) -> int:
+        if not watched.handle:
+            watched.handle = next(self._serial)
+        self._handles[watched.handle] = watched
+        return watched.handle
+
+    def take(self, handles: list[int]) -> tuple[MediaPacket, ...]:
+        """The packets of these transports (by the handles `watch` gave), in time
+        order; kept no longer."""
         packets: list[MediaPacket] = []
-        for tp in transports:
-            watched = self._watched.get(tp)
+        for handle in handles:
+            watched = self._handles.pop(handle, None)
             if watched is not None:
                 packets.extend(watched.packets)
                 watched.packets = []
