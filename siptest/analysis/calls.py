@@ -82,12 +82,12 @@ def analyse_call(
 
 
 def analyse_hangup(outcome: CallCompleted, knowledge: Knowledge) -> Check | None:
-    """Our BYE without any answer: a warning check, never ignored (None when it was answered)."""
-    if outcome.bye_answered is not False:
+    """Our BYE without any answer, or answered 481 (the far end had lost the call): a
+    warning check, never ignored (None when it was accepted)."""
+    if outcome.bye_answered is False:
+        diagnosis = knowledge.named("cleanup.bye_unanswered")
+    elif outcome.bye_refused.startswith("481"):
+        diagnosis = knowledge.named("cleanup.bye_call_unknown")
+    else:
         return None
-    return Check(
-        kind="hangup",
-        ok=False,
-        diagnosis=knowledge.named("cleanup.bye_unanswered"),
-        target=outcome.uri,
-    )
+    return Check(kind="hangup", ok=False, diagnosis=diagnosis, target=outcome.uri)

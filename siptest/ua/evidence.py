@@ -100,6 +100,21 @@ def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
     return ""
 
 
+def bye_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
+    """The failure answer to our BYE of the call ("481 Call/Transaction Does Not
+    Exist"), or "" when it was accepted, unanswered, or none was sent."""
+    for wire in messages:
+        msg = wire.message
+        if (
+            wire.direction == "received"
+            and msg.method == "BYE"
+            and (msg.code or 0) >= 300
+            and msg.header("call-id") == call_id
+        ):
+            return f"{msg.code} {msg.reason}".strip()
+    return ""
+
+
 def connected_peers(events: Sequence[Event]) -> frozenset[str]:
     """The peers (`host:port`) a TCP or TLS connection reached (`ConnectionOpened`),
     or that anything came from: what the stack queued for them went on the wire."""

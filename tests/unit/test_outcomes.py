@@ -5,7 +5,7 @@ from streams import Stream
 
 from siptest.ua.base import AccountSpec, Response
 from siptest.ua.calls import CallSpec
-from siptest.ua.evidence import awaiting_answer, info_refusal, local_cause
+from siptest.ua.evidence import awaiting_answer, bye_refusal, info_refusal, local_cause
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -217,6 +217,22 @@ def test_a_refused_info_digit_is_reported_with_the_far_ends_answer():
     assert info_refusal(stream.capture.messages, "c1") == ""
     stream.add(*info_message("received", 3, 501))
     assert info_refusal(stream.capture.messages, "c1") == "501 Not Implemented"
+
+
+def test_a_bye_answered_481_is_the_far_ends_refusal_and_a_200_is_none():
+    def bye(direction: str, code: int | None = None, call_id: str = "c1"):
+        reasons = {200: "OK", 481: "Call/Transaction Does Not Exist"}
+        start = f"SIP/2.0 {code} {reasons[code]}" if code else "BYE sip:7000@x SIP/2.0"
+        return direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\n\r\n"
+
+    accepted, refused = Stream(), Stream()
+    accepted.add(*bye("sent"))
+    accepted.add(*bye("received", 481, call_id="another call"))
+    accepted.add(*bye("received", 200))
+    assert bye_refusal(accepted.capture.messages, "c1") == ""
+    refused.add(*bye("sent"))
+    refused.add(*bye("received", 481))
+    assert bye_refusal(refused.capture.messages, "c1") == "481 Call/Transaction Does Not Exist"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,202 @@
+"""`siptest call` against far ends that answer and talk, then misbehave: their answer to
+our BYE, the audio they send, our ACK they ignore. The verdict must say what happened
+and blame the right party.
+
+Each far end is a scripted SIP peer (tests/integration/sippeer.py) with plain UDP
+sockets for its RTP, all on 127.0.0.1; siptest dials it directly (`--no-register`).
+Every case has its twin: the nearby behaviour that keeps its verdict.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sippeer import Request, always, message, response_head
+from test_call_verdicts import dial, tagged
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class TalkingFarEnd:
+    """A far end that answers at once (200 OK, PCMU) and sends 20 ms G.711 packets to
+    siptest's SDP port once our ACK arrives.
+
+    `bye`: its answer to our BYE ("200", "481", or "" for none at all).
+    `rtp`: what it sends: "audio" (PCMU from the port its SDP names), "none",
+    "nat" (PCMU from another port than its SDP names, as through a NAT; it reads
+    what comes back on that port), "rtcp" (RTCP receiver reports only),
+    "unknown_pt" (payload type 96, never offered), "ssrc" (a new SSRC every packet).
+    `ack`: "honour", or "ignore": the far end never sees our ACK and retransmits
+    its 200 OK (RFC 3261 13.3.1.4, T1 = `t1` s, doubling to 4 s) until 64*T1, then
+    ends the call with a BYE.
+    """
+
+    def __init__(
+        self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
+        t1: float = 0.5,
+    ) -> None:  # fmt: skip
+        self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
+        self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.media.bind(("127.0.0.1", 0))
+        self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.nat.bind(("127.0.0.1", 0))
+        self.nat.setblocking(False)
+        self.came_back = 0
+        self.stop = threading.Event()
+        self.confirmed = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.peer = sip_peer("udp", always(self.step))
+
+    def sdp(self) -> bytes:
+        port = self.media.getsockname()[1]
+        return (
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+            f"t=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+        ).encode()
+
+    def step(self, request: Request) -> list[bytes]:
+        if request.method == "INVITE":
+            self.invite = request
+            self.ours = re.search(r"<([^>]+)>", request.header("contact") or "").group(1)
+            body = request.raw.split(b"\r\n\r\n", 1)[1].decode()
+            self.audio_to = ("127.0.0.1", int(re.search(r"m=audio (\d+)", body).group(1)))
+            extra = [("Contact", f"<sip:7000@127.0.0.1:{self.peer.port}>")]
+            extra.append(("Content-Type", "application/sdp"))
+            self.ok = message(tagged(response_head(request, 200, "OK", extra)), self.sdp())
+            if self.ack == "ignore" and not self.threads:
+                self.spawn(self.send_audio)
+                self.spawn(self.retransmit)
+            return [self.ok]
+        if request.method == "ACK":
+            if self.ack == "honour" and not self.threads:
+                self.confirmed.set()
+                self.spawn(self.send_audio)
+            return []
+        if request.method == "BYE":
+            self.stop.set()
+            if not self.bye:
+                return []
+            reason = "OK" if self.bye == "200" else "Call/Transaction Does Not Exist"
+            return [message(response_head(request, int(self.bye), reason))]
+        return [message(response_head(request, 200, "OK"))]
+
+    def spawn(self, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def send_audio(self) -> None:
+        ssrc = 0x5170
+        for seq in range(500):  # 10 s at most
+            if self.stop.wait(0.02):
+                return
+            if self.mode == "none":
+                continue
+            if self.mode == "rtcp":
+                if seq % 50 == 0:  # an RTCP receiver report (RFC 3550 6.4.2) every second
+                    report = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
+                    self.media.sendto(report, (self.audio_to[0], self.audio_to[1] + 1))
+                continue
+            kind = 96 if self.mode == "unknown_pt" else 0
+            if self.mode == "ssrc":
+                ssrc = 0x1000 + seq
+            header = struct.pack("!BBHII", 0x80, kind, seq, seq * 160, ssrc)
+            sender = self.nat if self.mode == "nat" else self.media
+            sender.sendto(header + b"\xff" * 160, self.audio_to)
+            if self.mode == "nat":
+                self.drain()
+
+    def drain(self) -> None:
+        try:
+            while True:
+                self.nat.recvfrom(2048)
+                self.came_back += 1
+        except BlockingIOError:
+            return
+
+    def retransmit(self) -> None:
+        """RFC 3261 13.3.1.4: the 2xx again at T1, 2*T1... (at most 4 s apart) until
+        64*T1, then the call is ended with a BYE."""
+        interval, started = self.t1, time.monotonic()
+        while time.monotonic() - started + interval < 64 * self.t1:
+            if self.stop.wait(interval):
+                return
+            self.peer._sock.sendto(self.ok, self.invite.source)
+            interval = min(interval * 2, 4.0)
+        if self.stop.wait(max(0.0, 64 * self.t1 - (time.monotonic() - started))):
+            return
+        self.stop.set()
+        invite = self.invite
+        text = (
+            f"BYE {self.ours} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.peer.port};branch=z9hG4bK-far-end-bye\r\n"
+            f"From: {tagged(invite.header('to') + ';tag=peer-0')}\r\n"
+            f"To: {invite.header('from')}\r\n"
+            f"Call-ID: {invite.header('call-id')}\r\nCSeq: 2 BYE\r\n"
+            "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        self.peer._sock.sendto(text.encode(), invite.source)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=3)
+        self.media.close()
+        self.nat.close()
+
+
+@pytest.fixture
+def far_end(sip_peer):
+    made: list[TalkingFarEnd] = []
+
+    def make(**options) -> TalkingFarEnd:
+        made.append(TalkingFarEnd(sip_peer, **options))
+        return made[-1]
+
+    yield make
+    for far in made:
+        far.close()
+
+
+# -- our BYE: the far end no longer knows the call (481), or never answers ----------
+
+
+def test_a_bye_the_far_end_answers_481_says_it_had_lost_the_call(siptest, far_end):
+    far = far_end(bye="481")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 1, result.stdout
+    call, media = result.check("call"), result.check("media")
+    # The call and its audio worked: their verdicts stand.
+    assert (call["ok"], call["answered"], call["hangup"]) == (True, True, "us")
+    assert (media["ok"], media["diagnosis"]["id"]) == (True, "media.ok")
+    hangup = result.check("hangup")
+    assert hangup["ok"] is False
+    assert hangup["diagnosis"]["id"] == "cleanup.bye_call_unknown"
+    assert (hangup["diagnosis"]["category"], hangup["diagnosis"]["severity"]) == (
+        "server",
+        "warning",
+    )
+    assert "no longer held the call" in hangup["diagnosis"]["explanation"]
+    assert [r.method for r in far.peer.requests] == ["INVITE", "ACK", "BYE"]
+
+
+def test_a_bye_the_far_end_accepts_leaves_no_hangup_check(siptest, far_end):
+    # The twin: the same far end, answering our BYE 200 OK.
+    far = far_end(bye="200")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 0, result.stdout
+    assert "hangup" not in [c["kind"] for c in result.json["checks"]]
+
+
+def test_a_bye_nobody_answers_is_still_named_unanswered(siptest, far_end):
+    far = far_end(bye="")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 1, result.stdout
+    assert result.check("media")["diagnosis"]["id"] == "media.ok"
+    assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_unanswered"
