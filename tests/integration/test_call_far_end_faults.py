@@ -200,3 +200,68 @@ def test_a_bye_nobody_answers_is_still_named_unanswered(siptest, far_end):
     assert result.status == 1, result.stdout
     assert result.check("media")["diagnosis"]["id"] == "media.ok"
     assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_unanswered"
+
+
+# -- a final answer whose message contradicts its code ---------------------------------
+
+PASSWORD_WARNING = ("Warning", '399 sbc.example "This password is not valid"')
+
+
+def busy_with_a_password_warning(sip_peer, *, challenge_first: bool):
+    """486 Busy Here with Warning: 399 "This password is not valid" to the INVITE; with
+    `challenge_first` a 407 comes first, so the 486 answers an INVITE with credentials."""
+    invites: list[Request] = []
+
+    def step(request: Request) -> list[bytes]:
+        if request.method != "INVITE":
+            return []  # the ACKs of the 407 and the 486
+        invites.append(request)
+        if challenge_first and len(invites) == 1:
+            value = 'Digest realm="sbc.example", nonce="n-1", algorithm=MD5'
+            extra = [("Proxy-Authenticate", value)]
+            return [message(response_head(request, 407, "Proxy Authentication Required", extra))]
+        return [message(response_head(request, 486, "Busy Here", [PASSWORD_WARNING]))]
+
+    return sip_peer("udp", always(step))
+
+
+def test_a_busy_answer_with_a_password_warning_is_busy_when_no_password_was_sent(siptest, sip_peer):
+    peer = busy_with_a_password_warning(sip_peer, challenge_first=False)
+    result = dial(siptest, peer)
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["credentials_sent"] is False
+    assert (call["response"]["code"], call["response"]["warning"]) == (
+        486,
+        PASSWORD_WARNING[1],
+    )
+    # No password went out: the Warning cannot be about siptest's password.
+    assert call["diagnosis"]["id"] == "callee.busy"
+    assert call["diagnosis"]["category"] == "callee"
+
+
+def test_a_busy_answer_with_a_password_warning_after_credentials_is_the_password(siptest, sip_peer):
+    # The twin: the same 486 and Warning, to an INVITE that carried credentials: the
+    # guide's rule holds (the message names the password, whatever the code).
+    peer = busy_with_a_password_warning(sip_peer, challenge_first=True)
+    result = dial(siptest, peer)
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["credentials_sent"] is True
+    assert call["response"]["code"] == 486
+    assert call["diagnosis"]["id"] == "credentials.password_invalid"
+
+
+def test_a_latin_1_reason_phrase_keeps_the_codes_verdict(siptest, sip_peer):
+    def step(request: Request) -> list[bytes]:
+        if request.method != "INVITE":
+            return []
+        head = response_head(request, 486, "Besch\xe4ftigt")
+        return [message(head).replace(b"Besch\xc3\xa4ftigt", b"Besch\xe4ftigt")]
+
+    peer = sip_peer("udp", always(step))
+    result = dial(siptest, peer)
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert call["response"]["code"] == 486
+    assert call["diagnosis"]["id"] == "callee.busy"
