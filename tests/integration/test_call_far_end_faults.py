@@ -34,14 +34,17 @@ class TalkingFarEnd:
     "unknown_pt" (payload type 96, never offered), "ssrc" (a new SSRC every packet).
     `ack`: "honour", or "ignore": the far end never sees our ACK and retransmits
     its 200 OK (RFC 3261 13.3.1.4, T1 = `t1` s, doubling to 4 s) until 64*T1, then
-    ends the call with a BYE.
+    ends the call with a BYE; "lose_first": the first ACK is lost, the 2xx comes
+    again and the ACK siptest sends for it arrives. `hang_up_after`: seconds after
+    our ACK when it sends BYE (None: never).
     """
 
     def __init__(
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
-        t1: float = 0.5,
+        t1: float = 0.5, hang_up_after: float | None = None,
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
+        self.hang_up_after = hang_up_after
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -69,7 +72,7 @@ class TalkingFarEnd:
             extra = [("Contact", f"<sip:7000@127.0.0.1:{self.peer.port}>")]
             extra.append(("Content-Type", "application/sdp"))
             self.ok = message(tagged(response_head(request, 200, "OK", extra)), self.sdp())
-            if self.ack == "ignore" and not self.threads:
+            if self.ack != "honour" and not self.threads:
                 self.spawn(self.send_audio)
                 self.spawn(self.retransmit)
             return [self.ok]
@@ -77,6 +80,8 @@ class TalkingFarEnd:
             if self.ack == "honour" and not self.threads:
                 self.confirmed.set()
                 self.spawn(self.send_audio)
+                if self.hang_up_after is not None:
+                    self.spawn(self.hang_up)
             return []
         if request.method == "BYE":
             self.stop.set()
@@ -127,10 +132,22 @@ class TalkingFarEnd:
         while time.monotonic() - started + interval < 64 * self.t1:
             if self.stop.wait(interval):
                 return
+            # Repeated ACKs are retransmissions to the peer: count what it received.
+            acks = sum(r.method == "ACK" for r in self.peer.received)
+            if self.ack == "lose_first" and acks >= 2:
+                self.confirmed.set()  # the first ACK was lost; a later one arrived
+                return
             self.peer._sock.sendto(self.ok, self.invite.source)
             interval = min(interval * 2, 4.0)
-        if self.stop.wait(max(0.0, 64 * self.t1 - (time.monotonic() - started))):
-            return
+        waited = self.stop.wait(max(0.0, 64 * self.t1 - (time.monotonic() - started)))
+        if not waited and not self.confirmed.is_set():
+            self.send_bye()
+
+    def hang_up(self) -> None:
+        if not self.stop.wait(self.hang_up_after):
+            self.send_bye()
+
+    def send_bye(self) -> None:
         self.stop.set()
         invite = self.invite
         text = (
@@ -265,3 +282,45 @@ def test_a_latin_1_reason_phrase_keeps_the_codes_verdict(siptest, sip_peer):
     call = result.check("call")
     assert call["response"]["code"] == 486
     assert call["diagnosis"]["id"] == "callee.busy"
+
+
+# -- our ACK never reaches the far end (RFC 3261 13.3.1.4) -------------------------------
+
+
+def test_an_answer_repeated_because_our_ack_never_arrives_is_not_a_pass(siptest, far_end):
+    # T1 = 0.5 s: the 2xx comes again at 0.5 and 1.5 s of a 3 s call; the far end
+    # would end the call at 32 s, after the test.
+    far = far_end(ack="ignore", t1=0.5)
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["ok"], call["answered"]) == (False, True)
+    assert call["answer_repeats"] >= 2
+    assert call["diagnosis"]["id"] == "routing.ack_not_received"
+    assert call["diagnosis"]["category"] == "routing"
+    assert "32 seconds" in call["diagnosis"]["title"]
+    # The audio itself flowed: the media verdict does not blame it.
+    assert result.check("media")["diagnosis"]["id"] == "media.ok"
+
+
+def test_a_far_end_ending_the_call_after_64_t1_without_our_ack_is_named(siptest, far_end):
+    # A far end with a short T1 (25 ms): its 64*T1 (1.6 s) ends within the 3 s call,
+    # with its own BYE: not "the callee hung up at once".
+    far = far_end(ack="ignore", t1=0.025)
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 1, result.stdout
+    call = result.check("call")
+    assert (call["answered"], call["hangup"]) == (True, "remote")
+    assert call["diagnosis"]["id"] == "routing.ack_not_received"
+
+
+def test_one_lost_ack_made_good_by_the_next_is_still_a_pass(siptest, far_end):
+    # The twin: the first ACK is lost, the 2xx comes once more, siptest's next ACK
+    # arrives and the far end stops repeating.
+    far = far_end(ack="lose_first", t1=0.5)
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 0, result.stdout
+    call = result.check("call")
+    assert (call["ok"], call["answer_repeats"]) == (True, 1)
+    assert call["diagnosis"]["id"] == "ok.answered"
+    assert far.confirmed.is_set()

@@ -5,7 +5,13 @@ from streams import Stream
 
 from siptest.ua.base import AccountSpec, Response
 from siptest.ua.calls import CallSpec
-from siptest.ua.evidence import awaiting_answer, bye_refusal, info_refusal, local_cause
+from siptest.ua.evidence import (
+    answer_repeats,
+    awaiting_answer,
+    bye_refusal,
+    info_refusal,
+    local_cause,
+)
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -410,3 +416,21 @@ def test_a_hold_is_read_from_the_sdp_direction(sdp, hold):
     from siptest.ua.evidence import sdp_hold
 
     assert sdp_hold(sdp) == hold
+
+
+def test_a_2xx_repeated_after_our_ack_counts_and_one_before_it_does_not():
+    def wire(direction: str, start: str, method: str, cseq: int = 2, call_id: str = "c1"):
+        return direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n\r\n"
+
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*wire("sent", "ACK sip:7000@x SIP/2.0", "ACK", cseq=1))  # the ACK of a 407
+    stream.add(*wire("received", ok, "INVITE"))
+    stream.add(*wire("received", ok, "INVITE"))  # crossed our ACK: not after it
+    stream.add(*wire("sent", ack, "ACK"))
+    assert answer_repeats(stream.capture.messages, "c1") == 0
+    stream.add(*wire("received", ok, "INVITE", call_id="another call"))
+    stream.add(*wire("received", ok, "INVITE"))
+    stream.add(*wire("sent", ack, "ACK"))
+    stream.add(*wire("received", ok, "INVITE"))
+    assert answer_repeats(stream.capture.messages, "c1") == 2
