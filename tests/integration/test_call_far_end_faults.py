@@ -324,3 +324,39 @@ def test_one_lost_ack_made_good_by_the_next_is_still_a_pass(siptest, far_end):
     assert (call["ok"], call["answer_repeats"]) == (True, 1)
     assert call["diagnosis"]["id"] == "ok.answered"
     assert far.confirmed.is_set()
+
+
+# -- the far end's RTP: from another port (NAT), RTCP only, a payload type never offered --
+
+
+def test_audio_from_another_port_than_the_sdp_said_is_followed_and_judged(siptest, far_end):
+    # As through a NAT in front of the far end: pjsua latches onto where the audio comes
+    # from (symmetric RTP) and sends its own there; audio both ways, not "no audio".
+    far = far_end(rtp="nat")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 0, result.stdout
+    media = result.check("media")
+    assert (media["media"]["verdict"], media["diagnosis"]["id"]) == ("both", "media.ok")
+    # remote_rtp is what the far end's SDP named (pjsua's stream info), not the latch
+    assert media["media"]["remote_rtp"] == f"127.0.0.1:{far.media.getsockname()[1]}"
+    assert far.came_back > 0
+
+
+def test_a_far_end_sending_only_rtcp_is_no_audio_from_it(siptest, far_end):
+    far = far_end(rtp="rtcp")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 1, result.stdout
+    media = result.check("media")
+    assert media["media"]["verdict"] == "one_way_out"
+    assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="pjmedia counts RTP it discards (a payload type never negotiated) in rxStat.pkt "
+    "(rtcp.c pjmedia_rtcp_rx_rtp2 ignores `discarded`): siptest says audio both ways",
+)
+def test_rtp_with_a_payload_type_never_negotiated_is_not_audio_heard(siptest, far_end):
+    far = far_end(rtp="unknown_pt")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.check("media")["media"]["verdict"] == "one_way_out"
