@@ -360,3 +360,30 @@ def test_rtp_with_a_payload_type_never_negotiated_is_not_audio_heard(siptest, fa
     far = far_end(rtp="unknown_pt")
     result = dial(siptest, far.peer, "--talk", "2")
     assert result.check("media")["media"]["verdict"] == "one_way_out"
+
+
+# -- the far end hangs up mid-call, after audio flowed ------------------------------------
+
+
+def test_a_far_end_hanging_up_mid_call_after_audio_has_its_audio_judged(siptest, far_end):
+    # BYE 1.6 s after our ACK, audio both ways until then: not "hung up as soon as it
+    # answered, audio not checked" - the audio measured up to its BYE is judged.
+    far = far_end(hang_up_after=1.6)
+    result = dial(siptest, far.peer, "--talk", "3")
+    call, media = result.check("call"), result.check("media")
+    assert (call["answered"], call["hangup"]) == (True, "remote")
+    assert media["diagnosis"]["id"] == "media.ok", media["diagnosis"]
+    assert media["media"]["verdict"] == "both"
+    assert media["media"]["received"]["packets"] > 0
+    assert result.status == 0, result.stdout
+
+
+def test_a_far_end_hanging_up_mid_call_after_silence_is_no_audio_from_it(siptest, far_end):
+    # The twin: the same BYE at 1.6 s from a far end that sent no audio: judged, and
+    # failed, on what was measured.
+    far = far_end(hang_up_after=1.6, rtp="none")
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 1, result.stdout
+    media = result.check("media")
+    assert media["media"]["verdict"] == "one_way_out"
+    assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
