@@ -17,6 +17,11 @@ from siptest.knowledge import Knowledge
 from siptest.ua.base import AccountSpec
 from siptest.ua.calls import CallCompleted, CallSpec
 
+ACK_LOST_REPEATS = 2
+"""The far end's 2xx arriving this many times after our ACK: no ACK reached it (one
+repeat may cross our ACK in flight, or follow one lost ACK that siptest's next ACK
+makes good). RFC 3261 13.3.1.4 repeats it at T1, 3*T1, 7*T1... (1.5 s for two)."""
+
 
 def analyse_call(
     outcome: CallCompleted,
@@ -45,6 +50,9 @@ def analyse_call(
         # Hung up because siptest was stopped, not because the ring time ran out.
         situation = replace(situation, origin="local", local_cause="interrupted")
     diagnosis = diagnose_live(knowledge, situation, facts)
+    ack_lost = outcome.answered and outcome.answer_repeats >= ACK_LOST_REPEATS
+    if ack_lost:
+        diagnosis = knowledge.named("routing.ack_not_received", facts)
     details: dict[str, Any] = {
         "number": spec.number,
         "uri": outcome.uri,
@@ -53,6 +61,7 @@ def analyse_call(
         "cancelled_by_us": outcome.cancelled_by_us,
         "hangup": outcome.hangup,
         "talk_seconds": outcome.talk_seconds,
+        "answer_repeats": outcome.answer_repeats,
         "requests_sent": outcome.requests_sent,
         "credentials_sent": outcome.credentials_sent,
         "stopped_after_rejection": outcome.credentials_rejected
@@ -68,7 +77,7 @@ def analyse_call(
             "refused": outcome.dtmf_refused or None,
         }
     # Answered, or an outcome that is expected by design (interrupted by the user).
-    ok = outcome.answered or diagnosis.category == "none"
+    ok = (outcome.answered and not ack_lost) or diagnosis.category == "none"
     return Check(
         kind="call",
         ok=ok,
@@ -82,12 +91,12 @@ def analyse_call(
 
 
 def analyse_hangup(outcome: CallCompleted, knowledge: Knowledge) -> Check | None:
-    """Our BYE without any answer: a warning check, never ignored (None when it was answered)."""
-    if outcome.bye_answered is not False:
+    """Our BYE without any answer, or answered 481 (the far end had lost the call): a
+    warning check, never ignored (None when it was accepted)."""
+    if outcome.bye_answered is False:
+        diagnosis = knowledge.named("cleanup.bye_unanswered")
+    elif outcome.bye_refused.startswith("481"):
+        diagnosis = knowledge.named("cleanup.bye_call_unknown")
+    else:
         return None
-    return Check(
-        kind="hangup",
-        ok=False,
-        diagnosis=knowledge.named("cleanup.bye_unanswered"),
-        target=outcome.uri,
-    )
+    return Check(kind="hangup", ok=False, diagnosis=diagnosis, target=outcome.uri)

@@ -8,6 +8,7 @@ from typing import Any
 from siptest.analysis.model import Binding, Check
 from siptest.hostport import split_hostport
 from siptest.knowledge import Diagnosis, Knowledge, Situation
+from siptest.knowledge.registry import reason_phrase
 from siptest.ua.base import AccountSpec, RegistrationCompleted, Response, via_address
 
 RETRY_AFTER_CAP = 86_400
@@ -42,7 +43,22 @@ def diagnose_live(knowledge: Knowledge, situation: Situation, facts: dict[str, A
     gets the same answer, its own configuration is not the cause, so the server or the
     route is the suspect. `siptest explain` keeps the device advice for someone whose
     own device shows the code.
+
+    A message about the password ("This password is not valid", in the reason phrase
+    or a Warning) when siptest sent no credentials cannot be about its password: the
+    code says what happened (a 486 with such a Warning is the callee being busy); the
+    message stays in the report's response.
     """
+    entry = knowledge.select(situation)
+    matched = entry.best_match(situation)
+    if (
+        entry.category == "credentials"
+        and not situation.credentials_sent
+        and matched is not None
+        and matched.texts
+        and situation.code is not None
+    ):
+        situation = replace(situation, reason=reason_phrase(situation.code), warning=None)
     diagnosis = knowledge.diagnose(situation, facts)
     if diagnosis.category != "device" or situation.origin != "remote":
         return diagnosis

@@ -56,6 +56,12 @@ class CallCompleted:
     siptest did (its hang-up, or its stack refusing an unusable answer)."""
     bye_answered: bool | None = None
     """Our BYE got a final answer (False: none came within the timeout; None: no BYE)."""
+    answer_repeats: int = 0
+    """The far end's 2xx to the INVITE received again after siptest's ACK: each one
+    means no ACK had reached it yet (RFC 3261 13.3.1.4)."""
+    bye_refused: str = ""
+    """The far end's failure answer to our BYE, e.g. "481 Call/Transaction Does Not
+    Exist" (it no longer knew the call); "" when it accepted it or sent no answer."""
     talk_seconds: float = 0.0
     media: MediaSample | None = None
     dtmf_sent: str = ""

@@ -100,6 +100,48 @@ def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
     return ""
 
 
+def bye_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
+    """The failure answer to our BYE of the call ("481 Call/Transaction Does Not
+    Exist"), or "" when it was accepted, unanswered, or none was sent."""
+    for wire in messages:
+        msg = wire.message
+        if (
+            wire.direction == "received"
+            and msg.method == "BYE"
+            and (msg.code or 0) >= 300
+            and msg.header("call-id") == call_id
+        ):
+            return f"{msg.code} {msg.reason}".strip()
+    return ""
+
+
+def answer_repeats(messages: Sequence[WireMessage], call_id: str) -> int:
+    """How often the far end sent its 2xx to the call's INVITE again after siptest's
+    first ACK of it. RFC 3261 13.3.1.4: a UAS repeats its 2xx (T1, 2*T1... apart) until
+    an ACK reaches it, and ends the call after 64*T1 without one; a repeat or two can
+    cross an ACK in flight or follow one lost ACK, and siptest ACKs each again."""
+    answer_cseq: int | None = None
+    acked = False
+    repeats = 0
+    for wire in messages:
+        msg = wire.message
+        if msg.header("call-id") != call_id:
+            continue
+        is_answer = (
+            wire.direction == "received"
+            and msg.method == "INVITE"
+            and msg.code is not None
+            and 200 <= msg.code < 300
+        )
+        if is_answer and answer_cseq is None:
+            answer_cseq = msg.cseq
+        elif is_answer and acked and msg.cseq == answer_cseq:
+            repeats += 1
+        elif wire.direction == "sent" and msg.method == "ACK" and msg.cseq == answer_cseq:
+            acked = answer_cseq is not None
+    return repeats
+
+
 def connected_peers(events: Sequence[Event]) -> frozenset[str]:
     """The peers (`host:port`) a TCP or TLS connection reached (`ConnectionOpened`),
     or that anything came from: what the stack queued for them went on the wire."""

@@ -34,6 +34,8 @@ from siptest.ua.events import (
     TransportFailed,
 )
 from siptest.ua.evidence import (
+    answer_repeats,
+    bye_refusal,
     connected_peers,
     distinct_requests,
     failure_detail,
@@ -481,6 +483,8 @@ def call_outcome(
         cancelled_by_us=cancelled,
         interrupted=interrupted and cancelled,
         bye_answered=bye_answered,
+        answer_repeats=answer_repeats(messages, call_id) if answered else 0,
+        bye_refused=bye_refusal(messages, call_id) if hangup == "us" else "",
         hangup=hangup,
         talk_seconds=round(talked, 3),
         media=media,

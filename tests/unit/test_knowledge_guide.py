@@ -293,3 +293,38 @@ def test_a_timeout_names_the_address_the_request_went_to_in_good_english():
     assert "Nothing came back from 127.0.0.2:5060 over UDP within 1 second." in (
         check.diagnosis.explanation
     )
+
+
+@pytest.mark.parametrize(
+    ("situation", "expected"),
+    [
+        # A password message when no password was sent: the code decides (the live
+        # diagnosis; the message stays in the report's response).
+        (
+            S("INVITE", 486, "Busy Here", warning='399 h "This password is not valid"'),
+            "callee.busy",
+        ),
+        (S("INVITE", 403, "This password is not valid"), "routing.forbidden"),
+        (S("REGISTER", 403, "Auth user does not match From/To user"), "account.forbidden"),
+        # Its twins: the same answers to a request that carried credentials (the guide).
+        (
+            S("INVITE", 486, "Busy Here", warning='399 h "This password is not valid"',
+              credentials_sent=True),
+            "credentials.password_invalid",
+        ),
+        (
+            S("INVITE", 403, "This password is not valid", credentials_sent=True),
+            "credentials.password_invalid",
+        ),
+        (
+            S("REGISTER", 403, "Auth user does not match From/To user", credentials_sent=True),
+            "credentials.auth_user_mismatch",
+        ),
+        # A message about the account is judged without credentials (the user ID is in From).
+        (S("REGISTER", 403, "This account is not valid"), "account.invalid"),
+    ],
+)  # fmt: skip
+def test_a_password_message_counts_only_when_a_password_was_sent(situation, expected):
+    from siptest.analysis.registration import diagnose_live
+
+    assert diagnose_live(load_knowledge(), situation, dict(LAB)).id == expected

@@ -654,3 +654,32 @@ def test_a_bye_nobody_answered_is_a_warning_check():
     check = analyse_hangup(replace(answered, bye_answered=False), KNOWLEDGE)
     assert check is not None and check.ok is False and check.kind == "hangup"
     assert check.diagnosis is not None and check.diagnosis.severity == "warning"
+
+
+@pytest.mark.parametrize(
+    ("refused", "expected"),
+    [
+        ("481 Call/Transaction Does Not Exist", "cleanup.bye_call_unknown"),
+        ("481 Call Leg/Transaction Does Not Exist", "cleanup.bye_call_unknown"),
+        ("", None),  # accepted (2xx)
+        ("500 Server Internal Error", None),  # refused, the call ended all the same (15.1.1)
+    ],
+)
+def test_a_bye_answered_481_is_a_warning_that_the_far_end_lost_the_call(refused, expected):
+    from dataclasses import replace
+
+    from siptest.analysis.calls import analyse_hangup
+
+    answered = CallCompleted(
+        number="7000", uri="sip:7000@x", provisional=(180,), answered=True,
+        response=Response("INVITE", 200, "OK", "remote", 0.0), requests_sent=1,
+        credentials_sent=False, credentials_rejected=False, cancelled_by_us=False,
+        hangup="us", bye_answered=True,
+    )  # fmt: skip
+    check = analyse_hangup(replace(answered, bye_refused=refused), KNOWLEDGE)
+    if expected is None:
+        assert check is None
+    else:
+        assert check is not None and (check.ok, check.kind) == (False, "hangup")
+        assert check.diagnosis is not None and check.diagnosis.id == expected
+        assert (check.diagnosis.category, check.diagnosis.severity) == ("server", "warning")

@@ -5,7 +5,13 @@ from streams import Stream
 
 from siptest.ua.base import AccountSpec, Response
 from siptest.ua.calls import CallSpec
-from siptest.ua.evidence import awaiting_answer, info_refusal, local_cause
+from siptest.ua.evidence import (
+    answer_repeats,
+    awaiting_answer,
+    bye_refusal,
+    info_refusal,
+    local_cause,
+)
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
 ACCOUNT = AccountSpec(
@@ -219,6 +225,22 @@ def test_a_refused_info_digit_is_reported_with_the_far_ends_answer():
     assert info_refusal(stream.capture.messages, "c1") == "501 Not Implemented"
 
 
+def test_a_bye_answered_481_is_the_far_ends_refusal_and_a_200_is_none():
+    def bye(direction: str, code: int | None = None, call_id: str = "c1"):
+        reasons = {200: "OK", 481: "Call/Transaction Does Not Exist"}
+        start = f"SIP/2.0 {code} {reasons[code]}" if code else "BYE sip:7000@x SIP/2.0"
+        return direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\n\r\n"
+
+    accepted, refused = Stream(), Stream()
+    accepted.add(*bye("sent"))
+    accepted.add(*bye("received", 481, call_id="another call"))
+    accepted.add(*bye("received", 200))
+    assert bye_refusal(accepted.capture.messages, "c1") == ""
+    refused.add(*bye("sent"))
+    refused.add(*bye("received", 481))
+    assert bye_refusal(refused.capture.messages, "c1") == "481 Call/Transaction Does Not Exist"
+
+
 @pytest.mark.parametrize(
     ("dtmf", "shown"),
     [
@@ -394,3 +416,21 @@ def test_a_hold_is_read_from_the_sdp_direction(sdp, hold):
     from siptest.ua.evidence import sdp_hold
 
     assert sdp_hold(sdp) == hold
+
+
+def test_a_2xx_repeated_after_our_ack_counts_and_one_before_it_does_not():
+    def wire(direction: str, start: str, method: str, cseq: int = 2, call_id: str = "c1"):
+        return direction, f"{start}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n\r\n"
+
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*wire("sent", "ACK sip:7000@x SIP/2.0", "ACK", cseq=1))  # the ACK of a 407
+    stream.add(*wire("received", ok, "INVITE"))
+    stream.add(*wire("received", ok, "INVITE"))  # crossed our ACK: not after it
+    stream.add(*wire("sent", ack, "ACK"))
+    assert answer_repeats(stream.capture.messages, "c1") == 0
+    stream.add(*wire("received", ok, "INVITE", call_id="another call"))
+    stream.add(*wire("received", ok, "INVITE"))
+    stream.add(*wire("sent", ack, "ACK"))
+    stream.add(*wire("received", ok, "INVITE"))
+    assert answer_repeats(stream.capture.messages, "c1") == 2

@@ -144,7 +144,7 @@ class Calling(AgentCore):
         # Imported when a call is placed, not with the agent: a register check never
         # creates their classes (start-up time, benchmarks/register_vs_sipsak.py).
         from siptest.ua.mediaevents import MediaCaptured, MediaSampled
-        from siptest.ua.pjsua.media import media_sample, send_dtmf
+        from siptest.ua.pjsua.media import media_sample, sample_of, send_dtmf
 
         pj = self._pj
         spec, uri, call, call_id, first = (
@@ -211,9 +211,13 @@ class Calling(AgentCore):
             digits_sent = send_dtmf(
                 self._pj, call, spec, lambda: self._info_answered(call, call_id, first)
             )
-            ticks = self._talk(call, spec.talk, started)
+            ticks, last = self._talk(call, spec.talk, started)
             talked = time.monotonic() - started
             media = media_sample(self._pj, call, talked, ticks)
+            if media is None and last is not None:
+                # The far end hung up mid-call and its stream went with it: the audio
+                # is judged on its last reading, not "hung up before any audio".
+                media = sample_of(last[0], last[1], ticks[-1].at, ticks)
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
@@ -267,22 +271,28 @@ class Calling(AgentCore):
             self._wait(lambda: call.state == disconnected, 1.0, interruptible=False)
         self._end_call(call)  # nothing left to do once it is disconnected
 
-    def _talk(self, call: Any, seconds: float, started: float) -> list[MediaTick]:
+    def _talk(
+        self, call: Any, seconds: float, started: float
+    ) -> tuple[list[MediaTick], tuple[Any, Any] | None]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where
-        its audio stands every 0.2 s: audio that stops mid-call is not a pass."""
-        from siptest.ua.pjsua.media import media_tick
+        its audio stands every 0.2 s: audio that stops mid-call is not a pass. Also the
+        stream's last reading (statistics, info) of the last tick, which outlives a
+        stream the far end's BYE ended."""
+        from siptest.ua.pjsua.media import read_stream, tick_of
 
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
         ticks: list[MediaTick] = []
+        last: tuple[Any, Any] | None = None
         deadline = started + seconds
         while call.state != ended and time.monotonic() < deadline:
             step = min(0.2, deadline - time.monotonic())
             if not self._wait(lambda: call.state == ended, max(0.0, step)) and self._interrupted:
                 break
-            tick = media_tick(self._pj, call, time.monotonic() - started)
-            if tick is not None and call.state != ended:
-                ticks.append(tick)
-        return ticks
+            stream = read_stream(self._pj, call)
+            if stream is not None and call.state != ended:
+                ticks.append(tick_of(stream[0], time.monotonic() - started))
+                last = stream
+        return ticks, last
 
     def _bye_answered(self, call_id: str, first: int) -> bool | None:
         """Wait (bounded) for the final answer to our BYE: False when none came."""

@@ -46,12 +46,18 @@ def send_dtmf(pj: Any, call: Any, spec: CallSpec, answered: Callable[[], bool]) 
     return sent
 
 
-def media_tick(pj: Any, call: Any, at: float) -> MediaTick | None:
-    """Where the call's audio stands now (for `evidence.media_stalls` and the charts)."""
+def read_stream(pj: Any, call: Any) -> tuple[Any, Any] | None:
+    """The call's stream statistics and info now: pjsua2 returns copies, which stay
+    readable after the stream is gone (the far end hung up). None: no stream."""
     try:
-        rtcp = call.getStreamStat(0).rtcp
-    except pj.Error:  # tolerated: no stream yet; the tick is simply not taken
+        return call.getStreamStat(0), call.getStreamInfo(0)
+    except pj.Error:  # tolerated: no audio stream (yet, or any more)
         return None
+
+
+def tick_of(stat: Any, at: float) -> MediaTick:
+    """A tick from stream statistics read at `at` seconds into the call."""
+    rtcp = stat.rtcp
     rx, tx = rtcp.rxStat, rtcp.txStat
     reports = int(tx.updateCount)
     return MediaTick(
@@ -76,11 +82,14 @@ def media_sample(
     pj: Any, call: Any, seconds: float, ticks: Sequence[MediaTick] = ()
 ) -> MediaSample | None:
     """The call's stream statistics now, or None when it has no audio stream."""
-    try:
-        stat = call.getStreamStat(0)
-        info = call.getStreamInfo(0)
-    except pj.Error:  # tolerated: no audio stream; the report says audio was not measured
+    stream = read_stream(pj, call)
+    if stream is None:  # no audio stream; the report says audio was not measured
         return None
+    return sample_of(*stream, seconds, ticks)
+
+
+def sample_of(stat: Any, info: Any, seconds: float, ticks: Sequence[MediaTick] = ()) -> MediaSample:
+    """A media sample from stream statistics and info read `seconds` into the call."""
     rtcp = stat.rtcp
     stalls = media_stalls([tick.point for tick in ticks], seconds)
 
