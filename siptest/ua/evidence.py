@@ -85,29 +85,15 @@ def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) 
     return bool(asked - answered)
 
 
-def info_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
-    """The first failure answer to the call's INFO requests ("501 Not Implemented"),
-    or "" when every INFO was accepted (or none was sent)."""
+def refusal(messages: Sequence[WireMessage], call_id: str, method: str) -> str:
+    """The first failure answer to the call's `method` requests ("501 Not Implemented"
+    to an INFO, "481 Call/Transaction Does Not Exist" to our BYE), or "" when every
+    one was accepted, went unanswered, or none was sent."""
     for wire in messages:
         msg = wire.message
         if (
             wire.direction == "received"
-            and msg.method == "INFO"
-            and (msg.code or 0) >= 300
-            and msg.header("call-id") == call_id
-        ):
-            return f"{msg.code} {msg.reason}".strip()
-    return ""
-
-
-def bye_refusal(messages: Sequence[WireMessage], call_id: str) -> str:
-    """The failure answer to our BYE of the call ("481 Call/Transaction Does Not
-    Exist"), or "" when it was accepted, unanswered, or none was sent."""
-    for wire in messages:
-        msg = wire.message
-        if (
-            wire.direction == "received"
-            and msg.method == "BYE"
+            and msg.method == method
             and (msg.code or 0) >= 300
             and msg.header("call-id") == call_id
         ):

@@ -8,9 +8,8 @@ from siptest.ua.calls import CallSpec
 from siptest.ua.evidence import (
     answer_repeats,
     awaiting_answer,
-    bye_refusal,
-    info_refusal,
     local_cause,
+    refusal,
 )
 from siptest.ua.outcomes import CallEnd, call_outcome, registration_outcome
 
@@ -220,9 +219,9 @@ def test_a_refused_info_digit_is_reported_with_the_far_ends_answer():
     stream = Stream()
     stream.add(*info_message("sent", 3))
     stream.add(*info_message("received", 3, 501, call_id="another call"))
-    assert info_refusal(stream.capture.messages, "c1") == ""
+    assert refusal(stream.capture.messages, "c1", "INFO") == ""
     stream.add(*info_message("received", 3, 501))
-    assert info_refusal(stream.capture.messages, "c1") == "501 Not Implemented"
+    assert refusal(stream.capture.messages, "c1", "INFO") == "501 Not Implemented"
 
 
 def test_a_bye_answered_481_is_the_far_ends_refusal_and_a_200_is_none():
@@ -235,10 +234,10 @@ def test_a_bye_answered_481_is_the_far_ends_refusal_and_a_200_is_none():
     accepted.add(*bye("sent"))
     accepted.add(*bye("received", 481, call_id="another call"))
     accepted.add(*bye("received", 200))
-    assert bye_refusal(accepted.capture.messages, "c1") == ""
+    assert refusal(accepted.capture.messages, "c1", "BYE") == ""
     refused.add(*bye("sent"))
     refused.add(*bye("received", 481))
-    assert bye_refusal(refused.capture.messages, "c1") == "481 Call/Transaction Does Not Exist"
+    assert refusal(refused.capture.messages, "c1", "BYE") == "481 Call/Transaction Does Not Exist"
 
 
 @pytest.mark.parametrize(
