@@ -380,6 +380,8 @@ def test_a_far_end_sending_only_rtcp_is_no_audio_from_it(siptest, far_end):
     media = result.check("media")
     assert media["media"]["verdict"] == "one_way_out"
     assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
+    # No RTP of any payload type arrived: the network is the suspect.
+    assert "firewall" in media["diagnosis"]["fix"].lower()
 
 
 def test_rtp_with_a_payload_type_never_negotiated_is_not_audio_heard(siptest, far_end):
@@ -393,6 +395,10 @@ def test_rtp_with_a_payload_type_never_negotiated_is_not_audio_heard(siptest, fa
     assert media["media"]["received"]["packets"] == 0
     assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
     assert far.sent.get(96, 0) > 0 and 0 not in far.sent
+    # Packets arrived: the far end's codec is named, not a firewall.
+    assert "format it never agreed" in media["diagnosis"]["title"]
+    assert "(PCMU)" in media["diagnosis"]["explanation"]
+    assert "firewall" not in media["diagnosis"]["fix"].lower()
 
 
 def test_rtp_with_the_negotiated_payload_type_is_audio_heard(siptest, far_end):
@@ -403,6 +409,7 @@ def test_rtp_with_the_negotiated_payload_type_is_audio_heard(siptest, far_end):
     media = result.check("media")
     assert (media["media"]["verdict"], media["diagnosis"]["id"]) == ("both", "media.ok")
     assert 0 < media["media"]["received"]["packets"] <= far.sent[0]
+    assert "never agreed" not in media["diagnosis"]["explanation"]
 
 
 def test_telephone_events_beside_the_audio_are_dtmf_not_audio(siptest, far_end):
@@ -431,6 +438,7 @@ def test_rtp_switching_to_a_payload_type_never_negotiated_is_audio_that_stopped(
     assert stopped is not None and 0.6 <= stopped <= 1.6
     assert 0 < media["media"]["received"]["packets"] <= far.sent[0] == 50
     assert far.sent[96] > 0
+    assert "RTP kept coming" in media["diagnosis"]["explanation"]
 
 
 # -- the far end hangs up mid-call, after audio flowed ------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from siptest.ua.pjsua.media import audio_received, sample_of, tick_of
+from siptest.ua.pjsua.media import audio_received, sample_of, tick_of, unnegotiated
 
 
 def stat(received: int) -> SimpleNamespace:
@@ -18,7 +18,9 @@ def stat(received: int) -> SimpleNamespace:
     return SimpleNamespace(rtcp=rtcp)
 
 
-PCMA = SimpleNamespace(rxPt=8, codecName="PCMA", remoteRtpAddress="127.0.0.1:6000")
+PCMA = SimpleNamespace(
+    rxPt=8, audRxEventPt=101, codecName="PCMA", remoteRtpAddress="127.0.0.1:6000"
+)
 
 
 def test_only_the_negotiated_payload_type_counts_as_audio():
@@ -41,3 +43,11 @@ def test_ticks_and_the_sample_count_the_same_audio():
     sample = sample_of(stat(100), PCMA, 2.0, (), types)
     assert sample.received.packets == 40
     assert sample_of(stat(100), PCMA, 2.0).received.packets == 100
+
+
+def test_packets_neither_audio_nor_telephone_events_are_the_unnegotiated_ones():
+    types = {8: 90, 101: 12, 96: 10, 0: 3}
+    assert unnegotiated(PCMA, types) == 13
+    assert sample_of(stat(115), PCMA, 2.0, (), types).received_unnegotiated == 13
+    assert unnegotiated(PCMA, {8: 90, 101: 12}) == 0
+    assert unnegotiated(PCMA, None) == 0

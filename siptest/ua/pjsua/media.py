@@ -71,6 +71,15 @@ def audio_received(stat: Any, info: Any, payload_types: PayloadTypes | None) -> 
     return int(payload_types.get(int(info.rxPt), 0))
 
 
+def unnegotiated(info: Any, payload_types: PayloadTypes | None) -> int:
+    """Packets from the far end whose payload type is neither the codec's nor its
+    telephone events' (`StreamInfo.audRxEventPt`): nothing the stream can use."""
+    if payload_types is None:
+        return 0
+    known = {int(info.rxPt), int(info.audRxEventPt)}
+    return sum(count for kind, count in payload_types.items() if kind not in known)
+
+
 def tick_of(
     stat: Any, info: Any, at: float, payload_types: PayloadTypes | None = None
 ) -> MediaTick:
@@ -151,4 +160,5 @@ def sample_of(
         received_stopped_at=stalls[0],
         sent_stopped_at=stalls[1],
         timeline=tuple(ticks),
+        received_unnegotiated=unnegotiated(info, payload_types),
     )
