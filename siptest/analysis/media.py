@@ -72,6 +72,10 @@ def _packets(count: int) -> str:
     return f"{count} audio packet{'s' if count != 1 else ''}"
 
 
+def _rtp_packets(count: int) -> str:
+    return f"{count} RTP packet{'s' if count != 1 else ''}"
+
+
 def _seconds(value: float) -> str:
     return f"{value:.1f} s"
 
@@ -122,14 +126,30 @@ def _stopped(sample: MediaSample) -> _Pick | None:
         facts["received_after"] = f"{received:g} s"
     if sent is not None:
         facts["sent_after"] = f"{sent:g} s"
+    notes: tuple[str, ...] = ()
+    if received is not None and sample.received_unnegotiated:
+        # RTP kept coming, in a payload type never agreed: not a dead far end
+        facts["unnegotiated_packets"] = _rtp_packets(sample.received_unnegotiated)
+        notes = ("payload_type",)
     if received is not None and sent is not None:
-        return _Pick("media.audio_stopped", facts, cases=("both",))
-    return _Pick("media.audio_stopped", facts, cases=() if received is not None else ("sent",))
+        return _Pick("media.audio_stopped", facts, cases=("both",), notes=notes)
+    cases = () if received is not None else ("sent",)
+    return _Pick("media.audio_stopped", facts, cases=cases, notes=notes)
 
 
 def _no_audio_from_far_end(sample: MediaSample, local_address: str | None, nat_seen: bool) -> _Pick:
     facts = _sample_facts(sample)
     notes: tuple[str, ...] = ("rtcp_reached",) if sample.rtt_ms is not None else ()
+    if sample.received_unnegotiated:
+        # RTP arrived, so no firewall or NAT stopped it: its payload type was never
+        # agreed (RFC 3264), and the stack discards what it cannot decode.
+        facts["unnegotiated_packets"] = _rtp_packets(sample.received_unnegotiated)
+        return _Pick(
+            "media.no_audio_from_far_end",
+            facts,
+            cases=("payload_type",),
+            notes=_short_call(sample, facts),
+        )
     natted = behind_nat(local_address) or nat_seen
     if natted:
         facts["local_address"] = local_address

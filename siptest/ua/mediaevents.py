@@ -79,6 +79,10 @@ class MediaSample:
     timeline: tuple[MediaTick, ...] = ()
     """The stream every 0.2 s while the call was up, for the HTML report's charts
     (empty in streams recorded before siptest kept it)."""
+    received_unnegotiated: int = 0
+    """RTP packets from the far end with a payload type the SDP answer never agreed
+    (neither the codec's nor telephone-event's): pjmedia discards them undecoded, and
+    `received` does not count them."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,15 @@ def is_rtcp(data: bytes) -> bool:
     return len(data) >= 2 and data[0] >> 6 == RTP_VERSION and 192 <= data[1] <= 223
 
 
+def payload_type(data: bytes) -> int | None:
+    """The payload type of an RTP packet (RFC 3550 5.1: the second byte, after the
+    marker bit), from its first two bytes or more; None for a datagram that is not
+    RTP version 2, or is RTCP on a shared port (RFC 5761 4)."""
+    if len(data) < 2 or data[0] >> 6 != RTP_VERSION or is_rtcp(data):
+        return None
+    return data[1] & 0x7F
+
+
 def rtp_header_length(data: bytes) -> int:
     """The length of an RTP packet's header (RFC 3550 5.1, 5.3.1), at most len(data).
 

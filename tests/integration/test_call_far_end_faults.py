@@ -31,7 +31,11 @@ class TalkingFarEnd:
     `rtp`: what it sends: "audio" (PCMU from the port its SDP names), "none",
     "nat" (PCMU from another port than its SDP names, as through a NAT; it reads
     what comes back on that port), "rtcp" (RTCP receiver reports only),
-    "unknown_pt" (payload type 96, never offered), "ssrc" (a new SSRC every packet).
+    "unknown_pt" (payload type 96, never offered), "ssrc" (a new SSRC every packet),
+    "dtmf" (PCMU, and telephone-event/8000 with the payload type our offer gave it,
+    RFC 3264 6.1: digit 5 as RFC 4733 events 0.5 s in, between the audio packets),
+    "switch_pt" (PCMU for its first second, then payload type 96). `sent` counts its
+    RTP packets by payload type.
     `ack`: "honour", or "ignore": the far end never sees our ACK and retransmits
     its 200 OK (RFC 3261 13.3.1.4, T1 = `t1` s, doubling to 4 s) until 64*T1, then
     ends the call with a BYE; "lose_first": the first ACK is lost, the 2xx comes
@@ -51,6 +55,8 @@ class TalkingFarEnd:
         self.nat.bind(("127.0.0.1", 0))
         self.nat.setblocking(False)
         self.came_back = 0
+        self.event_pt = 0
+        self.sent: dict[int, int] = {}
         self.stop = threading.Event()
         self.confirmed = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -58,9 +64,12 @@ class TalkingFarEnd:
 
     def sdp(self) -> bytes:
         port = self.media.getsockname()[1]
+        pt = self.event_pt
+        events = f" {pt}" if pt else ""
+        event_map = f"a=rtpmap:{pt} telephone-event/8000\r\na=fmtp:{pt} 0-15\r\n" if pt else ""
         return (
             "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
-            f"t=0 0\r\nm=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+            f"t=0 0\r\nm=audio {port} RTP/AVP 0{events}\r\na=rtpmap:0 PCMU/8000\r\n{event_map}"
         ).encode()
 
     def step(self, request: Request) -> list[bytes]:
@@ -69,6 +78,8 @@ class TalkingFarEnd:
             self.ours = re.search(r"<([^>]+)>", request.header("contact") or "").group(1)
             body = request.raw.split(b"\r\n\r\n", 1)[1].decode()
             self.audio_to = ("127.0.0.1", int(re.search(r"m=audio (\d+)", body).group(1)))
+            event = re.search(r"a=rtpmap:(\d+) telephone-event/8000", body)
+            self.event_pt = int(event.group(1)) if event and self.mode == "dtmf" else 0
             extra = [("Contact", f"<sip:7000@127.0.0.1:{self.peer.port}>")]
             extra.append(("Content-Type", "application/sdp"))
             self.ok = message(tagged(response_head(request, 200, "OK", extra)), self.sdp())
@@ -98,6 +109,7 @@ class TalkingFarEnd:
 
     def send_audio(self) -> None:
         ssrc = 0x5170
+        number = 0  # RTP sequence number: audio and events share it (RFC 3550 5.1)
         for seq in range(500):  # 10 s at most
             if self.stop.wait(0.02):
                 return
@@ -108,14 +120,33 @@ class TalkingFarEnd:
                     report = struct.pack("!BBHI", 0x80, 201, 1, ssrc)
                     self.media.sendto(report, (self.audio_to[0], self.audio_to[1] + 1))
                 continue
-            kind = 96 if self.mode == "unknown_pt" else 0
+            switched = self.mode == "switch_pt" and seq >= 50
+            kind = 96 if self.mode == "unknown_pt" or switched else 0
             if self.mode == "ssrc":
                 ssrc = 0x1000 + seq
-            header = struct.pack("!BBHII", 0x80, kind, seq, seq * 160, ssrc)
+            header = struct.pack("!BBHII", 0x80, kind, number, seq * 160, ssrc)
+            number += 1
             sender = self.nat if self.mode == "nat" else self.media
             sender.sendto(header + b"\xff" * 160, self.audio_to)
+            self.sent[kind] = self.sent.get(kind, 0) + 1
+            if self.mode == "dtmf" and 25 <= seq < 35:
+                number = self.send_event(seq, number, ssrc)
             if self.mode == "nat":
                 self.drain()
+
+    def send_event(self, seq: int, number: int, ssrc: int) -> int:
+        """Digit 5 (RFC 4733 2.3) after audio packet `seq`: one event from packet 25
+        (its timestamp), its duration growing 160 a packet, the last one sent three
+        times with the E bit (2.5.1.4); the next sequence number after them."""
+        step, end = seq - 25 + 1, seq == 34
+        for _ in range(3 if end else 1):
+            marker = 0x80 if seq == 25 else 0
+            header = struct.pack("!BBHII", 0x80, marker | self.event_pt, number, 25 * 160, ssrc)
+            payload = struct.pack("!BBH", 5, (0x80 if end else 0) | 10, step * 160)
+            self.media.sendto(header + payload, self.audio_to)
+            self.sent[self.event_pt] = self.sent.get(self.event_pt, 0) + 1
+            number += 1
+        return number
 
     def drain(self) -> None:
         try:
@@ -349,17 +380,65 @@ def test_a_far_end_sending_only_rtcp_is_no_audio_from_it(siptest, far_end):
     media = result.check("media")
     assert media["media"]["verdict"] == "one_way_out"
     assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
+    # No RTP of any payload type arrived: the network is the suspect.
+    assert "firewall" in media["diagnosis"]["fix"].lower()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pjmedia counts RTP it discards (a payload type never negotiated) in rxStat.pkt "
-    "(rtcp.c pjmedia_rtcp_rx_rtp2 ignores `discarded`): siptest says audio both ways",
-)
 def test_rtp_with_a_payload_type_never_negotiated_is_not_audio_heard(siptest, far_end):
+    # pjmedia throws these packets away (nothing is decoded) yet counts them in its
+    # statistics (rxStat.pkt); siptest counts only the negotiated payload type.
     far = far_end(rtp="unknown_pt")
     result = dial(siptest, far.peer, "--talk", "2")
-    assert result.check("media")["media"]["verdict"] == "one_way_out"
+    assert result.status == 1, result.stdout
+    media = result.check("media")
+    assert media["media"]["verdict"] == "one_way_out"
+    assert media["media"]["received"]["packets"] == 0
+    assert media["diagnosis"]["id"] == "media.no_audio_from_far_end"
+    assert far.sent.get(96, 0) > 0 and 0 not in far.sent
+    # Packets arrived: the far end's codec is named, not a firewall.
+    assert "format it never agreed" in media["diagnosis"]["title"]
+    assert "(PCMU)" in media["diagnosis"]["explanation"]
+    assert "firewall" not in media["diagnosis"]["fix"].lower()
+
+
+def test_rtp_with_the_negotiated_payload_type_is_audio_heard(siptest, far_end):
+    # The twin: the same far end sending PCMU, the payload type its answer agreed.
+    far = far_end(rtp="audio")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 0, result.stdout
+    media = result.check("media")
+    assert (media["media"]["verdict"], media["diagnosis"]["id"]) == ("both", "media.ok")
+    assert 0 < media["media"]["received"]["packets"] <= far.sent[0]
+    assert "never agreed" not in media["diagnosis"]["explanation"]
+
+
+def test_telephone_events_beside_the_audio_are_dtmf_not_audio(siptest, far_end):
+    # The negotiated audio plus RFC 4733 events (digit 5): audio both ways, the digit
+    # received, and the events not counted as audio packets.
+    far = far_end(rtp="dtmf")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.status == 0, result.stdout
+    media = result.check("media")
+    assert (media["media"]["verdict"], media["diagnosis"]["id"]) == ("both", "media.ok")
+    assert media["media"]["dtmf_received"] == "5"
+    assert far.sent[far.event_pt] == 12
+    assert 0 < media["media"]["received"]["packets"] <= far.sent[0]
+
+
+def test_rtp_switching_to_a_payload_type_never_negotiated_is_audio_that_stopped(siptest, far_end):
+    # PCMU for 1 s, then payload type 96 until the end of a 3 s call: what siptest
+    # hears stops at 1 s, like a far end that died, though packets keep coming.
+    far = far_end(rtp="switch_pt")
+    result = dial(siptest, far.peer, "--talk", "3")
+    assert result.status == 1, result.stdout
+    media = result.check("media")
+    assert media["diagnosis"]["id"] == "media.audio_stopped", media["diagnosis"]
+    assert media["ok"] is False
+    stopped = media["media"]["stopped"]["received_after_s"]
+    assert stopped is not None and 0.6 <= stopped <= 1.6
+    assert 0 < media["media"]["received"]["packets"] <= far.sent[0] == 50
+    assert far.sent[96] > 0
+    assert "RTP kept coming" in media["diagnosis"]["explanation"]
 
 
 # -- the far end hangs up mid-call, after audio flowed ------------------------------------

@@ -14,7 +14,7 @@ from siptest.sipmessage import parse_message
 from siptest.ua.events import RequestSent
 from siptest.ua.mediaevents import MediaCaptured, MediaPacket
 from siptest.ua.recording import events_from_json, events_to_json
-from siptest.ua.rtp import is_rtcp, kept_bytes, rtp_header_length
+from siptest.ua.rtp import is_rtcp, kept_bytes, payload_type, rtp_header_length
 
 
 def rtp(seq: int, *, csrcs: int = 0, extension_words: int | None = None, payload=160) -> bytes:
@@ -60,6 +60,28 @@ def test_rtcp_is_kept_whole_and_told_apart_from_rtp_by_its_packet_type():
     assert kept_bytes(RTCP_RR, rtcp=True) == RTCP_RR
     # RFC 5761: RTCP multiplexed on the RTP port arrives as RTP, and stays whole
     assert kept_bytes(RTCP_RR, rtcp=False) == RTCP_RR
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (rtp(1), 8),
+        (rtp(1)[:2], 8),  # the tap reads two bytes of a datagram of 12 or more
+        (struct.pack("!BB", 0x80, 0x80 | 101) + bytes(14), 101),  # marker bit set
+        (struct.pack("!BB", 0x80, 96) + bytes(10), 96),
+    ],
+)
+def test_an_rtp_packets_payload_type_is_its_second_byte_without_the_marker(data, kind):
+    assert payload_type(data) == kind
+
+
+@pytest.mark.parametrize(
+    "data",
+    [RTCP_RR, b"\x00\x08" + bytes(10), b"\x40\x08" + bytes(10), b"\x80", b""],
+    ids=["rtcp", "version-0", "version-1", "one-byte", "empty"],
+)
+def test_a_datagram_that_is_not_rtp_has_no_payload_type(data):
+    assert payload_type(data) is None
 
 
 def packet(at, direction, seq, *, rtcp=False, local="127.0.0.1:4000", remote="127.0.0.1:6000"):

@@ -683,3 +683,42 @@ def test_a_bye_answered_481_is_a_warning_that_the_far_end_lost_the_call(refused,
         assert check is not None and (check.ok, check.kind) == (False, "hangup")
         assert check.diagnosis is not None and check.diagnosis.id == expected
         assert (check.diagnosis.category, check.diagnosis.severity) == ("server", "warning")
+
+
+# --- RTP of a payload type never agreed ----------------------------------------------
+
+
+def test_rtp_only_of_a_payload_type_never_agreed_blames_the_far_ends_codec_not_a_firewall():
+    from dataclasses import replace
+
+    heard_nothing = replace(sample(received=(0, 0, None)), received_unnegotiated=99)
+    check = analyse_media(heard_nothing, answered=True)
+    assert (check.ok, check.media.verdict) == (False, "one_way_out")
+    assert check.diagnosis.id == "media.no_audio_from_far_end"
+    assert "format it never agreed" in check.diagnosis.title
+    assert "99 RTP packets" in check.diagnosis.explanation
+    assert "(PCMA)" in check.diagnosis.explanation
+    assert "firewall" not in text_of(check).lower()
+
+
+def test_no_rtp_at_all_from_the_far_end_still_points_at_the_network():
+    # The twin: nothing arrived, of any payload type.
+    check = analyse_media(sample(received=(0, 0, None)), answered=True)
+    assert check.diagnosis.id == "media.no_audio_from_far_end"
+    assert check.diagnosis.title == "One-way audio: you can hear nothing from the far end"
+    assert "firewall" in text_of(check).lower()
+    assert "never agreed" not in text_of(check)
+
+
+@pytest.mark.parametrize(("unnegotiated", "noted"), [(100, True), (0, False)])
+def test_audio_that_stopped_says_when_rtp_of_another_type_kept_coming(unnegotiated, noted):
+    from dataclasses import replace
+
+    stopped = replace(
+        sample(received=(50, 0, 0.5), duration=3.0),
+        received_stopped_at=1.0,
+        received_unnegotiated=unnegotiated,
+    )
+    check = analyse_media(stopped, answered=True)
+    assert check.diagnosis.id == "media.audio_stopped"
+    assert ("RTP kept coming: 100 RTP packets" in check.diagnosis.explanation) is noted

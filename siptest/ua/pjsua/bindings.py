@@ -116,7 +116,8 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
             super().__init__(account, call_id)
             self.on_media = on_media
             self.watch_media = watch_media
-            """Puts the call's media transports under the media tap (`--pcap`), if set."""
+            """Puts the call's media transports under the media tap (payload types counted,
+            packets kept for `--pcap`), if set."""
             self.media_transports: list[int] = []
             """The media tap's handles of this call's transports (`MediaTap.take`)."""
             self.call_id = ""

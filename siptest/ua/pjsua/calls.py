@@ -213,11 +213,11 @@ class Calling(AgentCore):
             )
             ticks, last = self._talk(call, spec.talk, started)
             talked = time.monotonic() - started
-            media = media_sample(self._pj, call, talked, ticks)
+            media = media_sample(self._pj, call, talked, ticks, self._payload_types(call))
             if media is None and last is not None:
                 # The far end hung up mid-call and its stream went with it: the audio
                 # is judged on its last reading, not "hung up before any audio".
-                media = sample_of(last[0], last[1], ticks[-1].at, ticks)
+                media = sample_of(last[0], last[1], ticks[-1].at, ticks, last[2])
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
@@ -244,11 +244,9 @@ class Calling(AgentCore):
             peers=self._peers(),
         )
         if self._media_tap is not None:
-            self.capture.events.append(
-                MediaCaptured(
-                    self.capture.now(), call_id, self._media_tap.take(call.media_transports)
-                )
-            )
+            packets = self._media_tap.take(call.media_transports)
+            if self.config.capture_media:
+                self.capture.events.append(MediaCaptured(self.capture.now(), call_id, packets))
         dialled._call = None
         self._release(call)
         self._reap_incoming()
@@ -271,18 +269,25 @@ class Calling(AgentCore):
             self._wait(lambda: call.state == disconnected, 1.0, interruptible=False)
         self._end_call(call)  # nothing left to do once it is disconnected
 
+    def _payload_types(self, call: Any) -> dict[int, int] | None:
+        """The RTP the call received so far, by payload type; None when the media tap
+        watches none of its transports (then pjmedia's count is all there is)."""
+        if self._media_tap is None or not call.media_transports:
+            return None
+        return self._media_tap.payload_types(call.media_transports)
+
     def _talk(
         self, call: Any, seconds: float, started: float
-    ) -> tuple[list[MediaTick], tuple[Any, Any] | None]:
+    ) -> tuple[list[MediaTick], tuple[Any, Any, dict[int, int] | None] | None]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where
         its audio stands every 0.2 s: audio that stops mid-call is not a pass. Also the
-        stream's last reading (statistics, info) of the last tick, which outlives a
-        stream the far end's BYE ended."""
+        stream's last reading (statistics, info, payload types received) of the last
+        tick, which outlives a stream the far end's BYE ended."""
         from siptest.ua.pjsua.media import read_stream, tick_of
 
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
         ticks: list[MediaTick] = []
-        last: tuple[Any, Any] | None = None
+        last: tuple[Any, Any, dict[int, int] | None] | None = None
         deadline = started + seconds
         while call.state != ended and time.monotonic() < deadline:
             step = min(0.2, deadline - time.monotonic())
@@ -290,8 +295,9 @@ class Calling(AgentCore):
                 break
             stream = read_stream(self._pj, call)
             if stream is not None and call.state != ended:
-                ticks.append(tick_of(stream[0], time.monotonic() - started))
-                last = stream
+                types = self._payload_types(call)
+                ticks.append(tick_of(stream[0], stream[1], time.monotonic() - started, types))
+                last = (stream[0], stream[1], types)
         return ticks, last
 
     def _bye_answered(self, call_id: str, first: int) -> bool | None:
@@ -358,9 +364,10 @@ class Calling(AgentCore):
                     from siptest.ua.mediaevents import MediaCaptured
 
                     packets = self._media_tap.take(call.media_transports)
-                    self.capture.events.append(
-                        MediaCaptured(self.capture.now(), call.call_id, packets)
-                    )
+                    if self.config.capture_media:
+                        self.capture.events.append(
+                            MediaCaptured(self.capture.now(), call.call_id, packets)
+                        )
                 acc.incoming.remove(call)
                 reaped = True
             del ended

@@ -139,17 +139,15 @@ class AgentCore:
         self._lib.pjsip_tsx_set_timers(500, 4000, 5000, timeout_ms)
         self._tap = StackTap(self._lib, self.capture)
         self._media_tap: MediaTap | None = None
-        if config.capture_media:
-            from siptest.ua.pjsua.mediatap import MediaTap  # only for --pcap
-
-            self._media_tap = MediaTap(self._lib, self.capture.now, self.capture.failed)
+        """Made with the audio device (`_open_audio`): a register check needs neither."""
         stay_on_the_chosen_transport(self._lib)
         self._transport_id = self._create_transport(config)
         ep.libStart()
         self._prefer_g711()
 
     def _open_audio(self) -> None:
-        """Open the null audio device, once, when a call needs it (no sound card here).
+        """Open the null audio device and the media tap, once, when a call needs them
+        (no sound card here).
 
         Only then: its 20 ms clock thread is what libDestroy waits for, and a
         register check has no audio.
@@ -157,6 +155,14 @@ class AgentCore:
         if not self._audio_open:
             self._ep.audDevManager().setNullDev()
             self._audio_open = True
+        if self._media_tap is None:
+            from siptest.ua.pjsua.mediatap import MediaTap
+
+            # Every call's received payload types say what was audio (docs/media.md);
+            # its packets are kept only for --pcap.
+            self._media_tap = MediaTap(
+                self._lib, self.capture.now, self.capture.failed, self.config.capture_media
+            )
 
     def _prefer_g711(self) -> None:
         """Offer PCMA/PCMU first, as ATAs and providers do (pjsua prefers speex)."""

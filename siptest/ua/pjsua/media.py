@@ -5,7 +5,7 @@ Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from siptest.ua.calls import CallSpec
@@ -55,14 +55,41 @@ def read_stream(pj: Any, call: Any) -> tuple[Any, Any] | None:
         return None
 
 
-def tick_of(stat: Any, at: float) -> MediaTick:
-    """A tick from stream statistics read at `at` seconds into the call."""
+PayloadTypes = Mapping[int, int]
+"""RTP packets a call received, by payload type (`MediaTap.payload_types`)."""
+
+
+def audio_received(stat: Any, info: Any, payload_types: PayloadTypes | None) -> int:
+    """Packets from the far end that carried audio: those with the payload type the
+    stream decodes (the SDP answer's codec, `StreamInfo.rxPt`), as the media tap
+    counted them. Not pjmedia's `rxStat.pkt`: it also counts the RTP the stream
+    throws away for a payload type never negotiated, and the telephone events
+    (RFC 4733) it reads as DTMF, which are not audio either. Without the tap's count
+    (no watched transport) pjmedia's is all there is."""
+    if payload_types is None:
+        return int(stat.rtcp.rxStat.pkt)
+    return int(payload_types.get(int(info.rxPt), 0))
+
+
+def unnegotiated(info: Any, payload_types: PayloadTypes | None) -> int:
+    """Packets from the far end whose payload type is neither the codec's nor its
+    telephone events' (`StreamInfo.audRxEventPt`): nothing the stream can use."""
+    if payload_types is None:
+        return 0
+    known = {int(info.rxPt), int(info.audRxEventPt)}
+    return sum(count for kind, count in payload_types.items() if kind not in known)
+
+
+def tick_of(
+    stat: Any, info: Any, at: float, payload_types: PayloadTypes | None = None
+) -> MediaTick:
+    """A tick from stream statistics and info read at `at` seconds into the call."""
     rtcp = stat.rtcp
     rx, tx = rtcp.rxStat, rtcp.txStat
     reports = int(tx.updateCount)
     return MediaTick(
         at=at,
-        received=int(rx.pkt),
+        received=audio_received(stat, info, payload_types),
         received_lost=int(rx.loss),
         received_jitter_ms=_latest_ms(rx.jitterUsec),
         sent=int(tx.pkt),
@@ -79,17 +106,28 @@ def _latest_ms(stat: Any) -> float | None:
 
 
 def media_sample(
-    pj: Any, call: Any, seconds: float, ticks: Sequence[MediaTick] = ()
+    pj: Any,
+    call: Any,
+    seconds: float,
+    ticks: Sequence[MediaTick] = (),
+    payload_types: PayloadTypes | None = None,
 ) -> MediaSample | None:
     """The call's stream statistics now, or None when it has no audio stream."""
     stream = read_stream(pj, call)
     if stream is None:  # no audio stream; the report says audio was not measured
         return None
-    return sample_of(*stream, seconds, ticks)
+    return sample_of(*stream, seconds, ticks, payload_types)
 
 
-def sample_of(stat: Any, info: Any, seconds: float, ticks: Sequence[MediaTick] = ()) -> MediaSample:
-    """A media sample from stream statistics and info read `seconds` into the call."""
+def sample_of(
+    stat: Any,
+    info: Any,
+    seconds: float,
+    ticks: Sequence[MediaTick] = (),
+    payload_types: PayloadTypes | None = None,
+) -> MediaSample:
+    """A media sample from stream statistics and info read `seconds` into the call
+    (`payload_types`: what the call received so far, `audio_received`)."""
     rtcp = stat.rtcp
     stalls = media_stalls([tick.point for tick in ticks], seconds)
 
@@ -97,7 +135,9 @@ def sample_of(stat: Any, info: Any, seconds: float, ticks: Sequence[MediaTick] =
         return float(side.jitterUsec.mean) / 1000 if side.jitterUsec.n else None
 
     rx, tx = rtcp.rxStat, rtcp.txStat
-    received = StreamStats(packets=int(rx.pkt), lost=int(rx.loss), jitter_ms=jitter(rx))
+    received = StreamStats(
+        packets=audio_received(stat, info, payload_types), lost=int(rx.loss), jitter_ms=jitter(rx)
+    )
     # `sent` means what the far end got (docs/media.md): from its RTCP receiver
     # reports when there are any; none while it sends RTCP means nothing arrived;
     # a peer without RTCP (SIPp echo) leaves only our own count.
@@ -120,4 +160,5 @@ def sample_of(stat: Any, info: Any, seconds: float, ticks: Sequence[MediaTick] =
         received_stopped_at=stalls[0],
         sent_stopped_at=stalls[1],
         timeline=tuple(ticks),
+        received_unnegotiated=unnegotiated(info, payload_types),
     )

@@ -1,5 +1,13 @@
 """A tap on a call's media: every RTP and RTCP datagram pjmedia's UDP transport sends
-or receives, with its addresses and time (for `--pcap`).
+or receives, with its addresses and time (for `--pcap`); and, for every call, the
+payload types of the RTP it received (what counts as audio heard, docs/media.md).
+
+Without `--pcap` the tap keeps no packet and leaves the sending side alone: it
+only reads the second byte of each RTP datagram handed up to the stream (about 50
+a second) and counts it by payload type. pjmedia counts every RTP packet it gets
+in its statistics (`rxStat.pkt`), also those it throws away because their payload
+type was never negotiated (stream.c checks the type, rtcp.c counts the packet
+all the same) and the telephone events it reads as DTMF: neither is audio.
 
 pjsua creates one pjmedia UDP transport per call and hands it to
 `Call.onCreateMediaTransport` before anything uses it. A `pjmedia_transport` is a
@@ -46,7 +54,7 @@ from typing import Any
 from siptest.ua.events import Direction
 from siptest.ua.mediaevents import MediaPacket
 from siptest.ua.pjsua.tap import LayoutError, _sockaddr
-from siptest.ua.rtp import kept_bytes
+from siptest.ua.rtp import RTP_FIXED_HEADER, kept_bytes, payload_type
 
 # pjmedia_transport (pjmedia/transport.h), x86-64: char name[32]; type; op; ...
 _TP_NAME = 0x0
@@ -130,6 +138,10 @@ class _Watched:
     local_rtp: str = ""
     local_rtcp: str = ""
     packets: list[MediaPacket] = field(default_factory=list)
+    payload_types: dict[int, int] = field(default_factory=dict)
+    """RTP packets received by the stream attached now, by payload type (RTCP not
+    counted): counted afresh when a stream attaches, as pjmedia's statistics are
+    (pjsua makes a new stream when a re-INVITE changes the media)."""
     handle: int = 0
     """What `watch` gave for it (0 until then)."""
 
@@ -168,14 +180,16 @@ def _bound(tp: int, sock_at: int, name_at: int) -> str:
 
 
 class MediaTap:
-    """Puts transports under the tap; keeps their packets until a call takes them."""
+    """Puts transports under the tap; counts the payload types they receive and, with
+    `keep` (`--pcap`), keeps their packets until a call takes them."""
 
-    def __init__(self, lib: Any, clock: Clock, failed: Failed) -> None:
+    def __init__(self, lib: Any, clock: Clock, failed: Failed, keep: bool = True) -> None:
         lib.pjmedia_transport_srtp_get_member.restype = ctypes.c_void_p
         lib.pjmedia_transport_srtp_get_member.argtypes = [ctypes.c_void_p]
         self._lib = lib
         self._clock = clock
         self._failed = failed
+        self._keep_packets = keep
         self._watched: dict[int, _Watched] = {}
         """By transport address: the transport living there now."""
         self._handles: dict[int, _Watched] = {}
@@ -234,13 +248,9 @@ class MediaTap:
             attach2=_ATTACH2(entries[_OP_ATTACH2]),
         )
         ours = [ctypes.cast(callback, ctypes.c_void_p).value for callback in self._callbacks]
-        (
-            table[_OP_ATTACH],
-            table[_OP_ATTACH2],
-            table[_OP_SEND_RTP],
-            table[_OP_SEND_RTCP],
-            table[_OP_SEND_RTCP2],
-        ) = ours[:5]
+        table[_OP_ATTACH], table[_OP_ATTACH2] = ours[:2]
+        if self._keep_packets:  # counting reads only what is received
+            table[_OP_SEND_RTP], table[_OP_SEND_RTCP], table[_OP_SEND_RTCP2] = ours[2:5]
         self._watched[tp] = watched
         ctypes.c_void_p.from_address(tp + _TP_OP).value = ctypes.addressof(table)
         return self._handle(watched)
@@ -251,9 +261,20 @@ class MediaTap:
         self._handles[watched.handle] = watched
         return watched.handle
 
+    def payload_types(self, handles: list[int]) -> dict[int, int]:
+        """The RTP packets these transports (by the handles `watch` gave) received so
+        far in their current streams, by payload type."""
+        counts: dict[int, int] = {}
+        for handle in handles:
+            watched = self._handles.get(handle)
+            if watched is not None:
+                for kind, count in watched.payload_types.items():
+                    counts[kind] = counts.get(kind, 0) + count
+        return counts
+
     def take(self, handles: list[int]) -> tuple[MediaPacket, ...]:
         """The packets of these transports (by the handles `watch` gave), in time
-        order; kept no longer."""
+        order (none without `keep`); kept no longer, and counted no longer."""
         packets: list[MediaPacket] = []
         for handle in handles:
             watched = self._handles.pop(handle, None)
@@ -308,6 +329,7 @@ class MediaTap:
         rtcp_cb: int | None,
     ) -> int:
         watched = self._watched[tp or 0]
+        watched.payload_types = {}
         if user_data:
             # before the original: the transport may hand packets up at once
             self._by_user[user_data] = watched
@@ -332,6 +354,7 @@ class MediaTap:
 
     def _on_attach2(self, tp: int | None, param: int | None) -> int:
         watched = self._watched[tp or 0]
+        watched.payload_types = {}
         if not param:
             return int(watched.attach2(tp, param))
         copy = ctypes.create_string_buffer(ctypes.string_at(param, _AP_SIZE), _AP_SIZE)
@@ -411,6 +434,12 @@ class MediaTap:
         try:
             watched = self._by_user.get(user_data or 0)
             if watched is None or not pkt or not 0 < size <= 65535:
+                return
+            if not rtcp and size >= RTP_FIXED_HEADER:
+                kind = payload_type(ctypes.string_at(pkt, 2))
+                if kind is not None:
+                    watched.payload_types[kind] = watched.payload_types.get(kind, 0) + 1
+            if not self._keep_packets:
                 return
             source = _address(watched.tp + (_UDP_RTCP_SRC if rtcp else _UDP_RTP_SRC))
             self._keep(watched, "received", rtcp, source, ctypes.string_at(pkt, size))
