@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from siptest.sipmessage import header_params
 from siptest.ua.base import AccountSpec, LocalCause, Response
 from siptest.ua.events import (
     STALL_SECONDS,
@@ -105,26 +106,31 @@ def answer_repeats(messages: Sequence[WireMessage], call_id: str) -> int:
     """How often the far end sent its 2xx to the call's INVITE again after siptest's
     first ACK of it. RFC 3261 13.3.1.4: a UAS repeats its 2xx (T1, 2*T1... apart) until
     an ACK reaches it, and ends the call after 64*T1 without one; a repeat or two can
-    cross an ACK in flight or follow one lost ACK, and siptest ACKs each again."""
-    answer_cseq: int | None = None
+    cross an ACK in flight or follow one lost ACK, and siptest ACKs each again.
+
+    Only the 2xx of the answer's own dialog (its To tag) repeat it: a forking proxy
+    (a ring group whose phones pick up at once) brings 2xx of other dialogs, which
+    pjsip ACKs and ends (RFC 3261 13.2.2.4), whatever became of our ACK."""
+    answer: tuple[int | None, str] | None = None
     acked = False
     repeats = 0
     for wire in messages:
         msg = wire.message
         if msg.header("call-id") != call_id:
             continue
+        dialog = (msg.cseq, header_params(msg.header("to") or "").get("tag", ""))
         is_answer = (
             wire.direction == "received"
             and msg.method == "INVITE"
             and msg.code is not None
             and 200 <= msg.code < 300
         )
-        if is_answer and answer_cseq is None:
-            answer_cseq = msg.cseq
-        elif is_answer and acked and msg.cseq == answer_cseq:
+        if is_answer and answer is None:
+            answer = dialog
+        elif is_answer and acked and dialog == answer:
             repeats += 1
-        elif wire.direction == "sent" and msg.method == "ACK" and msg.cseq == answer_cseq:
-            acked = answer_cseq is not None
+        elif wire.direction == "sent" and msg.method == "ACK" and dialog == answer:
+            acked = True
     return repeats
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import pytest
 from sippeer import Request, always, message, response_head
-from test_call_verdicts import dial, tagged
+from test_call_verdicts import TAG, dial, tagged
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -36,15 +36,17 @@ class TalkingFarEnd:
     its 200 OK (RFC 3261 13.3.1.4, T1 = `t1` s, doubling to 4 s) until 64*T1, then
     ends the call with a BYE; "lose_first": the first ACK is lost, the 2xx comes
     again and the ACK siptest sends for it arrives. `hang_up_after`: seconds after
-    our ACK when it sends BYE (None: never).
+    our ACK when it sends BYE (None: never). `forks`: how many other phones of a ring
+    group (a forking proxy) answer right after it, each with its own To tag.
     """
 
     def __init__(
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
-        t1: float = 0.5, hang_up_after: float | None = None,
+        t1: float = 0.5, hang_up_after: float | None = None, forks: int = 0,
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
         self.hang_up_after = hang_up_after
+        self.forks = forks
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -75,7 +77,11 @@ class TalkingFarEnd:
             if self.ack != "honour" and not self.threads:
                 self.spawn(self.send_audio)
                 self.spawn(self.retransmit)
-            return [self.ok]
+            others = [
+                self.ok.replace(f"tag={TAG}".encode(), f"tag=fork-{n}".encode())
+                for n in range(1, self.forks + 1)
+            ]
+            return [self.ok, *others]
         if request.method == "ACK":
             if self.ack == "honour" and not self.threads:
                 self.confirmed.set()
@@ -83,6 +89,8 @@ class TalkingFarEnd:
                 if self.hang_up_after is not None:
                     self.spawn(self.hang_up)
             return []
+        if request.method == "BYE" and "tag=fork-" in (request.header("to") or ""):
+            return [message(response_head(request, 200, "OK"))]  # another phone's call
         if request.method == "BYE":
             self.stop.set()
             if not self.bye:
@@ -324,6 +332,22 @@ def test_one_lost_ack_made_good_by_the_next_is_still_a_pass(siptest, far_end):
     assert (call["ok"], call["answer_repeats"]) == (True, 1)
     assert call["diagnosis"]["id"] == "ok.answered"
     assert far.confirmed.is_set()
+
+
+def test_other_phones_of_a_ring_group_answering_too_are_not_a_lost_ack(siptest, far_end):
+    # A forking proxy: two more phones answer (their own To tags) right after the
+    # first. pjsip ACKs each and ends the extra calls with a BYE; our ACK of the
+    # first answer arrived: the call is a pass, with no repeat of its answer.
+    far = far_end(forks=2)
+    result = dial(siptest, far.peer, "--talk", "2")
+    call = result.check("call")
+    assert (call["answered"], call["answer_repeats"]) == (True, 0), call
+    assert call["diagnosis"]["id"] == "ok.answered"
+    assert result.status == 0, result.stdout
+    byes = [r for r in far.peer.received if r.method == "BYE"]
+    assert sorted(re.search(r"tag=([\w-]+)", r.header("to")).group(1) for r in byes) == [
+        "far-end-1", "fork-1", "fork-2",
+    ]  # fmt: skip
 
 
 # -- the far end's RTP: from another port (NAT), RTCP only, a payload type never offered --

@@ -433,3 +433,36 @@ def test_a_2xx_repeated_after_our_ack_counts_and_one_before_it_does_not():
     stream.add(*wire("sent", ack, "ACK"))
     stream.add(*wire("received", ok, "INVITE"))
     assert answer_repeats(stream.capture.messages, "c1") == 2
+
+
+def _answer_wire(direction: str, start: str, method: str, to_tag: str = "", cseq: int = 2):
+    to = "To: <sip:7000@x>" + (f";tag={to_tag}" if to_tag else "")
+    return direction, f"{start}\r\nCall-ID: c1\r\n{to}\r\nCSeq: {cseq} {method}\r\n\r\n"
+
+
+def test_2xx_of_other_forks_after_our_ack_are_not_repeats_of_our_answer():
+    # A forking proxy (a ring group: three phones pick up at once): pjsip ACKs the
+    # first 2xx and ends each other fork (ACK + BYE). Their 2xx are answers of
+    # other dialogs, not our answer repeated because our ACK never arrived.
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-b"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-b"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-c"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-c"))
+    assert answer_repeats(stream.capture.messages, "c1") == 0
+
+
+def test_2xx_of_our_dialog_repeated_after_our_ack_count_among_other_forks():
+    # The twin: the first phone's 2xx itself comes twice more after our ACK.
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-b"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    assert answer_repeats(stream.capture.messages, "c1") == 2
