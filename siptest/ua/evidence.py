@@ -71,25 +71,50 @@ def distinct_requests(messages: Any) -> int:
     return len({(m.message.header("call-id"), m.message.cseq) for m in messages})
 
 
+def _to_tag(msg: Any) -> str:
+    """The To tag: the far end's tag of a dialog (forks of one INVITE differ in it)."""
+    return header_params(msg.header("to") or "").get("tag", "")
+
+
+def _answer_tag(messages: Sequence[WireMessage], call_id: str) -> str | None:
+    """The To tag of the first 2xx to the call's INVITE: the dialog siptest kept. A
+    forking proxy may bring more 2xx, each its own dialog, which pjsip ACKs and ends
+    with a BYE of the same CSeq as siptest's own (RFC 3261 13.2.2.4)."""
+    for wire in messages:
+        msg = wire.message
+        if (
+            wire.direction == "received"
+            and msg.method == "INVITE"
+            and 200 <= (msg.code or 0) < 300
+            and msg.header("call-id") == call_id
+        ):
+            return _to_tag(msg)
+    return None
+
+
 def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) -> bool:
-    """True while a request of the call sent with `method` has no final response yet."""
-    asked: set[int] = set()
-    answered: set[int] = set()
+    """True while a request of the call sent with `method` has no final response yet
+    (requests told apart by CSeq and dialog: pjsip's BYE ending another fork has the
+    CSeq of siptest's own BYE)."""
+    asked: set[tuple[int, str]] = set()
+    answered: set[tuple[int, str]] = set()
     for wire in messages:
         msg = wire.message
         if msg.method != method or msg.header("call-id") != call_id or msg.cseq is None:
             continue
         if isinstance(wire, RequestSent) and not wire.blocked:
-            asked.add(msg.cseq)
+            asked.add((msg.cseq, _to_tag(msg)))
         elif wire.direction == "received" and (msg.code or 0) >= 200:
-            answered.add(msg.cseq)
+            answered.add((msg.cseq, _to_tag(msg)))
     return bool(asked - answered)
 
 
 def refusal(messages: Sequence[WireMessage], call_id: str, method: str) -> str:
     """The first failure answer to the call's `method` requests ("501 Not Implemented"
     to an INFO, "481 Call/Transaction Does Not Exist" to our BYE), or "" when every
-    one was accepted, went unanswered, or none was sent."""
+    one was accepted, went unanswered, or none was sent. Only in the dialog of the
+    call's answer: another fork's answer to the BYE that ends it is not ours."""
+    dialog = _answer_tag(messages, call_id)
     for wire in messages:
         msg = wire.message
         if (
@@ -97,6 +122,7 @@ def refusal(messages: Sequence[WireMessage], call_id: str, method: str) -> str:
             and msg.method == method
             and (msg.code or 0) >= 300
             and msg.header("call-id") == call_id
+            and (dialog is None or _to_tag(msg) == dialog)
         ):
             return f"{msg.code} {msg.reason}".strip()
     return ""
@@ -118,7 +144,7 @@ def answer_repeats(messages: Sequence[WireMessage], call_id: str) -> int:
         msg = wire.message
         if msg.header("call-id") != call_id:
             continue
-        dialog = (msg.cseq, header_params(msg.header("to") or "").get("tag", ""))
+        dialog = (msg.cseq, _to_tag(msg))
         is_answer = (
             wire.direction == "received"
             and msg.method == "INVITE"

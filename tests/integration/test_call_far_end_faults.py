@@ -37,16 +37,18 @@ class TalkingFarEnd:
     ends the call with a BYE; "lose_first": the first ACK is lost, the 2xx comes
     again and the ACK siptest sends for it arrives. `hang_up_after`: seconds after
     our ACK when it sends BYE (None: never). `forks`: how many other phones of a ring
-    group (a forking proxy) answer right after it, each with its own To tag.
+    group (a forking proxy) answer right after it, each with its own To tag;
+    `fork_bye`: their answer to the BYE that ends each of them ("200" or "481").
     """
 
     def __init__(
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
         t1: float = 0.5, hang_up_after: float | None = None, forks: int = 0,
+        fork_bye: str = "200",
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
         self.hang_up_after = hang_up_after
-        self.forks = forks
+        self.forks, self.fork_bye = forks, fork_bye
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -90,7 +92,10 @@ class TalkingFarEnd:
                     self.spawn(self.hang_up)
             return []
         if request.method == "BYE" and "tag=fork-" in (request.header("to") or ""):
-            return [message(response_head(request, 200, "OK"))]  # another phone's call
+            # another phone's call, which pjsip ends: gone already (481) or not
+            code = int(self.fork_bye)
+            reason = "OK" if code == 200 else "Call/Transaction Does Not Exist"
+            return [message(response_head(request, code, reason))]
         if request.method == "BYE":
             self.stop.set()
             if not self.bye:
@@ -348,6 +353,26 @@ def test_other_phones_of_a_ring_group_answering_too_are_not_a_lost_ack(siptest, 
     assert sorted(re.search(r"tag=([\w-]+)", r.header("to")).group(1) for r in byes) == [
         "far-end-1", "fork-1", "fork-2",
     ]  # fmt: skip
+
+
+def test_a_481_to_the_bye_ending_another_phones_answer_is_not_our_bye_refused(siptest, far_end):
+    # pjsip ends the extra fork with a BYE, which that phone answers 481 (it gave up
+    # already); our own BYE of the call is answered 200: no hangup check.
+    far = far_end(forks=1, fork_bye="481")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert [c["kind"] for c in result.json["checks"] if c["kind"] == "hangup"] == []
+    assert result.status == 0, result.stdout
+    to_tags = [re.search(r"tag=([\w-]+)", r.header("to")).group(1)
+               for r in far.peer.received if r.method == "BYE"]  # fmt: skip
+    assert sorted(to_tags) == ["far-end-1", "fork-1"]
+
+
+def test_a_481_to_our_own_bye_among_forks_is_still_the_call_unknown(siptest, far_end):
+    # The twin: the fork's BYE is accepted and our own call's BYE gets 481.
+    far = far_end(forks=1, bye="481")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_call_unknown"
+    assert result.status == 1, result.stdout
 
 
 # -- the far end's RTP: from another port (NAT), RTCP only, a payload type never offered --

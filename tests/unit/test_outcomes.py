@@ -466,3 +466,38 @@ def test_2xx_of_our_dialog_repeated_after_our_ack_count_among_other_forks():
     stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
     stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
     assert answer_repeats(stream.capture.messages, "c1") == 2
+
+
+def _forked_call(fork_bye: str, our_bye: str | None) -> Stream:
+    """Our answer (tag a) and another fork's (tag b), each ended by a BYE of CSeq 3."""
+    ok, ack, bye = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0", "BYE sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "b"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "b"))
+    stream.add(*_answer_wire("sent", bye, "BYE", "b", cseq=3))
+    stream.add(*_answer_wire("received", f"SIP/2.0 {fork_bye}", "BYE", "b", cseq=3))
+    stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=3))
+    if our_bye is not None:
+        stream.add(*_answer_wire("received", f"SIP/2.0 {our_bye}", "BYE", "a", cseq=3))
+    return stream
+
+
+def test_another_forks_answer_to_its_bye_is_not_the_answer_to_ours():
+    from siptest.ua.evidence import awaiting_answer, refusal
+
+    # the fork's BYE answered (200 or 481), ours not yet: still waiting, nothing refused
+    for fork_bye in ("200 OK", "481 Call/Transaction Does Not Exist"):
+        messages = _forked_call(fork_bye, None).capture.messages
+        assert awaiting_answer(messages, "c1", "BYE") is True
+        assert refusal(messages, "c1", "BYE") == ""
+
+
+def test_our_bye_answered_481_among_forks_is_refused_and_answered():
+    # The twin: our own dialog's BYE gets 481, the fork's gets 200.
+    from siptest.ua.evidence import awaiting_answer, refusal
+
+    messages = _forked_call("200 OK", "481 Call/Transaction Does Not Exist").capture.messages
+    assert awaiting_answer(messages, "c1", "BYE") is False
+    assert refusal(messages, "c1", "BYE") == "481 Call/Transaction Does Not Exist"
