@@ -113,18 +113,27 @@ def refusal(messages: Sequence[WireMessage], call_id: str, method: str) -> str:
     """The first failure answer to the call's `method` requests ("501 Not Implemented"
     to an INFO, "481 Call/Transaction Does Not Exist" to our BYE), or "" when every
     one was accepted, went unanswered, or none was sent. Only in the dialog of the
-    call's answer: another fork's answer to the BYE that ends it is not ours."""
+    call's answer: another fork's answer to the BYE that ends it is not ours. A
+    challenge (401, 407) that the stack answered by sending the request again is
+    not the answer either: the answer to the request sent again is."""
     dialog = _answer_tag(messages, call_id)
-    for wire in messages:
+    ours = [
+        wire
+        for wire in messages
+        if wire.message.method == method
+        and wire.message.header("call-id") == call_id
+        and (dialog is None or _to_tag(wire.message) == dialog)
+    ]
+    for index, wire in enumerate(ours):
         msg = wire.message
-        if (
-            wire.direction == "received"
-            and msg.method == method
-            and (msg.code or 0) >= 300
-            and msg.header("call-id") == call_id
-            and (dialog is None or _to_tag(msg) == dialog)
+        if wire.direction != "received" or (msg.code or 0) < 300:
+            continue
+        if msg.code in (401, 407) and any(
+            isinstance(later, RequestSent) and (later.message.cseq or 0) > (msg.cseq or 0)
+            for later in ours[index + 1 :]
         ):
-            return f"{msg.code} {msg.reason}".strip()
+            continue  # challenged, and sent again with credentials
+        return f"{msg.code} {msg.reason}".strip()
     return ""
 
 

@@ -39,16 +39,19 @@ class TalkingFarEnd:
     our ACK when it sends BYE (None: never). `forks`: how many other phones of a ring
     group (a forking proxy) answer right after it, each with its own To tag;
     `fork_bye`: their answer to the BYE that ends each of them ("200" or "481").
+    `challenge_bye`: our BYE first gets 407 (a proxy that authenticates BYE), and
+    `bye` answers the one sent again with credentials.
     """
 
     def __init__(
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
         t1: float = 0.5, hang_up_after: float | None = None, forks: int = 0,
-        fork_bye: str = "200",
+        fork_bye: str = "200", challenge_bye: bool = False,
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
         self.hang_up_after = hang_up_after
         self.forks, self.fork_bye = forks, fork_bye
+        self.challenge_bye = challenge_bye
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -96,6 +99,15 @@ class TalkingFarEnd:
             code = int(self.fork_bye)
             reason = "OK" if code == 200 else "Call/Transaction Does Not Exist"
             return [message(response_head(request, code, reason))]
+        if (
+            request.method == "BYE"
+            and self.challenge_bye
+            and not request.header("proxy-authorization")
+        ):
+            challenge = [("Proxy-Authenticate", 'Digest realm="far-end", nonce="n0nce"')]
+            return [
+                message(response_head(request, 407, "Proxy Authentication Required", challenge))
+            ]
         if request.method == "BYE":
             self.stop.set()
             if not self.bye:
@@ -373,6 +385,25 @@ def test_a_481_to_our_own_bye_among_forks_is_still_the_call_unknown(siptest, far
     result = dial(siptest, far.peer, "--talk", "2")
     assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_call_unknown"
     assert result.status == 1, result.stdout
+
+
+def test_a_481_to_our_bye_sent_again_with_credentials_is_the_call_unknown(siptest, far_end):
+    # A BYE challenged (407) and sent again with credentials, which gets 481: the
+    # challenge is not the answer, the 481 is.
+    far = far_end(challenge_bye=True, bye="481")
+    result = dial(siptest, far.peer, "--talk", "1")
+    byes = [r for r in far.peer.received if r.method == "BYE"]
+    assert [bool(r.header("proxy-authorization")) for r in byes] == [False, True]
+    assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_call_unknown"
+    assert result.status == 1, result.stdout
+
+
+def test_a_bye_accepted_once_sent_again_with_credentials_leaves_no_hangup_check(siptest, far_end):
+    # The twin: the BYE sent again with credentials gets 200.
+    far = far_end(challenge_bye=True, bye="200")
+    result = dial(siptest, far.peer, "--talk", "1")
+    assert "hangup" not in [c["kind"] for c in result.json["checks"]]
+    assert result.status == 0, result.stdout
 
 
 # -- the far end's RTP: from another port (NAT), RTCP only, a payload type never offered --

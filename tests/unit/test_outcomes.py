@@ -501,3 +501,32 @@ def test_our_bye_answered_481_among_forks_is_refused_and_answered():
     messages = _forked_call("200 OK", "481 Call/Transaction Does Not Exist").capture.messages
     assert awaiting_answer(messages, "c1", "BYE") is False
     assert refusal(messages, "c1", "BYE") == "481 Call/Transaction Does Not Exist"
+
+
+def _challenged_bye(then: str | None) -> Stream:
+    """An answered call whose BYE is challenged (407); `then`: the answer to the BYE
+    sent again with credentials (None: it was not sent again)."""
+    ok, ack, bye = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0", "BYE sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "a"))
+    stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=3))
+    stream.add(*_answer_wire("received", "SIP/2.0 407 Proxy Auth", "BYE", "a", cseq=3))
+    if then is not None:
+        stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=4))
+        stream.add(*_answer_wire("received", f"SIP/2.0 {then}", "BYE", "a", cseq=4))
+    return stream
+
+
+@pytest.mark.parametrize(
+    ("then", "refused"),
+    [
+        ("481 Call/Transaction Does Not Exist", "481 Call/Transaction Does Not Exist"),
+        ("200 OK", ""),
+        (None, "407 Proxy Auth"),  # the twin: a challenge never answered is the answer
+    ],
+)
+def test_a_challenge_answered_with_credentials_is_not_the_refusal(then, refused):
+    from siptest.ua.evidence import refusal
+
+    assert refusal(_challenged_bye(then).capture.messages, "c1", "BYE") == refused
