@@ -39,6 +39,7 @@ class TalkingFarEnd:
     our ACK when it sends BYE (None: never). `forks`: how many other phones of a ring
     group (a forking proxy) answer right after it, each with its own To tag;
     `fork_bye`: their answer to the BYE that ends each of them ("200" or "481").
+    `audio_for`: seconds after which its RTP stops (None: never).
     `challenge_bye`: our BYE first gets 407 (a proxy that authenticates BYE), and
     `bye` answers the one sent again with credentials.
     """
@@ -47,11 +48,13 @@ class TalkingFarEnd:
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
         t1: float = 0.5, hang_up_after: float | None = None, forks: int = 0,
         fork_bye: str = "200", challenge_bye: bool = False,
+        audio_for: float | None = None,
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
         self.hang_up_after = hang_up_after
         self.forks, self.fork_bye = forks, fork_bye
         self.challenge_bye = challenge_bye
+        self.audio_for = audio_for
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,7 +129,7 @@ class TalkingFarEnd:
         for seq in range(500):  # 10 s at most
             if self.stop.wait(0.02):
                 return
-            if self.mode == "none":
+            if self.mode == "none" or (self.audio_for is not None and seq * 0.02 > self.audio_for):
                 continue
             if self.mode == "rtcp":
                 if seq % 50 == 0:  # an RTCP receiver report (RFC 3550 6.4.2) every second
@@ -456,6 +459,17 @@ def test_a_far_end_hanging_up_mid_call_after_audio_has_its_audio_judged(siptest,
     assert media["media"]["verdict"] == "both"
     assert media["media"]["received"]["packets"] > 0
     assert result.status == 0, result.stdout
+
+
+def test_a_far_end_whose_audio_stopped_long_before_its_bye_is_audio_stopped(siptest, far_end):
+    # Audio for 0.4 s, then silence until its BYE at 2.6 s: the last reading before the
+    # BYE must not pass the call - the timeline shows the audio stopped.
+    far = far_end(hang_up_after=2.6, audio_for=0.4)
+    result = dial(siptest, far.peer, "--talk", "4")
+    call, media = result.check("call"), result.check("media")
+    assert (call["answered"], call["hangup"]) == (True, "remote")
+    assert media["diagnosis"]["id"] == "media.audio_stopped", media["diagnosis"]
+    assert result.status == 1, result.stdout
 
 
 def test_a_far_end_hanging_up_mid_call_after_silence_is_no_audio_from_it(siptest, far_end):
