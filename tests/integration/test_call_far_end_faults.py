@@ -19,6 +19,7 @@ from collections.abc import Callable
 import pytest
 from sippeer import Request, always, message, response_head
 from test_call_verdicts import TAG, dial, tagged
+from test_pcap import tshark_fields
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -459,6 +460,25 @@ def test_a_far_end_hanging_up_mid_call_after_audio_has_its_audio_judged(siptest,
     assert media["media"]["verdict"] == "both"
     assert media["media"]["received"]["packets"] > 0
     assert result.status == 0, result.stdout
+
+
+@pytest.mark.parametrize("hang_up_after", [1.5, None])
+def test_the_figures_of_a_call_the_far_end_ended_agree_with_the_capture(
+    siptest, far_end, tmp_path, hang_up_after
+):
+    # README (media in the capture): the capture holds exactly `received.packets` RTP
+    # packets. A far end's BYE ends the stream between two readings of the call's
+    # audio: the figures are read as the stream ends, not at the reading before.
+    # The twin: the same far end, siptest hanging up when its talk time ends.
+    far = far_end(hang_up_after=hang_up_after)
+    pcap = tmp_path / "bye.pcap"
+    result = dial(siptest, far.peer, "--talk", "3" if hang_up_after else "1.5", "--pcap", str(pcap))
+    call, media = result.check("call"), result.check("media")["media"]
+    assert (call["answered"], call["hangup"]) == (True, "remote" if hang_up_after else "us")
+    port = far.media.getsockname()[1]
+    rows = tshark_fields(pcap, f"udp.srcport == {port}", "frame.number")
+    assert media["received"]["packets"] > 50
+    assert len(rows) == media["received"]["packets"]
 
 
 def test_a_far_end_whose_audio_stopped_long_before_its_bye_is_audio_stopped(siptest, far_end):

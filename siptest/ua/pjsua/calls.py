@@ -216,8 +216,10 @@ class Calling(AgentCore):
             media = media_sample(self._pj, call, talked, ticks)
             if media is None and last is not None:
                 # The far end hung up mid-call and its stream went with it: the audio
-                # is judged on its last reading, not "hung up before any audio".
-                media = sample_of(last[0], last[1], ticks[-1].at, ticks)
+                # is judged on the stream's reading as it ended (else the last one
+                # before), over the time until then, not "hung up before any audio".
+                final = call.final_stream or last
+                media = sample_of(final[0], final[1], talked, ticks)
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
