@@ -271,6 +271,33 @@ def busy_with_a_password_warning(sip_peer, *, challenge_first: bool):
     return sip_peer("udp", always(step))
 
 
+@pytest.mark.parametrize("challenge_first", [False, True])
+def test_a_register_refused_403_with_the_password_message_is_the_password(
+    siptest, sip_peer, challenge_first
+):
+    # A registrar refusing the REGISTER 403 "This password is not valid" - before any
+    # challenge, or (the twin) after one answered with credentials: the provider's
+    # guide says the password is wrong either way, not "check the user ID first".
+    registers: list[Request] = []
+
+    def step(request: Request) -> list[bytes]:
+        registers.append(request)
+        if challenge_first and len(registers) == 1:
+            extra = [("WWW-Authenticate", 'Digest realm="reg.example", nonce="n-1"')]
+            return [message(response_head(request, 401, "Unauthorized", extra))]
+        return [message(response_head(request, 403, "This password is not valid"))]
+
+    peer = sip_peer("udp", always(step))
+    result = siptest(
+        "register", f"1001@127.0.0.1:{peer.port}", "--json", "--timeout", "2",
+        password="lab-1001-pass",
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    check = result.check("register")
+    assert check["credentials_sent"] is challenge_first
+    assert check["diagnosis"]["id"] == "credentials.password_invalid"
+
+
 def test_a_busy_answer_with_a_password_warning_is_busy_when_no_password_was_sent(siptest, sip_peer):
     peer = busy_with_a_password_warning(sip_peer, challenge_first=False)
     result = dial(siptest, peer)
