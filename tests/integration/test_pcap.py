@@ -379,3 +379,36 @@ def test_a_call_answered_and_still_running_when_the_run_ends_keeps_its_rtp(
     assert came and went and len(came) + len(went) == len(rows)
     for packets in (came, went):
         one_stream(packets)
+
+
+def test_calls_to_our_own_account_and_to_the_echo_in_turn_keep_every_packet_once(
+    siptest, lab, tmp_path
+):
+    # Answered by our account, then the echo, then our account again: each call's
+    # transports are made where the previous call's were freed (the tap's handles and
+    # its tables by transport). Every stream of every call: whole, once, its own ports.
+    scenario = write_scenario(
+        tmp_path / "turns.sip.yaml", lab.sip_port,
+        "  - call: {number: '1002', account: caller, talk: 1}\n"
+        "  - call: {number: '7000', account: caller, talk: 1}\n"
+        "  - call: {number: '1002', account: caller, talk: 1}\n",
+        callee_answers=True,
+    )  # fmt: skip
+    pcap = tmp_path / "turns.pcap"
+    result = siptest(
+        "run", str(scenario), "--json", "--pcap", str(pcap),
+        password=PASSWORD, env={"PASSWORD_B": "lab-1002-pass"},
+    )  # fmt: skip
+    medias = [check["media"] for check in run_checks(result)]
+    ports = list(call_ports(pcap).values())
+    assert len(medias) == len(ports) == 3
+    rows = tshark_fields(pcap, "rtp", *RTP_FIELDS)
+    counted = 0
+    for (ours, theirs), media in zip(ports, medias, strict=True):
+        sent = [row for row in rows if (int(row[1]), int(row[2])) == (ours, theirs)]
+        back = [row for row in rows if (int(row[1]), int(row[2])) == (theirs, ours)]
+        for packets in (sent, back):
+            one_stream(packets)
+        assert len(sent) >= media["sent"]["packets"] and len(back) >= media["received"]["packets"]
+        counted += len(sent) + len(back)
+    assert counted == len(rows)
