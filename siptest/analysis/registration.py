@@ -47,13 +47,21 @@ def diagnose_live(knowledge: Knowledge, situation: Situation, facts: dict[str, A
     A message about the password ("This password is not valid", in the reason phrase
     or a Warning) when siptest sent no credentials cannot be about its password: the
     code says what happened (a 486 with such a Warning is the callee being busy); the
-    message stays in the report's response.
+    message stays in the report's response. Except a REGISTER refused 403 with the
+    password message before any challenge: the provider's own word on the login
+    (its guide: the password configured is wrong), not a stray Warning.
     """
     entry = knowledge.select(situation)
     matched = entry.best_match(situation)
+    login_refused = (
+        situation.method == "REGISTER"
+        and situation.code == 403
+        and entry.id == "credentials.password_invalid"
+    )
     if (
         entry.category == "credentials"
         and not situation.credentials_sent
+        and not login_refused
         and matched is not None
         and matched.texts
         and situation.code is not None

@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from siptest.sipmessage import header_params
 from siptest.ua.base import AccountSpec, LocalCause, Response
 from siptest.ua.events import (
     STALL_SECONDS,
@@ -70,34 +71,69 @@ def distinct_requests(messages: Any) -> int:
     return len({(m.message.header("call-id"), m.message.cseq) for m in messages})
 
 
+def _to_tag(msg: Any) -> str:
+    """The To tag: the far end's tag of a dialog (forks of one INVITE differ in it)."""
+    return header_params(msg.header("to") or "").get("tag", "")
+
+
+def _answer_tag(messages: Sequence[WireMessage], call_id: str) -> str | None:
+    """The To tag of the first 2xx to the call's INVITE: the dialog siptest kept. A
+    forking proxy may bring more 2xx, each its own dialog, which pjsip ACKs and ends
+    with a BYE of the same CSeq as siptest's own (RFC 3261 13.2.2.4)."""
+    for wire in messages:
+        msg = wire.message
+        if (
+            wire.direction == "received"
+            and msg.method == "INVITE"
+            and 200 <= (msg.code or 0) < 300
+            and msg.header("call-id") == call_id
+        ):
+            return _to_tag(msg)
+    return None
+
+
 def awaiting_answer(messages: Sequence[WireMessage], call_id: str, method: str) -> bool:
-    """True while a request of the call sent with `method` has no final response yet."""
-    asked: set[int] = set()
-    answered: set[int] = set()
+    """True while a request of the call sent with `method` has no final response yet
+    (requests told apart by CSeq and dialog: pjsip's BYE ending another fork has the
+    CSeq of siptest's own BYE)."""
+    asked: set[tuple[int, str]] = set()
+    answered: set[tuple[int, str]] = set()
     for wire in messages:
         msg = wire.message
         if msg.method != method or msg.header("call-id") != call_id or msg.cseq is None:
             continue
         if isinstance(wire, RequestSent) and not wire.blocked:
-            asked.add(msg.cseq)
+            asked.add((msg.cseq, _to_tag(msg)))
         elif wire.direction == "received" and (msg.code or 0) >= 200:
-            answered.add(msg.cseq)
+            answered.add((msg.cseq, _to_tag(msg)))
     return bool(asked - answered)
 
 
 def refusal(messages: Sequence[WireMessage], call_id: str, method: str) -> str:
     """The first failure answer to the call's `method` requests ("501 Not Implemented"
     to an INFO, "481 Call/Transaction Does Not Exist" to our BYE), or "" when every
-    one was accepted, went unanswered, or none was sent."""
-    for wire in messages:
+    one was accepted, went unanswered, or none was sent. Only in the dialog of the
+    call's answer: another fork's answer to the BYE that ends it is not ours. A
+    challenge (401, 407) that the stack answered by sending the request again is
+    not the answer either: the answer to the request sent again is."""
+    dialog = _answer_tag(messages, call_id)
+    ours = [
+        wire
+        for wire in messages
+        if wire.message.method == method
+        and wire.message.header("call-id") == call_id
+        and (dialog is None or _to_tag(wire.message) == dialog)
+    ]
+    for index, wire in enumerate(ours):
         msg = wire.message
-        if (
-            wire.direction == "received"
-            and msg.method == method
-            and (msg.code or 0) >= 300
-            and msg.header("call-id") == call_id
+        if wire.direction != "received" or (msg.code or 0) < 300:
+            continue
+        if msg.code in (401, 407) and any(
+            isinstance(later, RequestSent) and (later.message.cseq or 0) > (msg.cseq or 0)
+            for later in ours[index + 1 :]
         ):
-            return f"{msg.code} {msg.reason}".strip()
+            continue  # challenged, and sent again with credentials
+        return f"{msg.code} {msg.reason}".strip()
     return ""
 
 
@@ -105,26 +141,31 @@ def answer_repeats(messages: Sequence[WireMessage], call_id: str) -> int:
     """How often the far end sent its 2xx to the call's INVITE again after siptest's
     first ACK of it. RFC 3261 13.3.1.4: a UAS repeats its 2xx (T1, 2*T1... apart) until
     an ACK reaches it, and ends the call after 64*T1 without one; a repeat or two can
-    cross an ACK in flight or follow one lost ACK, and siptest ACKs each again."""
-    answer_cseq: int | None = None
+    cross an ACK in flight or follow one lost ACK, and siptest ACKs each again.
+
+    Only the 2xx of the answer's own dialog (its To tag) repeat it: a forking proxy
+    (a ring group whose phones pick up at once) brings 2xx of other dialogs, which
+    pjsip ACKs and ends (RFC 3261 13.2.2.4), whatever became of our ACK."""
+    answer: tuple[int | None, str] | None = None
     acked = False
     repeats = 0
     for wire in messages:
         msg = wire.message
         if msg.header("call-id") != call_id:
             continue
+        dialog = (msg.cseq, _to_tag(msg))
         is_answer = (
             wire.direction == "received"
             and msg.method == "INVITE"
             and msg.code is not None
             and 200 <= msg.code < 300
         )
-        if is_answer and answer_cseq is None:
-            answer_cseq = msg.cseq
-        elif is_answer and acked and msg.cseq == answer_cseq:
+        if is_answer and answer is None:
+            answer = dialog
+        elif is_answer and acked and dialog == answer:
             repeats += 1
-        elif wire.direction == "sent" and msg.method == "ACK" and msg.cseq == answer_cseq:
-            acked = answer_cseq is not None
+        elif wire.direction == "sent" and msg.method == "ACK" and dialog == answer:
+            acked = True
     return repeats
 
 

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import pytest
 from sippeer import Request, always, message, response_head
-from test_call_verdicts import dial, tagged
+from test_call_verdicts import TAG, dial, tagged
+from test_pcap import tshark_fields
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -40,15 +41,25 @@ class TalkingFarEnd:
     its 200 OK (RFC 3261 13.3.1.4, T1 = `t1` s, doubling to 4 s) until 64*T1, then
     ends the call with a BYE; "lose_first": the first ACK is lost, the 2xx comes
     again and the ACK siptest sends for it arrives. `hang_up_after`: seconds after
-    our ACK when it sends BYE (None: never).
+    our ACK when it sends BYE (None: never). `forks`: how many other phones of a ring
+    group (a forking proxy) answer right after it, each with its own To tag;
+    `fork_bye`: their answer to the BYE that ends each of them ("200" or "481").
+    `audio_for`: seconds after which its RTP stops (None: never).
+    `challenge_bye`: our BYE first gets 407 (a proxy that authenticates BYE), and
+    `bye` answers the one sent again with credentials.
     """
 
     def __init__(
         self, sip_peer, *, bye: str = "200", rtp: str = "audio", ack: str = "honour",
-        t1: float = 0.5, hang_up_after: float | None = None,
+        t1: float = 0.5, hang_up_after: float | None = None, forks: int = 0,
+        fork_bye: str = "200", challenge_bye: bool = False,
+        audio_for: float | None = None,
     ) -> None:  # fmt: skip
         self.bye, self.mode, self.ack, self.t1 = bye, rtp, ack, t1
         self.hang_up_after = hang_up_after
+        self.forks, self.fork_bye = forks, fork_bye
+        self.challenge_bye = challenge_bye
+        self.audio_for = audio_for
         self.media = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.media.bind(("127.0.0.1", 0))
         self.nat = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -86,7 +97,11 @@ class TalkingFarEnd:
             if self.ack != "honour" and not self.threads:
                 self.spawn(self.send_audio)
                 self.spawn(self.retransmit)
-            return [self.ok]
+            others = [
+                self.ok.replace(f"tag={TAG}".encode(), f"tag=fork-{n}".encode())
+                for n in range(1, self.forks + 1)
+            ]
+            return [self.ok, *others]
         if request.method == "ACK":
             if self.ack == "honour" and not self.threads:
                 self.confirmed.set()
@@ -94,6 +109,20 @@ class TalkingFarEnd:
                 if self.hang_up_after is not None:
                     self.spawn(self.hang_up)
             return []
+        if request.method == "BYE" and "tag=fork-" in (request.header("to") or ""):
+            # another phone's call, which pjsip ends: gone already (481) or not
+            code = int(self.fork_bye)
+            reason = "OK" if code == 200 else "Call/Transaction Does Not Exist"
+            return [message(response_head(request, code, reason))]
+        if (
+            request.method == "BYE"
+            and self.challenge_bye
+            and not request.header("proxy-authorization")
+        ):
+            challenge = [("Proxy-Authenticate", 'Digest realm="far-end", nonce="n0nce"')]
+            return [
+                message(response_head(request, 407, "Proxy Authentication Required", challenge))
+            ]
         if request.method == "BYE":
             self.stop.set()
             if not self.bye:
@@ -113,7 +142,7 @@ class TalkingFarEnd:
         for seq in range(500):  # 10 s at most
             if self.stop.wait(0.02):
                 return
-            if self.mode == "none":
+            if self.mode == "none" or (self.audio_for is not None and seq * 0.02 > self.audio_for):
                 continue
             if self.mode == "rtcp":
                 if seq % 50 == 0:  # an RTCP receiver report (RFC 3550 6.4.2) every second
@@ -273,6 +302,33 @@ def busy_with_a_password_warning(sip_peer, *, challenge_first: bool):
     return sip_peer("udp", always(step))
 
 
+@pytest.mark.parametrize("challenge_first", [False, True])
+def test_a_register_refused_403_with_the_password_message_is_the_password(
+    siptest, sip_peer, challenge_first
+):
+    # A registrar refusing the REGISTER 403 "This password is not valid" - before any
+    # challenge, or (the twin) after one answered with credentials: the provider's
+    # guide says the password is wrong either way, not "check the user ID first".
+    registers: list[Request] = []
+
+    def step(request: Request) -> list[bytes]:
+        registers.append(request)
+        if challenge_first and len(registers) == 1:
+            extra = [("WWW-Authenticate", 'Digest realm="reg.example", nonce="n-1"')]
+            return [message(response_head(request, 401, "Unauthorized", extra))]
+        return [message(response_head(request, 403, "This password is not valid"))]
+
+    peer = sip_peer("udp", always(step))
+    result = siptest(
+        "register", f"1001@127.0.0.1:{peer.port}", "--json", "--timeout", "2",
+        password="lab-1001-pass",
+    )  # fmt: skip
+    assert result.status == 1, result.stdout
+    check = result.check("register")
+    assert check["credentials_sent"] is challenge_first
+    assert check["diagnosis"]["id"] == "credentials.password_invalid"
+
+
 def test_a_busy_answer_with_a_password_warning_is_busy_when_no_password_was_sent(siptest, sip_peer):
     peer = busy_with_a_password_warning(sip_peer, challenge_first=False)
     result = dial(siptest, peer)
@@ -355,6 +411,61 @@ def test_one_lost_ack_made_good_by_the_next_is_still_a_pass(siptest, far_end):
     assert (call["ok"], call["answer_repeats"]) == (True, 1)
     assert call["diagnosis"]["id"] == "ok.answered"
     assert far.confirmed.is_set()
+
+
+def test_other_phones_of_a_ring_group_answering_too_are_not_a_lost_ack(siptest, far_end):
+    # A forking proxy: two more phones answer (their own To tags) right after the
+    # first. pjsip ACKs each and ends the extra calls with a BYE; our ACK of the
+    # first answer arrived: the call is a pass, with no repeat of its answer.
+    far = far_end(forks=2)
+    result = dial(siptest, far.peer, "--talk", "2")
+    call = result.check("call")
+    assert (call["answered"], call["answer_repeats"]) == (True, 0), call
+    assert call["diagnosis"]["id"] == "ok.answered"
+    assert result.status == 0, result.stdout
+    byes = [r for r in far.peer.received if r.method == "BYE"]
+    assert sorted(re.search(r"tag=([\w-]+)", r.header("to")).group(1) for r in byes) == [
+        "far-end-1", "fork-1", "fork-2",
+    ]  # fmt: skip
+
+
+def test_a_481_to_the_bye_ending_another_phones_answer_is_not_our_bye_refused(siptest, far_end):
+    # pjsip ends the extra fork with a BYE, which that phone answers 481 (it gave up
+    # already); our own BYE of the call is answered 200: no hangup check.
+    far = far_end(forks=1, fork_bye="481")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert [c["kind"] for c in result.json["checks"] if c["kind"] == "hangup"] == []
+    assert result.status == 0, result.stdout
+    to_tags = [re.search(r"tag=([\w-]+)", r.header("to")).group(1)
+               for r in far.peer.received if r.method == "BYE"]  # fmt: skip
+    assert sorted(to_tags) == ["far-end-1", "fork-1"]
+
+
+def test_a_481_to_our_own_bye_among_forks_is_still_the_call_unknown(siptest, far_end):
+    # The twin: the fork's BYE is accepted and our own call's BYE gets 481.
+    far = far_end(forks=1, bye="481")
+    result = dial(siptest, far.peer, "--talk", "2")
+    assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_call_unknown"
+    assert result.status == 1, result.stdout
+
+
+def test_a_481_to_our_bye_sent_again_with_credentials_is_the_call_unknown(siptest, far_end):
+    # A BYE challenged (407) and sent again with credentials, which gets 481: the
+    # challenge is not the answer, the 481 is.
+    far = far_end(challenge_bye=True, bye="481")
+    result = dial(siptest, far.peer, "--talk", "1")
+    byes = [r for r in far.peer.received if r.method == "BYE"]
+    assert [bool(r.header("proxy-authorization")) for r in byes] == [False, True]
+    assert result.check("hangup")["diagnosis"]["id"] == "cleanup.bye_call_unknown"
+    assert result.status == 1, result.stdout
+
+
+def test_a_bye_accepted_once_sent_again_with_credentials_leaves_no_hangup_check(siptest, far_end):
+    # The twin: the BYE sent again with credentials gets 200.
+    far = far_end(challenge_bye=True, bye="200")
+    result = dial(siptest, far.peer, "--talk", "1")
+    assert "hangup" not in [c["kind"] for c in result.json["checks"]]
+    assert result.status == 0, result.stdout
 
 
 # -- the far end's RTP: from another port (NAT), RTCP only, a payload type never offered --
@@ -455,6 +566,36 @@ def test_a_far_end_hanging_up_mid_call_after_audio_has_its_audio_judged(siptest,
     assert media["media"]["verdict"] == "both"
     assert media["media"]["received"]["packets"] > 0
     assert result.status == 0, result.stdout
+
+
+@pytest.mark.parametrize("hang_up_after", [1.5, None])
+def test_the_figures_of_a_call_the_far_end_ended_agree_with_the_capture(
+    siptest, far_end, tmp_path, hang_up_after
+):
+    # README (media in the capture): the capture holds exactly `received.packets` RTP
+    # packets. A far end's BYE ends the stream between two readings of the call's
+    # audio: the figures are read as the stream ends, not at the reading before.
+    # The twin: the same far end, siptest hanging up when its talk time ends.
+    far = far_end(hang_up_after=hang_up_after)
+    pcap = tmp_path / "bye.pcap"
+    result = dial(siptest, far.peer, "--talk", "3" if hang_up_after else "1.5", "--pcap", str(pcap))
+    call, media = result.check("call"), result.check("media")["media"]
+    assert (call["answered"], call["hangup"]) == (True, "remote" if hang_up_after else "us")
+    port = far.media.getsockname()[1]
+    rows = tshark_fields(pcap, f"udp.srcport == {port}", "frame.number")
+    assert media["received"]["packets"] > 50
+    assert len(rows) == media["received"]["packets"]
+
+
+def test_a_far_end_whose_audio_stopped_long_before_its_bye_is_audio_stopped(siptest, far_end):
+    # Audio for 0.4 s, then silence until its BYE at 2.6 s: the last reading before the
+    # BYE must not pass the call - the timeline shows the audio stopped.
+    far = far_end(hang_up_after=2.6, audio_for=0.4)
+    result = dial(siptest, far.peer, "--talk", "4")
+    call, media = result.check("call"), result.check("media")
+    assert (call["answered"], call["hangup"]) == (True, "remote")
+    assert media["diagnosis"]["id"] == "media.audio_stopped", media["diagnosis"]
+    assert result.status == 1, result.stdout
 
 
 def test_a_far_end_hanging_up_mid_call_after_silence_is_no_audio_from_it(siptest, far_end):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -319,3 +321,94 @@ def test_both_ends_of_a_call_between_our_accounts_keep_their_own_media(lab):
         assert received == [head for head in sent if head in set(received)]
     # The placed call's rule (README): it received exactly what its figures count.
     assert len(heads(placed["packets"], "received")) == outcome["media"]["received"]["packets"]
+
+
+def callee_waits(path: Path, port: int, seconds: int, answers: bool = True) -> Path:
+    """Lab account 1002 registers, answers calls (or refuses them, 486), and waits."""
+    path.write_text(
+        "name: answering\n"
+        "accounts:\n"
+        f"  callee: {{user: '1002', host: 127.0.0.1, port: {port}, password_env: PASSWORD_B,\n"
+        f"           answers_calls: {'true' if answers else 'false'}}}\n"
+        f"steps:\n  - register: callee\n  - wait: {seconds}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("answers", [True, False])
+def test_a_call_answered_and_still_running_when_the_run_ends_keeps_its_rtp(
+    lab, lab_log, tmp_path, answers
+):
+    # Someone else (another siptest process) calls 1002 for longer than the scenario
+    # waits: siptest hangs that call up as it closes, and its media stays in the capture.
+    # The twin: 1002 refuses the call (486): no media at all.
+    scenario = callee_waits(tmp_path / "answering.sip.yaml", lab.sip_port, 4, answers)
+    pcap = tmp_path / "answering.pcap"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIPTEST_")}
+    running = subprocess.Popen(
+        [sys.executable, "-m", "siptest", "run", str(scenario), "--json", "--pcap", str(pcap)],
+        env={**env, "PASSWORD_B": "lab-1002-pass"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while not lab_log.requests("REGISTER", "1002") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        caller = subprocess.run(
+            [sys.executable, "-m", "siptest", "call", f"1001@127.0.0.1:{lab.sip_port}", "1002",
+             "--talk", "8", "--json"],
+            env={**env, "SIPTEST_PASSWORD": PASSWORD},
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        out, err = running.communicate(timeout=30)
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.wait(timeout=10)
+    assert running.returncode == 0, out + err
+    (call,) = [c for c in json.loads(caller.stdout)["checks"] if c["kind"] == "call"]
+    if not answers:
+        assert (call["answered"], call["response"]["code"]) == (False, 486), call
+        assert tshark_fields(pcap, "rtp || rtcp || (udp && !sip)", "frame.number") == []
+        return
+    assert (call["answered"], call["hangup"]) == (True, "remote")  # our close() hung up
+    ((offer, answer),) = call_ports(pcap).values()
+    rows = tshark_fields(pcap, "rtp", *RTP_FIELDS)
+    came = [row for row in rows if (int(row[1]), int(row[2])) == (offer, answer)]
+    went = [row for row in rows if (int(row[1]), int(row[2])) == (answer, offer)]
+    assert came and went and len(came) + len(went) == len(rows)
+    for packets in (came, went):
+        one_stream(packets)
+
+
+def test_calls_to_our_own_account_and_to_the_echo_in_turn_keep_every_packet_once(
+    siptest, lab, tmp_path
+):
+    # Answered by our account, then the echo, then our account again: each call's
+    # transports are made where the previous call's were freed (the tap's handles and
+    # its tables by transport). Every stream of every call: whole, once, its own ports.
+    scenario = write_scenario(
+        tmp_path / "turns.sip.yaml", lab.sip_port,
+        "  - call: {number: '1002', account: caller, talk: 1}\n"
+        "  - call: {number: '7000', account: caller, talk: 1}\n"
+        "  - call: {number: '1002', account: caller, talk: 1}\n",
+        callee_answers=True,
+    )  # fmt: skip
+    pcap = tmp_path / "turns.pcap"
+    result = siptest(
+        "run", str(scenario), "--json", "--pcap", str(pcap),
+        password=PASSWORD, env={"PASSWORD_B": "lab-1002-pass"},
+    )  # fmt: skip
+    medias = [check["media"] for check in run_checks(result)]
+    ports = list(call_ports(pcap).values())
+    assert len(medias) == len(ports) == 3
+    rows = tshark_fields(pcap, "rtp", *RTP_FIELDS)
+    counted = 0
+    for (ours, theirs), media in zip(ports, medias, strict=True):
+        sent = [row for row in rows if (int(row[1]), int(row[2])) == (ours, theirs)]
+        back = [row for row in rows if (int(row[1]), int(row[2])) == (theirs, ours)]
+        for packets in (sent, back):
+            one_stream(packets)
+        assert len(sent) >= media["sent"]["packets"] and len(back) >= media["received"]["packets"]
+        counted += len(sent) + len(back)
+    assert counted == len(rows)

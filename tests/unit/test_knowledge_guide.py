@@ -328,3 +328,33 @@ def test_a_password_message_counts_only_when_a_password_was_sent(situation, expe
     from siptest.analysis.registration import diagnose_live
 
     assert diagnose_live(load_knowledge(), situation, dict(LAB)).id == expected
+
+
+@pytest.mark.parametrize(
+    ("situation", "expected"),
+    [
+        # A REGISTER refused 403 with the guide's password message, no challenge first:
+        # the provider's own word on the login (the guide: the password is wrong).
+        (S("REGISTER", 403, "This password is not valid"), "credentials.password_invalid"),
+        (
+            S("REGISTER", 403, "Forbidden", warning='399 h "This password is not valid"'),
+            "credentials.password_invalid",
+        ),
+        # Its twins: the code still decides where siptest's own stack is the cause (a
+        # 401 it could not answer) and for a call's answer with a stray password Warning.
+        (
+            S("REGISTER", 401, "This password is not valid", origin="local",
+              local_cause="no_challenge"),
+            "server.challenge_missing",
+        ),
+        (
+            S("INVITE", 486, "Busy Here", warning='399 h "This password is not valid"'),
+            "callee.busy",
+        ),
+        (S("REGISTER", 403, "Auth user does not match From/To user"), "account.forbidden"),
+    ],
+)  # fmt: skip
+def test_a_register_refused_with_the_password_message_is_the_password(situation, expected):
+    from siptest.analysis.registration import diagnose_live
+
+    assert diagnose_live(load_knowledge(), situation, dict(LAB)).id == expected

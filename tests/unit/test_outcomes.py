@@ -433,3 +433,100 @@ def test_a_2xx_repeated_after_our_ack_counts_and_one_before_it_does_not():
     stream.add(*wire("sent", ack, "ACK"))
     stream.add(*wire("received", ok, "INVITE"))
     assert answer_repeats(stream.capture.messages, "c1") == 2
+
+
+def _answer_wire(direction: str, start: str, method: str, to_tag: str = "", cseq: int = 2):
+    to = "To: <sip:7000@x>" + (f";tag={to_tag}" if to_tag else "")
+    return direction, f"{start}\r\nCall-ID: c1\r\n{to}\r\nCSeq: {cseq} {method}\r\n\r\n"
+
+
+def test_2xx_of_other_forks_after_our_ack_are_not_repeats_of_our_answer():
+    # A forking proxy (a ring group: three phones pick up at once): pjsip ACKs the
+    # first 2xx and ends each other fork (ACK + BYE). Their 2xx are answers of
+    # other dialogs, not our answer repeated because our ACK never arrived.
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-b"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-b"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-c"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-c"))
+    assert answer_repeats(stream.capture.messages, "c1") == 0
+
+
+def test_2xx_of_our_dialog_repeated_after_our_ack_count_among_other_forks():
+    # The twin: the first phone's 2xx itself comes twice more after our ACK.
+    ok, ack = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-b"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "phone-a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "phone-a"))
+    assert answer_repeats(stream.capture.messages, "c1") == 2
+
+
+def _forked_call(fork_bye: str, our_bye: str | None) -> Stream:
+    """Our answer (tag a) and another fork's (tag b), each ended by a BYE of CSeq 3."""
+    ok, ack, bye = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0", "BYE sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "a"))
+    stream.add(*_answer_wire("received", ok, "INVITE", "b"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "b"))
+    stream.add(*_answer_wire("sent", bye, "BYE", "b", cseq=3))
+    stream.add(*_answer_wire("received", f"SIP/2.0 {fork_bye}", "BYE", "b", cseq=3))
+    stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=3))
+    if our_bye is not None:
+        stream.add(*_answer_wire("received", f"SIP/2.0 {our_bye}", "BYE", "a", cseq=3))
+    return stream
+
+
+def test_another_forks_answer_to_its_bye_is_not_the_answer_to_ours():
+    from siptest.ua.evidence import awaiting_answer, refusal
+
+    # the fork's BYE answered (200 or 481), ours not yet: still waiting, nothing refused
+    for fork_bye in ("200 OK", "481 Call/Transaction Does Not Exist"):
+        messages = _forked_call(fork_bye, None).capture.messages
+        assert awaiting_answer(messages, "c1", "BYE") is True
+        assert refusal(messages, "c1", "BYE") == ""
+
+
+def test_our_bye_answered_481_among_forks_is_refused_and_answered():
+    # The twin: our own dialog's BYE gets 481, the fork's gets 200.
+    from siptest.ua.evidence import awaiting_answer, refusal
+
+    messages = _forked_call("200 OK", "481 Call/Transaction Does Not Exist").capture.messages
+    assert awaiting_answer(messages, "c1", "BYE") is False
+    assert refusal(messages, "c1", "BYE") == "481 Call/Transaction Does Not Exist"
+
+
+def _challenged_bye(then: str | None) -> Stream:
+    """An answered call whose BYE is challenged (407); `then`: the answer to the BYE
+    sent again with credentials (None: it was not sent again)."""
+    ok, ack, bye = "SIP/2.0 200 OK", "ACK sip:7000@x SIP/2.0", "BYE sip:7000@x SIP/2.0"
+    stream = Stream()
+    stream.add(*_answer_wire("received", ok, "INVITE", "a"))
+    stream.add(*_answer_wire("sent", ack, "ACK", "a"))
+    stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=3))
+    stream.add(*_answer_wire("received", "SIP/2.0 407 Proxy Auth", "BYE", "a", cseq=3))
+    if then is not None:
+        stream.add(*_answer_wire("sent", bye, "BYE", "a", cseq=4))
+        stream.add(*_answer_wire("received", f"SIP/2.0 {then}", "BYE", "a", cseq=4))
+    return stream
+
+
+@pytest.mark.parametrize(
+    ("then", "refused"),
+    [
+        ("481 Call/Transaction Does Not Exist", "481 Call/Transaction Does Not Exist"),
+        ("200 OK", ""),
+        (None, "407 Proxy Auth"),  # the twin: a challenge never answered is the answer
+    ],
+)
+def test_a_challenge_answered_with_credentials_is_not_the_refusal(then, refused):
+    from siptest.ua.evidence import refusal
+
+    assert refusal(_challenged_bye(then).capture.messages, "c1", "BYE") == refused

@@ -127,6 +127,9 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
             self.last_reason = ""
             self.digits: list[str] = []
             self.was_confirmed = False
+            self.final_stream: tuple[Any, Any] | None = None
+            """The audio stream's statistics and info read as the stream ended
+            (`onStreamDestroyed`): a far end's BYE ends it between two readings."""
 
         def onCreateMediaTransport(self, prm: Any) -> None:
             # Called inside makeCall (placed) or before the 200 goes (answered),
@@ -165,6 +168,16 @@ def subclasses(pj: Any, capture: Capture) -> tuple[type, type, type, type]:
                 )
             except Exception as exc:
                 capture.failed("Call.onCallState", exc)
+
+        def onStreamDestroyed(self, prm: Any) -> None:
+            # Still readable here, gone by onCallState(DISCONNECTED); copies.
+            try:
+                if int(prm.streamIdx) == 0:
+                    self.final_stream = (self.getStreamStat(0), self.getStreamInfo(0))
+            except pj.Error:  # tolerated: no reading, the last one before stands
+                pass
+            except Exception as exc:
+                capture.failed("Call.onStreamDestroyed", exc)
 
         def onDtmfDigit(self, prm: Any) -> None:
             try:

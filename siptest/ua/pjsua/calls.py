@@ -216,8 +216,14 @@ class Calling(AgentCore):
             media = media_sample(self._pj, call, talked, ticks, self._payload_types(call))
             if media is None and last is not None:
                 # The far end hung up mid-call and its stream went with it: the audio
-                # is judged on its last reading, not "hung up before any audio".
-                media = sample_of(last[0], last[1], ticks[-1].at, ticks, last[2])
+                # is judged on the stream's reading as it ended (else the last one
+                # before), over the time until then, not "hung up before any audio".
+                if call.final_stream is not None:
+                    stat, info = call.final_stream
+                    types = self._payload_types(call)  # the ended stream's counts
+                    media = sample_of(stat, info, talked, ticks, types)
+                else:
+                    media = sample_of(last[0], last[1], ticks[-1].at, ticks, last[2])
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
