@@ -10,7 +10,13 @@ SDP answer and the payload type of its RTP set by the test; all on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from test_call_far_end_faults import TalkingFarEnd
@@ -145,3 +151,70 @@ def test_a_reinvite_changing_the_codec_keeps_the_audio_heard(siptest, codec_far_
     assert media["media"]["codec"] == "PCMA"
     assert "stopped" not in media["media"]
     assert 0 < media["media"]["received"]["packets"] <= far.sent[8]
+
+
+# -- the tap on every call, against the lab's echo, in a process of its own ---------------
+
+TAP_AGENT = Path(__file__).parent / "tap_agent.py"
+PASSWORD = "lab-1001-pass"
+
+
+def tap_agent(*args: object) -> str:
+    done = subprocess.run(
+        [sys.executable, str(TAP_AGENT), *map(str, args)], capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+    return done.stdout
+
+
+def test_calls_still_up_when_the_agent_closes_leave_the_process_alive(lab):
+    out = tap_agent("up_at_close", lab.sip_port, PASSWORD)
+    assert "calls up: 2" in out
+    assert out.rstrip().endswith("survived")
+
+
+def test_four_calls_at_once_each_count_only_their_own_echo(lab):
+    # Four transports under the tap at once, each call's packets counted for it alone:
+    # the echo returns what the call sent, so no call can have heard more than it sent.
+    out = tap_agent("four", lab.sip_port, PASSWORD)
+    calls = [line.split() for line in out.splitlines() if line.startswith("call:")]
+    assert len(calls) == 4, out
+    for _, code, received, sent, stopped, *_ in calls:
+        assert code == "200" and stopped == "None", out
+        assert 0 < int(received) <= int(sent), out
+    assert out.rstrip().endswith("survived")
+
+
+def test_an_interrupted_call_carrying_audio_ends_cleanly(siptest, far_end_for_signal):
+    # SIGINT while the tap is counting the far end's RTP: the call is hung up, the
+    # stack destroyed before the tap's tables, and siptest exits 130, not an abort (134).
+    far, child = far_end_for_signal
+    assert far.confirmed.wait(10), "the call was never answered"
+    far.stop.wait(0.5)  # audio flows
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 130, (child.returncode, err)
+    assert "Traceback" not in err
+    assert json.loads(out)["interrupted"] is True
+    assert any(r.method == "BYE" for r in far.peer.received)
+
+
+@pytest.fixture
+def far_end_for_signal(sip_peer):
+    far = TalkingFarEnd(sip_peer, rtp="audio")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SIPTEST_")}
+    environment["SIPTEST_PASSWORD"] = PASSWORD
+    child = subprocess.Popen(
+        [sys.executable, "-m", "siptest", "call", f"1001@127.0.0.1:{far.peer.port}", "7000",
+         "--no-register", "--json", "--timeout", "2", "--talk", "20"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=environment,
+    )  # fmt: skip
+    try:
+        yield far, child
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+        far.close()
