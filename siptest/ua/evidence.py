@@ -110,10 +110,13 @@ def agreed_audio(messages: Sequence[WireMessage], call_id: str) -> frozenset[int
     theirs: dict[int, str] = {}
     for wire in messages:
         msg = wire.message
-        if msg.header("call-id") != call_id or "m=audio" not in wire.text:
+        if msg.header("call-id") != call_id:
+            continue
+        text = wire.text
+        if "m=audio" not in text:
             continue
         if wire.direction == "sent":
-            ours = sdp_audio_formats(wire.text)
+            ours = sdp_audio_formats(text)
             continue
         their_tag = (
             _to_tag(msg)
@@ -121,7 +124,7 @@ def agreed_audio(messages: Sequence[WireMessage], call_id: str) -> frozenset[int
             else header_params(msg.header("from") or "").get("tag", "")
         )
         if kept is None or their_tag == kept:
-            theirs = sdp_audio_formats(wire.text)
+            theirs = sdp_audio_formats(text)
     return frozenset(
         kind
         for kind, codec in theirs.items()
