@@ -66,6 +66,72 @@ def sdp_hold(text: str) -> str | None:
     return None
 
 
+_STATIC_AUDIO = {
+    0: "pcmu/8000", 3: "gsm/8000", 4: "g723/8000", 5: "dvi4/8000", 6: "dvi4/16000",
+    7: "lpc/8000", 8: "pcma/8000", 9: "g722/8000", 10: "l16/44100", 11: "l16/44100",
+    12: "qcelp/8000", 13: "cn/8000", 14: "mpa/90000", 15: "g728/8000", 16: "dvi4/11025",
+    17: "dvi4/22050", 18: "g729/8000",
+}  # fmt: skip
+"""RFC 3551 table 4: the static audio payload types, which an SDP may list without an
+rtpmap."""
+
+_NOT_AUDIO = ("telephone-event/", "cn/")
+"""Formats of an audio stream that carry no audio: RFC 4733 events, RFC 3389 comfort noise."""
+
+
+def sdp_audio_formats(text: str) -> dict[int, str]:
+    """The formats of an SDP's first audio stream (RFC 4566 5.14): payload type to
+    encoding name and clock rate in lower case ("pcma/8000"), from its rtpmap or, for
+    a static type without one, RFC 3551's. Empty without an audio stream, or with
+    one refused (port 0)."""
+    found = re.search(r"^m=audio (\d+)(?:/\d+)? [^ \r\n]+([ 0-9]*)", text, re.MULTILINE)
+    if found is None or found.group(1) == "0":
+        return {}
+    stream = text[found.end() :].split("\nm=", 1)[0]
+    maps = {
+        int(kind): f"{name.lower()}/{rate}"
+        for kind, name, rate in re.findall(
+            r"^a=rtpmap: *(\d+) +([^/\s]+)/(\d+)", stream, re.MULTILINE
+        )
+    }
+    kinds = [int(kind) for kind in found.group(2).split()]
+    return {kind: maps.get(kind, _STATIC_AUDIO.get(kind, "")) for kind in kinds}
+
+
+def agreed_audio(messages: Sequence[WireMessage], call_id: str) -> frozenset[int]:
+    """The payload types of the audio codecs the call's offer and answer both list:
+    of the latest SDP siptest sent and the latest the far end sent (in the dialog
+    siptest kept), the formats of the same payload type and codec in both, telephone
+    events and comfort noise left out. RFC 3264 5.1: the far end may send any of them,
+    and change among them, without a new offer; pjsua's stream decodes only the
+    first (`StreamInfo.rxPt`)."""
+    kept = _answer_tag(messages, call_id)
+    ours: dict[int, str] = {}
+    theirs: dict[int, str] = {}
+    for wire in messages:
+        msg = wire.message
+        if msg.header("call-id") != call_id:
+            continue
+        text = wire.text
+        if "m=audio" not in text:
+            continue
+        if wire.direction == "sent":
+            ours = sdp_audio_formats(text)
+            continue
+        their_tag = (
+            _to_tag(msg)
+            if msg.code is not None
+            else header_params(msg.header("from") or "").get("tag", "")
+        )
+        if kept is None or their_tag == kept:
+            theirs = sdp_audio_formats(text)
+    return frozenset(
+        kind
+        for kind, codec in theirs.items()
+        if codec and ours.get(kind) == codec and not codec.startswith(_NOT_AUDIO)
+    )
+
+
 def distinct_requests(messages: Any) -> int:
     """Count requests by CSeq: UDP retransmissions are the same request."""
     return len({(m.message.header("call-id"), m.message.cseq) for m in messages})

@@ -13,6 +13,7 @@ from siptest.ua.base import AccountSpec
 from siptest.ua.chains import exchanged
 from siptest.ua.events import RequestSent, TransportCause, WireMessage
 from siptest.ua.evidence import (
+    agreed_audio,
     awaiting_answer,
     dial_uri,
     final_invite,
@@ -31,6 +32,9 @@ from siptest.ua.pjsua.errors import (
 )
 from siptest.ua.pjsua.transactions import end_client_invite
 from siptest.ua.probe import UnreachableProbe, icmp_failure
+
+_Reading = tuple[Any, Any, "dict[int, int] | None", frozenset[int]]
+"""A stream's reading: statistics, info, payload types received, audio codecs agreed."""
 
 if TYPE_CHECKING:
     from siptest.ua.calls import CallCompleted, CallSpec
@@ -211,9 +215,10 @@ class Calling(AgentCore):
             digits_sent = send_dtmf(
                 self._pj, call, spec, lambda: self._info_answered(call, call_id, first)
             )
-            ticks, last = self._talk(call, spec.talk, started)
+            ticks, last = self._talk(call, spec.talk, started, call_id, first)
             talked = time.monotonic() - started
-            media = media_sample(self._pj, call, talked, ticks, self._payload_types(call))
+            agreed = self._agreed(call_id, first)
+            media = media_sample(self._pj, call, talked, ticks, self._payload_types(call), agreed)
             if media is None and last is not None:
                 # The far end hung up mid-call and its stream went with it: the audio
                 # is judged on the stream's reading as it ended (else the last one
@@ -221,9 +226,9 @@ class Calling(AgentCore):
                 if call.final_stream is not None:
                     stat, info = call.final_stream
                     types = self._payload_types(call)  # the ended stream's counts
-                    media = sample_of(stat, info, talked, ticks, types)
+                    media = sample_of(stat, info, talked, ticks, types, agreed)
                 else:
-                    media = sample_of(last[0], last[1], ticks[-1].at, ticks, last[2])
+                    media = sample_of(last[0], last[1], ticks[-1].at, ticks, last[2], last[3])
             if media is not None:
                 self.capture.events.append(MediaSampled(self.capture.now(), call_id, media))
             hangup = "remote" if call.state == disconnected else "us"
@@ -282,18 +287,22 @@ class Calling(AgentCore):
             return None
         return self._media_tap.payload_types(call.media_transports)
 
+    def _agreed(self, call_id: str, first: int) -> frozenset[int]:
+        """The audio codecs both SDPs of the call list now (`evidence.agreed_audio`)."""
+        return agreed_audio(exchanged(self.events[first:]), call_id)
+
     def _talk(
-        self, call: Any, seconds: float, started: float
-    ) -> tuple[list[MediaTick], tuple[Any, Any, dict[int, int] | None] | None]:
+        self, call: Any, seconds: float, started: float, call_id: str, first: int
+    ) -> tuple[list[MediaTick], _Reading | None]:
         """Hold the call for `seconds` (or until the far end hangs up), noting where
         its audio stands every 0.2 s: audio that stops mid-call is not a pass. Also the
-        stream's last reading (statistics, info, payload types received) of the last
-        tick, which outlives a stream the far end's BYE ended."""
+        stream's last reading (statistics, info, payload types received, audio codecs
+        agreed) of the last tick, which outlives a stream the far end's BYE ended."""
         from siptest.ua.pjsua.media import read_stream, tick_of
 
         ended = self._pj.PJSIP_INV_STATE_DISCONNECTED
         ticks: list[MediaTick] = []
-        last: tuple[Any, Any, dict[int, int] | None] | None = None
+        last: _Reading | None = None
         deadline = started + seconds
         while call.state != ended and time.monotonic() < deadline:
             step = min(0.2, deadline - time.monotonic())
@@ -301,9 +310,10 @@ class Calling(AgentCore):
                 break
             stream = read_stream(self._pj, call)
             if stream is not None and call.state != ended:
-                types = self._payload_types(call)
-                ticks.append(tick_of(stream[0], stream[1], time.monotonic() - started, types))
-                last = (stream[0], stream[1], types)
+                types, agreed = self._payload_types(call), self._agreed(call_id, first)
+                at = time.monotonic() - started
+                ticks.append(tick_of(stream[0], stream[1], at, types, agreed))
+                last = (stream[0], stream[1], types, agreed)
         return ticks, last
 
     def _bye_answered(self, call_id: str, first: int) -> bool | None:

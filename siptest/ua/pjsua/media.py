@@ -5,7 +5,7 @@ Functions of a live pjsua2 Call (they receive the pjsua2 module, imported lazily
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from typing import Any
 
 from siptest.ua.calls import CallSpec
@@ -59,29 +59,41 @@ PayloadTypes = Mapping[int, int]
 """RTP packets a call received, by payload type (`MediaTap.payload_types`)."""
 
 
-def audio_received(stat: Any, info: Any, payload_types: PayloadTypes | None) -> int:
+def audio_received(
+    stat: Any, info: Any, payload_types: PayloadTypes | None, agreed: Set[int] = frozenset()
+) -> int:
     """Packets from the far end that carried audio: those with the payload type the
-    stream decodes (the SDP answer's codec, `StreamInfo.rxPt`), as the media tap
+    stream decodes (the SDP answer's codec, `StreamInfo.rxPt`) or of another audio
+    codec the offer and answer both list (`agreed`, `evidence.agreed_audio`: RFC 3264
+    5.1 lets the far end change among them without a new offer), as the media tap
     counted them. Not pjmedia's `rxStat.pkt`: it also counts the RTP the stream
     throws away for a payload type never negotiated, and the telephone events
     (RFC 4733) it reads as DTMF, which are not audio either. Without the tap's count
     (no watched transport) pjmedia's is all there is."""
     if payload_types is None:
         return int(stat.rtcp.rxStat.pkt)
-    return int(payload_types.get(int(info.rxPt), 0))
+    audio = {int(info.rxPt), *agreed}
+    return sum(count for kind, count in payload_types.items() if kind in audio)
 
 
-def unnegotiated(info: Any, payload_types: PayloadTypes | None) -> int:
-    """Packets from the far end whose payload type is neither the codec's nor its
-    telephone events' (`StreamInfo.audRxEventPt`): nothing the stream can use."""
+def unnegotiated(
+    info: Any, payload_types: PayloadTypes | None, agreed: Set[int] = frozenset()
+) -> int:
+    """Packets from the far end whose payload type is neither an agreed codec's
+    (`audio_received`) nor its telephone events' (`StreamInfo.audRxEventPt`):
+    nothing the stream can use."""
     if payload_types is None:
         return 0
-    known = {int(info.rxPt), int(info.audRxEventPt)}
+    known = {int(info.rxPt), int(info.audRxEventPt), *agreed}
     return sum(count for kind, count in payload_types.items() if kind not in known)
 
 
 def tick_of(
-    stat: Any, info: Any, at: float, payload_types: PayloadTypes | None = None
+    stat: Any,
+    info: Any,
+    at: float,
+    payload_types: PayloadTypes | None = None,
+    agreed: Set[int] = frozenset(),
 ) -> MediaTick:
     """A tick from stream statistics and info read at `at` seconds into the call."""
     rtcp = stat.rtcp
@@ -89,7 +101,7 @@ def tick_of(
     reports = int(tx.updateCount)
     return MediaTick(
         at=at,
-        received=audio_received(stat, info, payload_types),
+        received=audio_received(stat, info, payload_types, agreed),
         received_lost=int(rx.loss),
         received_jitter_ms=_latest_ms(rx.jitterUsec),
         sent=int(tx.pkt),
@@ -111,12 +123,13 @@ def media_sample(
     seconds: float,
     ticks: Sequence[MediaTick] = (),
     payload_types: PayloadTypes | None = None,
+    agreed: Set[int] = frozenset(),
 ) -> MediaSample | None:
     """The call's stream statistics now, or None when it has no audio stream."""
     stream = read_stream(pj, call)
     if stream is None:  # no audio stream; the report says audio was not measured
         return None
-    return sample_of(*stream, seconds, ticks, payload_types)
+    return sample_of(*stream, seconds, ticks, payload_types, agreed)
 
 
 def sample_of(
@@ -125,9 +138,11 @@ def sample_of(
     seconds: float,
     ticks: Sequence[MediaTick] = (),
     payload_types: PayloadTypes | None = None,
+    agreed: Set[int] = frozenset(),
 ) -> MediaSample:
     """A media sample from stream statistics and info read `seconds` into the call
-    (`payload_types`: what the call received so far, `audio_received`)."""
+    (`payload_types`: what the call received so far; `agreed`: the audio codecs both
+    SDPs list; `audio_received`)."""
     rtcp = stat.rtcp
     stalls = media_stalls([tick.point for tick in ticks], seconds)
 
@@ -136,7 +151,9 @@ def sample_of(
 
     rx, tx = rtcp.rxStat, rtcp.txStat
     received = StreamStats(
-        packets=audio_received(stat, info, payload_types), lost=int(rx.loss), jitter_ms=jitter(rx)
+        packets=audio_received(stat, info, payload_types, agreed),
+        lost=int(rx.loss),
+        jitter_ms=jitter(rx),
     )
     # `sent` means what the far end got (docs/media.md): from its RTCP receiver
     # reports when there are any; none while it sends RTCP means nothing arrived;
@@ -160,5 +177,5 @@ def sample_of(
         received_stopped_at=stalls[0],
         sent_stopped_at=stalls[1],
         timeline=tuple(ticks),
-        received_unnegotiated=unnegotiated(info, payload_types),
+        received_unnegotiated=unnegotiated(info, payload_types, agreed),
     )
