@@ -95,11 +95,17 @@ class Capture:
     def since(self, first: int) -> list[Event]:
         return self.events[first:]
 
-    def received_since(self, first: int) -> bool:
+    def received_since(self, first: int, call_id: str | None = None) -> bool:
+        """Anything answered since event `first`: a response (of the dialog `call_id`
+        when given: not a late answer to another request), or bytes from the server
+        the stack could not read (whose request they answer is unknown)."""
         return any(
-            isinstance(e, (ResponseReceived, MessageDropped))
-            and not getattr(e, "stray", False)
-            and (not isinstance(e, MessageDropped) or e.from_server)
+            (
+                isinstance(e, ResponseReceived)
+                and not e.stray
+                and (call_id is None or e.message.header("call-id") == call_id)
+            )
+            or (isinstance(e, MessageDropped) and e.from_server)
             for e in self.events[first:]
         )
 

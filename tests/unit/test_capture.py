@@ -171,3 +171,30 @@ def test_a_capture_holds_every_message_with_its_addresses_ipv4_and_ipv6():
     six = dpkt.ip6.IP6(packets[2][1])
     assert socket.inet_ntop(socket.AF_INET6, six.dst) == "2001:db8::5"
     assert packets[0][0] == pytest.approx(1000.0 + stream.events[0].at)
+
+
+def test_an_answer_of_another_dialog_is_no_answer_to_this_request():
+    # What the ICMP probe asks (siptest.ua.probe): did this request get an answer? A
+    # late answer to an earlier request (another Call-ID) is not one; unreadable bytes
+    # from the server may be, whatever they answer.
+    stream = Stream()
+    stream.sent(register(1))
+    stream.received(challenge(1))
+    first = len(stream.events)
+    stream.sent(register(1).replace("Call-ID: c1", "Call-ID: c2"))
+    stream.received(challenge(1))  # the first REGISTER's 401, again, late
+    assert stream.capture.received_since(first) is True
+    assert stream.capture.received_since(first, "c2") is False
+    stream.received(challenge(1).replace("Call-ID: c1", "Call-ID: c2"))
+    assert stream.capture.received_since(first, "c2") is True
+
+
+def test_unreadable_bytes_from_the_server_count_as_an_answer_to_any_request():
+    stream = Stream()
+    stream.sent(register(1))
+    first = len(stream.events)
+    stream.dropped(b"SIP/2.0 9999 Bad\r\n\r\n")
+    assert stream.capture.received_since(first, "c1") is True
+    stream.dropped(b"\x16\x03\x01 not sip", remote="203.0.113.5:4000")  # a third party
+    later = len(stream.events) - 1
+    assert stream.capture.received_since(later, "c1") is False

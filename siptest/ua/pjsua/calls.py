@@ -167,7 +167,8 @@ class Calling(AgentCore):
             if call.state in (confirmed, disconnected):
                 return True
             if rejected is None and probe is not None:
-                rejected = probe.verdict(self.capture.received_since(first), time.monotonic())
+                answered = self.capture.received_since(first, call_id)
+                rejected = probe.verdict(answered, time.monotonic())
             return rejected is not None
 
         # pjsip's Timer B (= --timeout) ends an INVITE nobody answers at all;

@@ -14,6 +14,7 @@ from siptest.ua.base import (
 from siptest.ua.chains import final_register, sent_contact
 from siptest.ua.events import (
     RegistrationStateChanged,
+    RequestSent,
     TransportCause,
     TransportFailed,
     WireMessage,
@@ -67,7 +68,9 @@ class Registering(AgentCore):
             if acc.events:
                 return True
             if rejected is None and probe is not None:
-                rejected = probe.verdict(self.capture.received_since(first), time.monotonic())
+                # an answer to this REGISTER (its Call-ID), not a late one to another
+                answered = self.capture.received_since(first, self._register_call_id(first))
+                rejected = probe.verdict(answered, time.monotonic())
             return rejected is not None
 
         try:
@@ -114,6 +117,17 @@ class Registering(AgentCore):
         else:
             shutdown_account(acc)
         return outcome
+
+    def _register_call_id(self, first: int) -> str | None:
+        """The Call-ID of the REGISTER sent since event `first` (None before it goes)."""
+        return next(
+            (
+                e.message.header("call-id")
+                for e in self.capture.events[first:]
+                if isinstance(e, RequestSent) and e.message.method == "REGISTER"
+            ),
+            None,
+        )
 
     @at_stack_boundary("unregister")
     def unregister(self, account: AccountSpec | None = None) -> RegistrationCompleted | None:
