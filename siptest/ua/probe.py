@@ -36,8 +36,10 @@ class UnreachableProbe:
     way waiting for Timer F would only waste the user's time.
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, target: str) -> None:
         self._sock = sock
+        self.target = target
+        """Where it probed (host:port): the outbound proxy when there is one."""
         self._heard: tuple[TransportCause, float] | None = None
 
     @classmethod
@@ -61,7 +63,7 @@ class UnreachableProbe:
             sock.send(b"\r\n\r\n")
         except OSError:
             return None
-        return cls(sock)
+        return cls(sock, target)
 
     def rejected(self) -> TransportCause | None:
         """`unreachable` (port unreachable), `no_route` (host unreachable, or
@@ -90,11 +92,10 @@ class UnreachableProbe:
         cause, heard_at = self._heard
         return cause if now - heard_at >= ANSWER_GRACE_S else None
 
+    def failure(self, at: float, cause: TransportCause) -> TransportFailed:
+        """The event for what the probe heard back (`verdict`), among the stack's own
+        transport failures: the outcomes read it from there."""
+        return TransportFailed(at, self.target, cause, _WORDS[cause])
+
     def close(self) -> None:
         self._sock.close()
-
-
-def icmp_failure(at: float, remote: str, cause: TransportCause) -> TransportFailed:
-    """The event for what the probe heard back (`UnreachableProbe.rejected`), among the
-    stack's own transport failures: the outcomes read it from there."""
-    return TransportFailed(at, remote, cause, _WORDS[cause])

@@ -10,10 +10,10 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from waiting import eventually
 
 PASSWORD = "lab-1001-pass"
 
@@ -351,9 +351,14 @@ def test_a_call_answered_and_still_running_when_the_run_ends_keeps_its_rtp(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 10
-        while not lab_log.requests("REGISTER", "1002") and time.monotonic() < deadline:
-            time.sleep(0.05)
+
+        def exited() -> str | None:
+            return None if running.poll() is None else f"siptest run exited: {running.returncode}"
+
+        eventually(
+            lambda: lab_log.requests("REGISTER", "1002"), "1002's REGISTER at the lab", 10,
+            alive=exited,
+        )  # fmt: skip
         caller = subprocess.run(
             [sys.executable, "-m", "siptest", "call", f"1001@127.0.0.1:{lab.sip_port}", "1002",
              "--talk", "8", "--json"],

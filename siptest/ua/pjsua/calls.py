@@ -31,7 +31,7 @@ from siptest.ua.pjsua.errors import (
     translate,
 )
 from siptest.ua.pjsua.transactions import end_client_invite
-from siptest.ua.probe import UnreachableProbe, icmp_failure
+from siptest.ua.probe import UnreachableProbe
 
 _Reading = tuple[Any, Any, "dict[int, int] | None", frozenset[int]]
 """A stream's reading: statistics, info, payload types received, audio codecs agreed."""
@@ -53,7 +53,6 @@ class DialledCall:
         first: int,
         started: float,
         probe: UnreachableProbe | None = None,
-        server: str = "",
     ) -> None:
         self.spec = spec
         self.uri = uri
@@ -64,8 +63,6 @@ class DialledCall:
         """The pjsua2 Call; dropped once followed (it must not outlive the library)."""
         self.probe = probe
         """Over UDP: what the network says about the server (closed once followed)."""
-        self.server = server
-        """The server the INVITE went to (host:port), as the account names it."""
 
 
 class Calling(AgentCore):
@@ -139,7 +136,6 @@ class Calling(AgentCore):
             first,
             time.monotonic(),
             probe,
-            account.hostport,
         )
 
     @at_stack_boundary("follow")
@@ -185,11 +181,15 @@ class Calling(AgentCore):
                 probe.close()
         cancelled = interrupted = False
         bye_answered: bool | None = None
-        if rejected is not None and call.state not in (confirmed, disconnected):
+        if (
+            rejected is not None
+            and probe is not None
+            and call.state not in (confirmed, disconnected)
+        ):
             # The network answered for the server: nothing listens there, or a firewall
             # rejected the INVITE. No answer will come, and with no provisional one there
             # is nothing to CANCEL (RFC 3261 9.1): end the call without waiting for Timer B.
-            self.capture.events.append(icmp_failure(self.capture.now(), dialled.server, rejected))
+            self.capture.events.append(probe.failure(self.capture.now(), rejected))
             self._abandon_invite(call, call_id, first)
         elif call.state not in (confirmed, disconnected):
             cancelled, interrupted = True, self._interrupted
@@ -275,7 +275,8 @@ class Calling(AgentCore):
             and m.message.method == "INVITE"
             and m.message.header("call-id") == call_id
         ]
-        branch = header_params(invites[-1].message.header("via") or "").get("branch", "")
+        via = invites[-1].message.header("via") if invites else None
+        branch = header_params(via or "").get("branch", "")
         # 503, the code siptest reports for it (outcomes: _icmp_answer)
         if branch and end_client_invite(self._lib, branch, 503):
             self._wait(lambda: call.state == disconnected, 1.0, interruptible=False)

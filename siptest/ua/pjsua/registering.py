@@ -30,7 +30,7 @@ from siptest.ua.pjsua.errors import (
     stack_failure,
 )
 from siptest.ua.pjsua.unregister import RawUnregister, unsent_unregister
-from siptest.ua.probe import UnreachableProbe, icmp_failure
+from siptest.ua.probe import UnreachableProbe
 
 if TYPE_CHECKING:
     from siptest.ua.tlsprobe import TlsProblem
@@ -85,8 +85,8 @@ class Registering(AgentCore):
         finally:
             if probe is not None:
                 probe.close()
-        if rejected is not None:
-            self.capture.events.append(icmp_failure(self.capture.now(), account.hostport, rejected))
+        if rejected is not None and probe is not None:
+            self.capture.events.append(probe.failure(self.capture.now(), rejected))
         outcome = registration_outcome(self.capture.events[first:], account, peers=self._peers())
         contact = sent_contact(self.capture.events[first:], account.aor)
         if contact:
